@@ -1,0 +1,27 @@
+"""Attack plugins on one contract (see `attacks.base.Attack`), found by name in `REGISTRY`."""
+from __future__ import annotations
+
+from typing import Any
+
+from .base import KINDS, Attack, Fitted
+from .budget import NORMS, Budget, parse_eps, per_example_norm
+from .errors import AttackError, BudgetViolation, UnknownAttackError
+from .foolbox_adapter import FoolboxAttack
+from .registry import REGISTRY, Registry
+from .torchattacks_adapter import FGSM, PGD, GenericTorchattack
+
+REGISTRY.register("fgsm", FGSM, "FGSM (Linf) / FGM (L2), one gradient step, via torchattacks")
+REGISTRY.register("pgd", PGD, "PGD, Linf or L2, 10 steps with random start, via torchattacks")
+REGISTRY.register_prefix("torchattacks", GenericTorchattack, "any torchattacks class, eps from the budget")
+REGISTRY.register_prefix("foolbox", FoolboxAttack, "any foolbox attack class whose norm matches the budget")
+
+
+def create(name: str, **params: Any) -> Attack:
+    """Make an attack by name, e.g. `create("pgd", steps=20)` or `create("torchattacks:MIFGSM")`."""
+    return REGISTRY.create(name, **params)
+
+
+__all__ = [
+    "Attack", "AttackError", "Budget", "BudgetViolation", "Fitted", "KINDS", "NORMS", "REGISTRY",
+    "Registry", "UnknownAttackError", "create", "parse_eps", "per_example_norm",
+]

@@ -1,0 +1,96 @@
+"""The Attack contract: stateless attacks whose final `perturb` clips to [0, 1] and checks the budget.
+
+Per-input attacks have a trivial `fit`; universal and class-universal attacks learn a delta or
+a generator in `fit` and return it as a `Fitted` artifact (what was learned lives there, not on
+the attack object, so one attack object serves every source model and budget).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Mapping
+
+import torch
+from torch import nn
+
+from .budget import NORMS, Budget
+from .errors import AttackError
+
+KINDS = ("per_input", "universal", "class_universal")
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What `fit` learned for one (source model, budget): tensors plus JSON-able metadata."""
+
+    attack: str
+    budget: Budget
+    tensors: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Attack(ABC):
+    """Base class of every attack plugin.
+
+    Subclasses set `name`, `kind`, `norms`, `supports_targeted` and `defaults`, and implement
+    `_perturb`. Parameters are fixed at construction; nothing mutates afterwards.
+    """
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = "per_input"
+    norms: ClassVar[tuple[str, ...]] = NORMS
+    supports_targeted: ClassVar[bool] = True
+    defaults: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            allowed = ", ".join(sorted(self.defaults)) or "none"
+            raise AttackError(f"attack {self.label!r} has no parameter {unknown[0]!r}; its parameters: {allowed}")
+        self._params = {**self.defaults, **params}
+
+    @property
+    def label(self) -> str:
+        """The registry name this attack was created under."""
+        return self.name
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The attack's resolved parameters (defaults filled in); a copy."""
+        return dict(self._params)
+
+    def config(self) -> dict[str, Any]:
+        """Name and parameters: what identifies this attack in results and cache keys."""
+        return {"attack": self.label, **self.params}
+
+    def check_budget_supported(self, budget: Budget) -> None:
+        """Raise a one-line AttackError if this attack cannot work under `budget`'s norm."""
+        if budget.norm not in self.norms:
+            raise AttackError(
+                f"attack {self.label!r} supports norm {', '.join(self.norms)}, not {budget.norm}; "
+                "choose another norm or attack")
+
+    def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
+            *, seed: int) -> Fitted:
+        """Learn what the attack needs from the fit split; per-input attacks learn nothing."""
+        del model, loader, seed
+        self.check_budget_supported(budget)
+        return Fitted(self.label, budget)
+
+    def perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                target: torch.Tensor | None = None) -> torch.Tensor:
+        """Adversarial images for a batch: clipped to [0, 1] and checked against the budget.
+
+        `target` (one class per image) makes the attack targeted; None means untargeted.
+        Do not override: implement `_perturb`.
+        """
+        if target is not None and not self.supports_targeted:
+            raise AttackError(f"attack {self.label!r} is untargeted only; run it with targeted off")
+        x_adv = self._perturb(fitted, model, x, y, target).detach().clamp(0.0, 1.0)
+        fitted.budget.check(x, x_adv, who=f"attack {self.label!r}")
+        return x_adv
+
+    @abstractmethod
+    def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 target: torch.Tensor | None) -> torch.Tensor:
+        """Return x_adv for the batch (the caller clips and checks)."""

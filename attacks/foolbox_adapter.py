@@ -1,0 +1,57 @@
+"""Any foolbox attack as `foolbox:<Class>`: foolbox runs the attack, we map budget and criterion."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .base import Attack, Fitted
+from .budget import Budget
+from .errors import AttackError
+
+_FB_DISTANCE = {"linf": "linf", "l2": "l2"}
+
+
+class FoolboxAttack(Attack):
+    """Wraps `foolbox.attacks.<Class>(**params)`; the attack's own distance must match the budget norm."""
+
+    def __init__(self, class_name: str, **params: Any) -> None:
+        import foolbox
+
+        cls = getattr(foolbox.attacks, class_name, None)
+        if cls is None or not isinstance(cls, type):
+            from .registry import unknown_name_message
+
+            names = [n for n in dir(foolbox.attacks) if n[:1].isupper()]
+            raise AttackError(unknown_name_message("foolbox attack", class_name, names,
+                                                   "python -c 'import foolbox; print(dir(foolbox.attacks))'"))
+        try:
+            self._attack = cls(**params)
+        except TypeError as exc:
+            raise AttackError(f"foolbox.attacks.{class_name}: {exc}") from None
+        self._label = f"foolbox:{class_name}"
+        self._params = dict(params)
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    def check_budget_supported(self, budget: Budget) -> None:
+        distance = getattr(self._attack, "distance", None)
+        name = getattr(distance, "__class__", type(None)).__name__.lower()
+        want = _FB_DISTANCE[budget.norm]
+        if distance is not None and not name.startswith(want):
+            raise AttackError(f"{self.label} measures {name.replace('distance', '')}, not {budget.norm}; "
+                              "pick the foolbox class for that norm (e.g. LinfPGD vs L2PGD)")
+
+    def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 target: torch.Tensor | None) -> torch.Tensor:
+        import foolbox
+
+        self.check_budget_supported(fitted.budget)
+        fmodel = foolbox.PyTorchModel(model, bounds=(0, 1), device=x.device)
+        criterion = (foolbox.criteria.Misclassification(y) if target is None
+                     else foolbox.criteria.TargetedMisclassification(target))
+        _, clipped, _ = self._attack(fmodel, x, criterion, epsilons=fitted.budget.eps)
+        return clipped

@@ -1,0 +1,84 @@
+"""The attack registry: explicit table, library prefixes (torchattacks:, foolbox:) and plugins.
+
+Third-party packages register attacks through the `vizpert_bench.attacks` entry-point group:
+each entry point loads an Attack subclass (or a factory) and is registered under its name.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Callable, Iterable
+
+from .base import Attack
+from .errors import UnknownAttackError
+
+ENTRY_POINT_GROUP = "vizpert_bench.attacks"
+
+AttackFactory = Callable[..., Attack]
+
+
+def unknown_name_message(kind: str, name: str, choices: Iterable[str], list_command: str) -> str:
+    """One line: the unknown name, close matches if any, and where to see all names."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown {kind} {name!r}{hint} (`{list_command}` shows all)"
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    factory: AttackFactory
+    description: str
+
+
+class Registry:
+    """Name -> attack factory, with prefix factories for whole libraries (`torchattacks:<Class>`)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._prefixes: dict[str, tuple[Callable[..., Attack], str]] = {}
+        self._plugins_loaded = False
+
+    def register(self, name: str, factory: AttackFactory, description: str) -> None:
+        if name in self._entries:
+            raise ValueError(f"attack {name!r} is registered twice")
+        self._entries[name] = Entry(name, factory, description)
+
+    def register_prefix(self, prefix: str, factory: Callable[..., Attack], description: str) -> None:
+        """`prefix:<Class>` names are created by `factory(class_name, **params)`."""
+        self._prefixes[prefix] = (factory, description)
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name not in self._entries:
+                obj = ep.load()
+                self.register(ep.name, obj, (obj.__doc__ or "").strip().splitlines()[0] if obj.__doc__ else "")
+
+    def create(self, name: str, **params: Any) -> Attack:
+        """Make an attack by registry name (or `library:Class`), with its parameters."""
+        prefix, sep, rest = name.partition(":")
+        if sep and prefix in self._prefixes:
+            return self._prefixes[prefix][0](rest, **params)
+        self._load_plugins()
+        if name not in self._entries:
+            raise UnknownAttackError(unknown_name_message("attack", name, self.names(), "bench list attacks"))
+        return self._entries[name].factory(**params)
+
+    def names(self) -> list[str]:
+        self._load_plugins()
+        return sorted(self._entries)
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(name, one-line description) for every attack and library prefix."""
+        self._load_plugins()
+        rows = [(e.name, e.description) for e in sorted(self._entries.values(), key=lambda e: e.name)]
+        rows += [(f"{p}:<Class>", d) for p, (_, d) in sorted(self._prefixes.items())]
+        return rows
+
+
+REGISTRY = Registry()

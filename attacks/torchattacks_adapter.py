@@ -1,0 +1,100 @@
+"""Attacks computed by torchattacks: FGSM, PGD (Linf and L2) and any `torchattacks:<Class>`.
+
+The gradient loops are torchattacks'; this module only maps our budget and target protocol
+onto its constructor arguments and its targeted-by-label mode.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar
+
+import torch
+import torchattacks
+from torch import nn
+
+from .base import Attack, Fitted
+from .budget import Budget
+from .errors import AttackError
+
+_TA_NORM = {"linf": "Linf", "l2": "L2"}
+
+
+class TorchattacksAttack(Attack):
+    """Base for attacks that build a torchattacks object per call (so nothing is mutated between calls)."""
+
+    def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
+        raise NotImplementedError
+
+    def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 target: torch.Tensor | None) -> torch.Tensor:
+        atk = self._build(model, fitted.budget)
+        if target is None:
+            return atk(x, y)
+        if "targeted" not in atk.supported_mode:
+            raise AttackError(f"attack {self.label!r} has no targeted mode in torchattacks; run it untargeted")
+        atk.set_mode_targeted_by_label(quiet=True)
+        return atk(x, target)
+
+
+class FGSM(TorchattacksAttack):
+    """Fast gradient sign method (Goodfellow et al. 2015); the L2 variant is one normalized step (FGM)."""
+
+    name = "fgsm"
+
+    def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
+        if budget.norm == "linf":
+            return torchattacks.FGSM(model, eps=budget.eps)
+        return torchattacks.PGDL2(model, eps=budget.eps, alpha=budget.eps, steps=1, random_start=False)
+
+
+class PGD(TorchattacksAttack):
+    """Projected gradient descent (Madry et al. 2018), Linf or L2; step alpha defaults to 2.5*eps/steps."""
+
+    name = "pgd"
+    defaults: ClassVar[dict[str, Any]] = {"steps": 10, "alpha": None, "random_start": True}
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        steps = self._params["steps"]
+        if not isinstance(steps, int) or steps < 1:
+            raise AttackError(f"pgd steps must be a positive integer, got {steps!r}")
+
+    def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
+        p = self._params
+        alpha = p["alpha"] if p["alpha"] is not None else 2.5 * budget.eps / p["steps"]
+        cls = torchattacks.PGD if budget.norm == "linf" else torchattacks.PGDL2
+        return cls(model, eps=budget.eps, alpha=alpha, steps=p["steps"], random_start=p["random_start"])
+
+
+class GenericTorchattack(TorchattacksAttack):
+    """Any torchattacks class by name; eps (and norm, where the class takes one) come from the budget."""
+
+    def __init__(self, class_name: str, **params: Any) -> None:
+        cls = getattr(torchattacks, class_name, None)
+        if not (inspect.isclass(cls) and issubclass(cls, torchattacks.attack.Attack)):
+            from .registry import unknown_name_message
+
+            names = [n for n in dir(torchattacks) if inspect.isclass(getattr(torchattacks, n))
+                     and issubclass(getattr(torchattacks, n), torchattacks.attack.Attack)]
+            raise AttackError(unknown_name_message("torchattacks class", class_name, names,
+                                                   "python -c 'import torchattacks; print(dir(torchattacks))'"))
+        self._cls = cls
+        self._label = f"torchattacks:{class_name}"
+        accepted = set(inspect.signature(cls).parameters) - {"model"}
+        bad = sorted(set(params) - accepted)
+        if bad:
+            raise AttackError(f"torchattacks.{class_name} takes no parameter {bad[0]!r}; it takes {', '.join(sorted(accepted))}")
+        self._params = dict(params)
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
+        sig = inspect.signature(self._cls).parameters
+        kwargs = dict(self._params)
+        if "eps" in sig:
+            kwargs["eps"] = budget.eps
+        if "norm" in sig:
+            kwargs["norm"] = _TA_NORM[budget.norm]
+        return self._cls(model, **kwargs)

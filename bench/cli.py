@@ -1,0 +1,256 @@
+"""The `bench` command: run the grid, list what is registered, train the mini zoo, re-render reports."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+import attacks
+import zoo
+
+from . import models as bench_models
+from .config import DEFAULT_ATTACKS, DEFAULT_MODELS, AttackSpec, RunConfig
+from .data import DATASETS, load_dataset, make_splits
+from .device import resolve_device
+from .errors import BenchError
+
+USER_ERRORS = (BenchError, zoo.ZooError, attacks.AttackError)
+MODES = {"both": (False, True), "untargeted": (False,), "targeted": (True,)}
+
+
+def log(msg: str) -> None:
+    """Status lines go to stderr, so stdout carries only the summary."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the problem and where to look), exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message}; see `{self.prog} --help`\n")
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _eps_list(text: str) -> tuple[float, ...]:
+    return tuple(attacks.parse_eps(t) for t in _csv(text))
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="bench", description="Benchmark adversarial attacks (VizPert and baselines) on a model zoo.")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run the attack x eps x source -> target grid (default: the quickstart)")
+    r.add_argument("--dataset", default="fashion-mnist", help="dataset name (`bench list datasets`)")
+    r.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated zoo names")
+    r.add_argument("--attacks", default=",".join(DEFAULT_ATTACKS), help="comma-separated attack names")
+    r.add_argument("--eps", default="0.1", help="comma-separated budgets on the [0,1] scale, e.g. 0.1,8/255")
+    r.add_argument("--norm", default="linf", choices=attacks.NORMS)
+    r.add_argument("--mode", default="both", choices=sorted(MODES), help="untargeted, targeted or both")
+    r.add_argument("--n", type=int, default=1000, help="eval images (from the test split)")
+    r.add_argument("--n-fit", type=int, default=1000, help="fit images for attacks that learn (from train)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--batch-size", type=int, default=250)
+    r.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:<i>")
+    r.add_argument("--output", default="reports/runs", help="folder that receives the run folder")
+    r.add_argument("--run-id", default=None, help="run folder name; an existing one is resumed")
+    _data_args(r)
+
+    ls = sub.add_parser("list", help="list registered attacks, models or datasets")
+    ls.add_argument("what", choices=["attacks", "models", "datasets"])
+
+    z = sub.add_parser("zoo", help="mini-zoo maintenance")
+    zsub = z.add_subparsers(dest="zoo_command", parser_class=_Parser)
+    zt = zsub.add_parser("train", help="train the mini zoo on the dataset and cache it")
+    zt.add_argument("--models", default=",".join(DEFAULT_MODELS))
+    zt.add_argument("--dataset", default="fashion-mnist")
+    zt.add_argument("--seed", type=int, default=0)
+    zt.add_argument("--force", action="store_true", help="retrain even when cached weights are intact")
+    _data_args(zt)
+
+    rep = sub.add_parser("report", help="re-render the tables of a run folder from its stored cells")
+    rep.add_argument("run_dir")
+    return p
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default=None, help="folder with the dataset files (else $BENCH_DATA, Debian path)")
+    p.add_argument("--download", action="store_true", help="download the dataset with torchvision if not found")
+    p.add_argument("--cache-dir", default=None, help="weights cache (default $BENCH_CACHE or ~/.cache/vizpert-bench)")
+
+
+def _config_from_args(a: argparse.Namespace) -> RunConfig:
+    eps = _eps_list(a.eps)
+    if not eps:
+        raise BenchError("--eps is empty; give at least one budget, e.g. --eps 0.1")
+    for e in eps:
+        if e <= 0 or (a.norm == "linf" and e >= 1):
+            bound = "0 < eps < 1" if a.norm == "linf" else "eps > 0"
+            raise BenchError(f"eps {e:g} is out of range for {a.norm}; use {bound} on the [0, 1] pixel scale")
+    for flag, value in (("--n", a.n), ("--n-fit", a.n_fit), ("--batch-size", a.batch_size)):
+        if value <= 0:
+            raise BenchError(f"{flag} must be a positive integer, got {value}")
+    names = _csv(a.models)
+    if not names:
+        raise BenchError("--models is empty; list at least one zoo model, e.g. --models mini:resnet")
+    attack_names = _csv(a.attacks)
+    if not attack_names:
+        raise BenchError("--attacks is empty; list at least one attack, e.g. --attacks pgd")
+    return RunConfig(dataset=a.dataset, models=tuple(names), attacks=tuple(AttackSpec(n) for n in attack_names),
+                     eps=eps, norm=a.norm, targeted=MODES[a.mode], n=a.n, n_fit=a.n_fit, seed=a.seed,
+                     batch_size=a.batch_size, device=a.device)
+
+
+def _validate_names(cfg: RunConfig) -> None:
+    """Fail on a bad dataset, model or attack name before any data is loaded or model trained."""
+    if cfg.dataset not in DATASETS:
+        raise BenchError(attacks.registry.unknown_name_message("dataset", cfg.dataset, DATASETS,
+                                                               "bench list datasets"))
+    for name in cfg.models:
+        zoo.validate_name(name)
+    for spec in cfg.attacks:
+        attack = attacks.create(spec.name, **spec.params)
+        for budget in cfg.budgets():
+            attack.check_budget_supported(budget)
+
+
+def _new_run_dir(output: Path, run_id: str | None) -> Path:
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BenchError(f"cannot create output folder {output}: {exc.strerror}; pass a writable --output") from None
+    if not os.access(output, os.W_OK):
+        raise BenchError(f"output folder {output} is not writable; pass a writable --output")
+    if run_id is None:
+        run_id = time.strftime("%Y%m%d-%H%M%S")
+        base, k = run_id, 1
+        while (output / run_id).exists():
+            k += 1
+            run_id = f"{base}-{k}"
+    run_dir = output / run_id
+    run_dir.mkdir(exist_ok=True)
+    return run_dir
+
+
+def _link_latest(run_dir: Path) -> None:
+    latest = run_dir.parent / "latest"
+    tmp = run_dir.parent / f".latest.{os.getpid()}"
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(run_dir.name)
+        os.replace(tmp, latest)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a file system without symlinks: the run folder is still complete
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    from reports import rows_frame, summary_markdown, write_tables
+
+    from .manifest import build_manifest, device_info
+    from .runner import run_grid
+    from .store import Store
+
+    started = time.time()
+    cfg = _config_from_args(a)
+    _validate_names(cfg)
+    device = resolve_device(cfg.device)
+    ds = load_dataset(cfg.dataset, a.data_dir, download=a.download, cache_dir=zoo.cache_root(a.cache_dir))
+    fit, eval_ = make_splits(ds, cfg.n_fit, cfg.n, cfg.seed)
+    cards = bench_models.train_missing(list(cfg.models), ds, cache_dir=a.cache_dir, log=log)
+    models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=a.cache_dir)
+    run_dir = _new_run_dir(Path(a.output), a.run_id)
+    log(f"run folder: {run_dir}")
+    weights = {name: getattr(m, "weights_sha256", None) for name, m in models.items()}
+    identity = {"dataset": cfg.dataset, "n": cfg.n, "n_fit": cfg.n_fit, "seed": cfg.seed, "weights": weights}
+    store = Store(run_dir)
+    result = run_grid(cfg, models, fit, eval_, ds.num_classes, store, device=device, identity=identity)
+    df = rows_frame(store.rows())
+    write_tables(df, run_dir)
+    manifest = build_manifest(
+        config=cfg.to_dict(), seed=cfg.seed, dataset={"name": ds.name, "source": ds.source,
+                                                     "classes": list(ds.class_names)},
+        device=device_info(device), weights_sha256=weights, zoo_cards=cards,
+        cells={"computed": result.computed, "skipped": result.skipped,
+               "failed": [f.__dict__ for f in result.failures]},
+        wall_seconds=round(time.time() - started, 2), command=sys.argv,
+    )
+    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    _link_latest(run_dir)
+    print(summary_markdown(df))
+    log(f"{result.computed} cells computed, {result.skipped} already stored; results in {run_dir}")
+    for f in result.failures:
+        log(f"FAILED cell {f.cell}: {f.error}")
+    return 1 if result.failures else 0
+
+
+def cmd_list(a: argparse.Namespace) -> int:
+    if a.what == "attacks":
+        rows = attacks.REGISTRY.describe()
+    elif a.what == "models":
+        rows = zoo.describe()
+    else:
+        rows = [(d.name, d.description) for d in DATASETS.values()]
+    width = max(len(n) for n, _ in rows)
+    for name, desc in rows:
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def cmd_zoo_train(a: argparse.Namespace) -> int:
+    names = _csv(a.models)
+    for name in names:
+        zoo.validate_name(name)
+        if not name.startswith("mini:"):
+            raise BenchError(f"{name} is not a mini-zoo model; only mini:<arch> models are trained locally")
+    ds = load_dataset(a.dataset, a.data_dir, download=a.download, cache_dir=zoo.cache_root(a.cache_dir))
+    cards = bench_models.train_missing(names, ds, seed=a.seed, force=a.force, cache_dir=a.cache_dir, log=log)
+    for card in cards:
+        print(f"{card['name']:<14} {ds.name}  test accuracy {card['test_accuracy']:.1%}  "
+              f"sha256 {card['sha256'][:12]}  ({card['params']} params)")
+    return 0
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    from reports import rows_frame, summary_markdown, write_tables
+
+    from .store import Store
+
+    run_dir = Path(a.run_dir)
+    rows = Store(run_dir).rows()
+    if not rows:
+        raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
+    df = rows_frame(rows)
+    write_tables(df, run_dir)
+    print(summary_markdown(df))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    a = parser.parse_args(argv)
+    if a.command is None:  # plain `bench` is the quickstart
+        a = parser.parse_args(argv + ["run"])
+    handlers = {"run": cmd_run, "list": cmd_list, "report": cmd_report}
+    try:
+        if a.command == "zoo":
+            if a.zoo_command != "train":
+                parser.error("`bench zoo` needs a subcommand: train")
+            return cmd_zoo_train(a)
+        return handlers[a.command](a)
+    except USER_ERRORS as exc:
+        if a.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished cells are kept, run again with the same --run-id to resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,41 @@
+"""The resolved run configuration: what a run computes, independent of where it writes."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from attacks import Budget
+
+DEFAULT_MODELS = ("mini:resnet", "mini:densenet", "mini:vgg")
+DEFAULT_ATTACKS = ("fgsm", "pgd")
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """An attack by registry name with its parameters."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Dataset, zoo, attacks and budgets of one grid; the quickstart is the default."""
+
+    dataset: str = "fashion-mnist"
+    models: tuple[str, ...] = DEFAULT_MODELS
+    attacks: tuple[AttackSpec, ...] = tuple(AttackSpec(a) for a in DEFAULT_ATTACKS)
+    eps: tuple[float, ...] = (0.1,)
+    norm: str = "linf"
+    targeted: tuple[bool, ...] = (False, True)
+    n: int = 1000
+    n_fit: int = 1000
+    seed: int = 0
+    batch_size: int = 250
+    device: str = "auto"
+
+    def budgets(self) -> list[Budget]:
+        return [Budget(self.norm, e) for e in self.eps]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,47 @@
+"""The run manifest: config, seed, package versions, git commit, device, weight hashes, wall time."""
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+PACKAGES = ("vizpert-bench", "torch", "torchvision", "timm", "torchattacks", "foolbox", "scikit-image",
+            "numpy", "pandas", "safetensors")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return versions
+
+
+def git_commit(where: Path) -> str | None:
+    """The commit of the checkout holding the code, if it is one (None for an installed wheel)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def device_info(device: torch.device) -> dict[str, Any]:
+    info: dict[str, Any] = {"device": str(device), "torch_threads": torch.get_num_threads(),
+                            "platform": platform.platform(), "python": platform.python_version()}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    else:
+        info["cpu"] = platform.processor() or platform.machine()
+    return info
+
+
+def build_manifest(**fields: Any) -> dict[str, Any]:
+    """Everything needed to reproduce a run, plus what is measured about it."""
+    return {"versions": package_versions(), "git_commit": git_commit(Path(__file__).resolve().parent), **fields}

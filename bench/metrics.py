@@ -1,0 +1,82 @@
+"""Metric definitions (as stated in the README): accuracy, fooling, targeted success, perceptibility.
+
+Rates are fractions in [0, 1]; the reports show them as percentages. SSIM and PSNR use
+scikit-image as the reference implementation (gaussian window sigma 1.5, data_range 1).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from torch import nn
+
+from attacks import per_example_norm
+
+
+def _share(mask: torch.Tensor) -> float:
+    """Exact share of True entries (count / total, not a float32 mean)."""
+    return int(mask.sum()) / mask.numel() if mask.numel() else math.nan
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Top-1 labels of `model` for the images `x` (on the model's device), returned on the CPU."""
+    device = next(model.parameters()).device
+    out = [model(x[i:i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(x), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+def clean_accuracy(pred_clean: torch.Tensor, y: torch.Tensor) -> float:
+    """Top-1 accuracy on the unperturbed images."""
+    return _share(pred_clean == y)
+
+
+def fooling_rate(pred_clean: torch.Tensor, pred_adv: torch.Tensor) -> float:
+    """Share of images whose top-1 label changes under the perturbation (the UAP paper's definition)."""
+    return _share(pred_clean != pred_adv)
+
+
+def success_on_correct(y: torch.Tensor, pred_clean: torch.Tensor, pred_adv: torch.Tensor,
+                       target: torch.Tensor | None = None) -> float:
+    """Attack success among the images the model classified correctly: now wrong (untargeted),
+    or now the assigned target (targeted). NaN when the model got no image right."""
+    correct = pred_clean == y
+    if not bool(correct.any()):
+        return math.nan
+    hit = (pred_adv != y) if target is None else (pred_adv == target)
+    return _share(hit[correct])
+
+
+def targeted_success(pred_adv: torch.Tensor, target: torch.Tensor) -> float:
+    """Share of images that the model labels as their assigned target."""
+    return _share(pred_adv == target)
+
+
+def lp_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, float]:
+    """Mean and max Linf and mean L2 distance between clean and adversarial images."""
+    delta = (x_adv - x).cpu()
+    linf = per_example_norm(delta, "linf")
+    l2 = per_example_norm(delta, "l2")
+    return {"linf_mean": float(linf.mean()), "linf_max": float(linf.max()), "l2_mean": float(l2.mean())}
+
+
+def ssim_psnr(x: torch.Tensor, x_adv: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image SSIM (Wang et al.: gaussian sigma 1.5, data_range 1) and PSNR (dB; inf if identical)."""
+    a = x.detach().cpu().double().numpy()
+    b = x_adv.detach().cpu().double().numpy()
+    ssim = np.empty(len(a))
+    psnr = np.empty(len(a))
+    for i in range(len(a)):
+        ssim[i] = structural_similarity(a[i], b[i], data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                        use_sample_covariance=False, channel_axis=0)
+        mse = float(np.mean((a[i] - b[i]) ** 2))
+        psnr[i] = math.inf if mse == 0.0 else peak_signal_noise_ratio(a[i], b[i], data_range=1.0)
+    return ssim, psnr
+
+
+def perceptibility(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, float]:
+    """Lp norms plus mean SSIM and PSNR; PSNR's mean is inf when every image is unchanged."""
+    ssim, psnr = ssim_psnr(x, x_adv)
+    return {**lp_norms(x, x_adv), "ssim_mean": float(ssim.mean()), "psnr_mean": float(np.mean(psnr))}

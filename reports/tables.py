@@ -1,0 +1,172 @@
+"""Tables from stored result rows: results.csv, transfer matrices and the summary (CSV, LaTeX, Markdown).
+
+Pure functions of a DataFrame of rows: `reports` never imports `attacks` or `zoo`.
+Rates are stored as fractions and shown as percentages with one decimal.
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RESULT_COLUMNS = [
+    "attack", "kind", "params", "norm", "eps", "targeted", "source", "target", "whitebox", "n",
+    "clean_acc", "fooling_rate", "success_on_correct", "targeted_success",
+    "linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean",
+    "fit_seconds", "perturb_seconds", "images_per_second",
+]
+TIMING_COLUMNS = ["fit_seconds", "perturb_seconds", "images_per_second"]
+
+
+def rows_frame(rows: list[dict]) -> pd.DataFrame:
+    """The long-form results table, columns in a fixed order."""
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    extra = [c for c in df.columns if c not in RESULT_COLUMNS]
+    return df[[c for c in RESULT_COLUMNS if c in df.columns] + extra]
+
+
+def eps_tag(eps: float) -> str:
+    """File-name form of an eps: 0.1 -> 'eps0.1', 8/255 -> 'eps0.03137'."""
+    return "eps" + format(eps, ".4g")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
+
+
+def transfer_matrix(df: pd.DataFrame, attack: str, eps: float, norm: str, targeted: bool) -> pd.DataFrame:
+    """Sources x targets: fooling rate (untargeted) or targeted success (targeted), as percentages."""
+    value = "targeted_success" if targeted else "fooling_rate"
+    cell = df[(df.attack == attack) & (df.eps == eps) & (df.norm == norm) & (df.targeted == targeted)]
+    order = list(dict.fromkeys(cell.source))
+    targets = list(dict.fromkeys(cell.target))
+    m = cell.pivot(index="source", columns="target", values=value).reindex(index=order, columns=targets) * 100
+    m.index.name = "source"
+    m.columns.name = None
+    return m
+
+
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per attack x norm x eps: white-box and mean transfer rates, perceptibility, speed.
+
+    White-box = mean over the diagonal (source == target); transfer = mean over the rest.
+    Perceptibility and images/s are means over the source models (both targeted modes).
+    """
+    out = []
+    for (attack, norm, eps), g in df.groupby(["attack", "norm", "eps"], sort=False):
+        un, tg = g[~g.targeted.astype(bool)], g[g.targeted.astype(bool)]
+        diag = g[g.whitebox.astype(bool)]
+        out.append({
+            "attack": attack, "norm": norm, "eps": eps,
+            "fool_whitebox": _mean(un[un.whitebox.astype(bool)].fooling_rate) * 100,
+            "fool_transfer": _mean(un[~un.whitebox.astype(bool)].fooling_rate) * 100,
+            "targeted_whitebox": _mean(tg[tg.whitebox.astype(bool)].targeted_success) * 100,
+            "targeted_transfer": _mean(tg[~tg.whitebox.astype(bool)].targeted_success) * 100,
+            "ssim": _mean(diag.ssim_mean), "psnr": _mean(diag.psnr_mean),
+            "linf_max": float(diag.linf_max.max()) if len(diag) else math.nan,
+            "images_per_s": _mean(diag.images_per_second),
+        })
+    return pd.DataFrame(out)
+
+
+def whitebox_table(df: pd.DataFrame, targeted: bool = False) -> pd.DataFrame:
+    """attack x eps rows, one column per source model: its white-box fooling rate (or targeted success)."""
+    value = "targeted_success" if targeted else "fooling_rate"
+    d = df[df.whitebox.astype(bool) & (df.targeted.astype(bool) == targeted)]
+    if d.empty:
+        return pd.DataFrame()
+    t = d.pivot_table(index=["attack", "norm", "eps"], columns="source", values=value, sort=False) * 100
+    t = t[list(dict.fromkeys(d.source))]
+    t.columns.name = None
+    return t.reset_index()
+
+
+def clean_accuracy_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Clean top-1 accuracy per model (percent)."""
+    d = df.drop_duplicates("target")[["target", "clean_acc"]]
+    return pd.DataFrame({"model": d.target, "clean_acc": d.clean_acc * 100}).reset_index(drop=True)
+
+
+def _mean(s: pd.Series) -> float:
+    s = pd.to_numeric(s, errors="coerce")
+    return float(s.mean()) if s.notna().any() else math.nan
+
+
+# ---------------------------------------------------------------- rendering
+
+PERCENT_COLUMNS = {"fool_whitebox", "fool_transfer", "targeted_whitebox", "targeted_transfer", "clean_acc"}
+
+
+def _display(df: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as text for Markdown/terminal: percents and rates with one decimal, SSIM with three."""
+    out = df.copy()
+    for c in out.columns:
+        if c == "eps":
+            out[c] = out[c].map(lambda v: format(v, ".4g"))
+        elif c == "ssim":
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+        elif c in ("linf_max",):
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+        elif pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else ("inf" if np.isinf(v) else f"{v:.1f}"))
+    return out
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """GitHub-flavoured Markdown table."""
+    return _display(df).to_markdown(index=False) + "\n"
+
+
+def to_latex(df: pd.DataFrame, caption: str, label: str, index: bool = False) -> str:
+    """A booktabs table (toprule/midrule/bottomrule) with caption and label; text escaped for LaTeX."""
+    shown = _display(df.reset_index() if index else df)
+    styler = shown.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
+    return styler.to_latex(hrules=True, caption=caption, label=label, position_float="centering",
+                           column_format="l" * 1 + "r" * (shown.shape[1] - 1))
+
+
+def write_tables(df: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Write results.csv, every transfer matrix and the summary into `out_dir`; return the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def put(name: str, text: str) -> None:
+        path = out_dir / name
+        path.write_text(text)
+        written.append(path)
+
+    put("results.csv", df.to_csv(index=False))
+    keys = df[["attack", "eps", "norm", "targeted"]].drop_duplicates().itertuples(index=False)
+    for attack, eps, norm, targeted in keys:
+        m = transfer_matrix(df, attack, eps, norm, bool(targeted))
+        stem = f"transfer_{_slug(attack)}_{eps_tag(eps)}" + ("" if norm == "linf" else f"_{norm}") + (
+            "_targeted" if targeted else "")
+        what = "targeted success" if targeted else "fooling rate"
+        put(stem + ".csv", m.to_csv())
+        put(stem + ".tex", to_latex(m, f"{attack} ({norm}, eps={eps:.4g}): {what} (\\%), sources (rows) "
+                                       f"attacked white-box, evaluated on targets (columns).",
+                                    f"tab:{stem}", index=True))
+    summ = summary_table(df)
+    put("summary.csv", summ.to_csv(index=False))
+    put("summary.tex", to_latex(summ, "Summary per attack and budget: fooling rate and targeted success (\\%), "
+                                      "white-box and mean transfer; SSIM, PSNR (dB), images/s.", "tab:summary"))
+    put("summary.md", summary_markdown(df))
+    return written
+
+
+def summary_markdown(df: pd.DataFrame) -> str:
+    """The Markdown summary the CLI prints: summary, per-source white-box table, clean accuracy."""
+    parts = ["## Summary (rates in %)\n", to_markdown(summary_table(df))]
+    wb = whitebox_table(df)
+    if not wb.empty:
+        parts += ["\n## White-box fooling rate per source model (%)\n", to_markdown(wb)]
+    wbt = whitebox_table(df, targeted=True)
+    if not wbt.empty:
+        parts += ["\n## White-box targeted success per source model (%)\n", to_markdown(wbt)]
+    parts += ["\n## Clean accuracy (%)\n", to_markdown(clean_accuracy_table(df))]
+    return "".join(parts)

@@ -1,0 +1,144 @@
+"""The model zoo: `load(name, spec)` returns a frozen, eval-mode classifier that takes [0, 1] images.
+
+Names: `mini:resnet`, `mini:densenet`, `mini:vgg` (timm classes in small settings, trained
+locally by `train_mini` and cached) and `timm:<any timm model>`.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+import timm
+import torch
+
+from .cache import cache_root, load_weights, read_card, save_weights
+from .errors import ZooError
+from .mini import MINI_SPECS
+from .normalize import Normalized
+from .specs import InputSpec, MiniSpec
+from .train import accuracy, fit_classifier, wrap
+
+
+def _did_you_mean(name: str, choices: list[str], cutoff: float = 0.5) -> str:
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=cutoff)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+class NotTrainedError(ZooError):
+    """A mini-zoo model has no (valid) cached weights yet; `train_mini` makes them."""
+
+
+def describe() -> list[tuple[str, str]]:
+    """(name, one-line description) of every model family, for `bench list models`."""
+    rows = [(f"mini:{k}", s.description) for k, s in MINI_SPECS.items()]
+    rows.append(("timm:<name>", "any timm model (random init unless pretrained weights are available)"))
+    return rows
+
+
+def _mini_spec(name: str) -> MiniSpec:
+    arch = name.split(":", 1)[1]
+    if arch not in MINI_SPECS:
+        hint = _did_you_mean(name, [f"mini:{k}" for k in MINI_SPECS])
+        raise ZooError(f"unknown model {name!r}{hint} (`bench list models` shows all)")
+    return MINI_SPECS[arch]
+
+
+def mini_weights_path(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where the mini-zoo weights for `name` trained on `spec.dataset` live in the cache."""
+    arch = _mini_spec(name).arch
+    return cache_root(cache_dir) / "zoo" / spec.dataset / f"mini-{arch}.safetensors"
+
+
+def mini_status(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None = None) -> dict[str, Any] | None:
+    """The card of a cached, intact mini model, or None if it must be (re)trained."""
+    path = mini_weights_path(name, spec, cache_dir)
+    try:
+        _, card = load_weights(path)
+    except ZooError:
+        return None
+    return card
+
+
+def train_mini(name: str, spec: InputSpec, train: tuple[torch.Tensor, torch.Tensor],
+               test: tuple[torch.Tensor, torch.Tensor], *, seed: int = 0,
+               cache_dir: str | os.PathLike | None = None, command: str = "bench zoo train") -> dict[str, Any]:
+    """Train one mini model on `train`, measure it on `test`, cache weights + card; return the card."""
+    mini = _mini_spec(name)
+    torch.manual_seed(seed)
+    net = mini.build(spec)
+    stats = fit_classifier(net, spec.mean, spec.std, *train, epochs=mini.epochs, lr=mini.lr, seed=seed,
+                           desc=f"train {name}")
+    model = wrap(net, spec.mean, spec.std)
+    card = {
+        "name": name, "arch": mini.arch, "description": mini.description, "dataset": spec.dataset,
+        "input": {"channels": spec.channels, "height": spec.height, "width": spec.width,
+                  "num_classes": spec.num_classes, "mean": list(spec.mean), "std": list(spec.std)},
+        "test_accuracy": round(accuracy(model, *test), 4), "test_images": int(len(test[1])),
+        "epochs": mini.epochs, "lr": mini.lr, "seed": seed, "command": command,
+        "params": sum(p.numel() for p in net.parameters()),
+        "torch": torch.__version__, "timm": timm.__version__, **stats,
+    }
+    return save_weights(net.state_dict(), mini_weights_path(name, spec, cache_dir), card)
+
+
+def _load_mini(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None) -> Normalized:
+    mini = _mini_spec(name)
+    path = mini_weights_path(name, spec, cache_dir)
+    if read_card(path) is None:
+        raise NotTrainedError(f"{name} is not trained for {spec.dataset} yet; run `bench zoo train`")
+    try:
+        state, card = load_weights(path)
+    except ZooError as exc:
+        raise NotTrainedError(f"{exc}; run `bench zoo train --force` to rebuild it") from None
+    net = mini.build(spec)
+    net.load_state_dict(state)
+    return Normalized(net, card["input"]["mean"], card["input"]["std"], name=name, weights_sha256=card["sha256"])
+
+
+def _load_timm(name: str, spec: InputSpec, *, pretrained: bool, checkpoint: str | None) -> Normalized:
+    arch = name.split(":", 1)[1]
+    kwargs: dict[str, Any] = {"num_classes": spec.num_classes, "in_chans": spec.channels}
+    try:
+        net = timm.create_model(arch, pretrained=pretrained,
+                                pretrained_cfg_overlay={"file": checkpoint} if checkpoint else None, **kwargs)
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise ZooError(f"could not create timm:{arch}: {str(exc).splitlines()[0]}") from None
+    if pretrained or checkpoint:
+        cfg = net.pretrained_cfg
+        mean, std = tuple(cfg.get("mean", spec.mean)), tuple(cfg.get("std", spec.std))
+    else:
+        mean, std = spec.mean, spec.std
+    return Normalized(net, mean, std, name=name)
+
+
+def validate_name(name: str) -> None:
+    """Raise ZooError unless `name` is a known mini-zoo or timm model name (loads nothing)."""
+    family, sep, rest = name.partition(":")
+    if family == "mini" and sep:
+        _mini_spec(name)
+    elif family == "timm" and sep:
+        if not timm.is_model(rest.split(".")[0]):
+            hint = _did_you_mean(name, [f"timm:{m}" for m in timm.list_models()], cutoff=0.6)
+            raise ZooError(f"unknown timm model {rest!r}{hint} (`python -c 'import timm; print(timm.list_models())'`)")
+    else:
+        hint = _did_you_mean(name, [f"mini:{k}" for k in MINI_SPECS])
+        raise ZooError(f"unknown model {name!r}{hint}; names are mini:<arch> or timm:<name> (`bench list models`)")
+
+
+def load(name: str, spec: InputSpec, *, device: str | torch.device = "cpu", pretrained: bool = False,
+         checkpoint: str | None = None, cache_dir: str | os.PathLike | None = None) -> Normalized:
+    """The zoo model `name` for input `spec`: frozen, eval mode, [0, 1] input, on `device`."""
+    validate_name(name)
+    if name.startswith("mini:"):
+        model = _load_mini(name, spec, cache_dir)
+    else:
+        model = _load_timm(name, spec, pretrained=pretrained, checkpoint=checkpoint)
+    return model.to(device).eval()
+
+
+__all__ = [
+    "InputSpec", "MiniSpec", "MINI_SPECS", "Normalized", "NotTrainedError", "ZooError", "cache_root",
+    "describe", "load", "validate_name", "mini_status", "mini_weights_path", "train_mini",
+]
