@@ -86,6 +86,8 @@ class Attack(ABC):
         """
         if target is not None and not self.supports_targeted:
             raise AttackError(f"attack {self.label!r} is untargeted only; run it with targeted off")
+        if fitted.budget.eps == 0.0:  # the only image within distance 0 of x is x itself
+            return x.detach().clone()
         x_adv = self._perturb(fitted, model, x, y, target).detach().clamp(0.0, 1.0)
         fitted.budget.check(x, x_adv, who=f"attack {self.label!r}")
         return x_adv

@@ -10,7 +10,7 @@ from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError
 
-_FB_DISTANCE = {"linf": "linf", "l2": "l2"}
+_FB_P = {"linf": float("inf"), "l2": 2.0}
 
 
 class FoolboxAttack(Attack):
@@ -38,11 +38,9 @@ class FoolboxAttack(Attack):
         return self._label
 
     def check_budget_supported(self, budget: Budget) -> None:
-        distance = getattr(self._attack, "distance", None)
-        name = getattr(distance, "__class__", type(None)).__name__.lower()
-        want = _FB_DISTANCE[budget.norm]
-        if distance is not None and not name.startswith(want):
-            raise AttackError(f"{self.label} measures {name.replace('distance', '')}, not {budget.norm}; "
+        p = getattr(getattr(self._attack, "distance", None), "p", None)
+        if p is not None and float(p) != _FB_P[budget.norm]:
+            raise AttackError(f"{self.label} works in the L{p:g} norm, not {budget.norm}; "
                               "pick the foolbox class for that norm (e.g. LinfPGD vs L2PGD)")
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,

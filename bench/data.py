@@ -173,8 +173,8 @@ def load_synthetic(data_dir: str | os.PathLike | None = None, *, num_classes: in
     def make(n: int) -> Split:
         y = torch.arange(n) % num_classes
         y = y[torch.randperm(n, generator=g)]
-        noise = torch.randn(n, 1, size, size, generator=g) * 0.15
-        x = (0.2 + 0.6 * templates[y] + noise).clamp_(0.0, 1.0)
+        noise = torch.randn(n, 1, size, size, generator=g) * 0.3
+        x = (0.25 + 0.5 * templates[y] + noise).clamp_(0.0, 1.0)
         return Split(x, y)
 
     names = tuple(f"class{i}" for i in range(num_classes))

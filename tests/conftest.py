@@ -1,0 +1,52 @@
+"""Shared fixtures: the synthetic dataset, a tiny CNN trained on it in seconds, a private cache."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from bench.data import load_synthetic
+from bench.models import input_spec, train_missing
+from zoo import Normalized
+from zoo.train import fit_classifier
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    return load_synthetic()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(synthetic) -> Normalized:
+    """A 2-conv CNN trained on the synthetic set (about a second); frozen and eval like zoo models."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(16, synthetic.num_classes),
+    )
+    fit_classifier(net, synthetic.mean, synthetic.std, synthetic.train.x, synthetic.train.y,
+                   epochs=3, lr=1e-2, seed=0)
+    return Normalized(net, synthetic.mean, synthetic.std, name="tiny")
+
+
+@pytest.fixture(scope="session")
+def zoo_cache(tmp_path_factory, synthetic) -> Path:
+    """A cache with the three mini models trained on the synthetic set (shared by the session)."""
+    cache = tmp_path_factory.mktemp("cache")
+    train_missing(["mini:resnet", "mini:densenet", "mini:vgg"], synthetic, cache_dir=cache, log=lambda _: None)
+    return cache
+
+
+@pytest.fixture()
+def batch(synthetic):
+    """64 eval images with labels."""
+    return synthetic.test.x[:64], synthetic.test.y[:64]
+
+
+__all__ = ["input_spec"]

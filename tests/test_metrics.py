@@ -1,0 +1,58 @@
+"""Metric definitions on hand-made predictions, and SSIM/PSNR against scikit-image directly."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import structural_similarity
+
+from bench import metrics
+
+
+def test_rates_follow_the_definitions():
+    y = torch.tensor([0, 1, 2, 3])
+    clean = torch.tensor([0, 1, 2, 0])       # 3 of 4 correct
+    adv = torch.tensor([1, 1, 0, 2])         # changed on items 0, 2, 3
+    target = torch.tensor([1, 2, 0, 2])      # hit on 0, 2, 3
+    assert metrics.clean_accuracy(clean, y) == 0.75
+    assert metrics.fooling_rate(clean, adv) == 0.75
+    assert metrics.success_on_correct(y, clean, adv) == pytest.approx(2 / 3)   # items 0, 2 of 0, 1, 2
+    assert metrics.targeted_success(adv, target) == 0.75
+    assert metrics.success_on_correct(y, clean, adv, target) == pytest.approx(2 / 3)
+
+
+def test_success_on_correct_is_nan_without_correct_images():
+    y = torch.tensor([0, 1])
+    assert math.isnan(metrics.success_on_correct(y, torch.tensor([1, 0]), torch.tensor([1, 1])))
+
+
+def test_perceptibility_of_identical_images():
+    x = torch.rand(3, 1, 16, 16)
+    p = metrics.perceptibility(x, x.clone())
+    assert p["linf_max"] == 0 and p["l2_mean"] == 0 and p["ssim_mean"] == pytest.approx(1.0)
+    assert math.isinf(p["psnr_mean"])
+
+
+def test_ssim_psnr_match_scikit_image_and_known_values():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 1, 28, 28, generator=g)
+    x_adv = (x + 0.05 * torch.sign(torch.randn(x.shape, generator=g))).clamp(0, 1)
+    ssim, psnr = metrics.ssim_psnr(x, x_adv)
+    a, b = x[2, 0].double().numpy(), x_adv[2, 0].double().numpy()
+    ref = structural_similarity(a, b, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                use_sample_covariance=False)
+    assert ssim[2] == pytest.approx(ref, abs=1e-12)
+    mse = float(np.mean((a - b) ** 2))
+    assert psnr[2] == pytest.approx(10 * math.log10(1 / mse))
+
+
+def test_norms():
+    x = torch.zeros(2, 1, 2, 2)
+    x_adv = x.clone()
+    x_adv[0, 0, 0, 0] = 0.3
+    x_adv[1] = 0.1
+    p = metrics.lp_norms(x, x_adv)
+    assert p["linf_max"] == pytest.approx(0.3) and p["linf_mean"] == pytest.approx(0.2)
+    assert p["l2_mean"] == pytest.approx((0.3 + 0.2) / 2)

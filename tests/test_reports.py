@@ -1,0 +1,77 @@
+"""Tables: transfer matrices, summary, LaTeX that a TeX parser would accept."""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from reports import summary_table, transfer_matrix, write_tables
+from reports.tables import to_latex
+
+
+def _rows():
+    rows = []
+    for attack, base in (("fgsm", 0.5), ("pgd", 0.9)):
+        for targeted in (False, True):
+            for s in ("mini:a", "mini:b"):
+                for t in ("mini:a", "mini:b"):
+                    fr = base if s == t else base / 3
+                    rows.append(dict(attack=attack, kind="per_input", params="", norm="linf", eps=0.1,
+                                     targeted=targeted, source=s, target=t, whitebox=s == t, n=10,
+                                     clean_acc=0.9, fooling_rate=fr, success_on_correct=fr,
+                                     targeted_success=fr / 2 if targeted else float("nan"),
+                                     linf_mean=0.1, linf_max=0.1, l2_mean=1.0, ssim_mean=0.8, psnr_mean=22.0,
+                                     fit_seconds=0.0, perturb_seconds=1.0, images_per_second=10.0))
+    return pd.DataFrame(rows)
+
+
+def test_transfer_matrix_is_sources_by_targets_in_percent():
+    m = transfer_matrix(_rows(), "pgd", 0.1, "linf", False)
+    assert list(m.index) == ["mini:a", "mini:b"] and list(m.columns) == ["mini:a", "mini:b"]
+    assert m.loc["mini:a", "mini:a"] == pytest.approx(90.0) and m.loc["mini:a", "mini:b"] == pytest.approx(30.0)
+
+
+def test_summary_separates_whitebox_and_transfer():
+    s = summary_table(_rows()).set_index("attack")
+    assert s.loc["pgd", "fool_whitebox"] == pytest.approx(90.0)
+    assert s.loc["pgd", "fool_transfer"] == pytest.approx(30.0)
+    assert s.loc["fgsm", "targeted_whitebox"] == pytest.approx(25.0)
+
+
+def _check_latex(tex: str) -> None:
+    assert tex.count("\\begin{tabular}") == tex.count("\\end{tabular}") == 1
+    assert tex.count("\\begin{table}") == tex.count("\\end{table}") == 1
+    assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
+    assert "\\caption{" in tex and "\\label{" in tex
+    spec = re.search(r"\\begin\{tabular\}\{([lrc]+)\}", tex).group(1)
+    body = tex.split("\\toprule")[1].split("\\bottomrule")[0]
+    for line in [ln for ln in body.splitlines() if ln.strip() and ln.strip() != "\\midrule"]:
+        assert line.rstrip().endswith("\\\\"), line
+        assert line.count("&") == len(spec) - 1, line
+    assert tex.count("{") == tex.count("}")
+    for ch in ("_", "%", "#"):
+        assert not re.search(r"(?<!\\)" + re.escape(ch), body), f"unescaped {ch}"
+
+
+def test_latex_tables_are_balanced_booktabs(tmp_path):
+    df = _rows()
+    df.loc[df.attack == "fgsm", "attack"] = "torchattacks:MI_FGSM"  # underscores must be escaped
+    written = write_tables(df, tmp_path)
+    texs = [p for p in written if p.suffix == ".tex"]
+    assert len(texs) == 2 * 3 + 1
+    for p in texs:
+        _check_latex(p.read_text())
+
+
+def test_latex_escaping_of_special_characters():
+    tex = to_latex(pd.DataFrame({"name": ["a_b", "50%"], "v": [1.0, 2.0]}), "cap", "tab:x")
+    _check_latex(tex)
+    assert "a\\_b" in tex and "50\\%" in tex
+
+
+def test_write_tables_files(tmp_path):
+    names = {p.name for p in write_tables(_rows(), tmp_path)}
+    assert {"results.csv", "summary.csv", "summary.tex", "summary.md", "transfer_pgd_eps0.1.csv",
+            "transfer_pgd_eps0.1_targeted.tex"} <= names
+    assert "| attack" in (tmp_path / "summary.md").read_text()

@@ -1,0 +1,73 @@
+"""The zoo: mini models from timm classes, normalization inside, frozen eval mode, safe cached weights."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import zoo
+from bench.models import input_spec
+from zoo import MINI_SPECS, InputSpec, Normalized, NotTrainedError, ZooError
+
+FMNIST = InputSpec("fashion-mnist", 1, 28, 28, 10, (0.286,), (0.353,))
+
+
+@pytest.mark.parametrize("arch", sorted(MINI_SPECS))
+def test_mini_models_are_timm_classes_for_28x28(arch):
+    net = MINI_SPECS[arch].build(FMNIST)
+    assert type(net).__module__.startswith("timm.models.")
+    assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    assert sum(p.numel() for p in net.parameters()) < 500_000  # small, and VGG's 4096 head is gone
+
+
+def test_normalized_wrapper_is_frozen_and_always_eval():
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2), torch.nn.Dropout(0.5))
+    m = Normalized(net, (0.5,), (0.25,))
+    m.train()
+    assert not m.training and not any(mod.training for mod in m.modules())
+    assert not any(p.requires_grad for p in m.parameters())
+    x = torch.full((1, 1, 2, 2), 0.75)
+    assert torch.allclose(m(x), net[1](torch.ones(1, 4)))  # (0.75 - 0.5) / 0.25 = 1
+
+
+def test_train_cache_and_load_roundtrip(zoo_cache, synthetic):
+    spec = input_spec(synthetic)
+    model = zoo.load("mini:vgg", spec, cache_dir=zoo_cache)
+    card = json.loads(zoo.mini_weights_path("mini:vgg", spec, zoo_cache).with_suffix(".json").read_text())
+    assert card["sha256"] == model.weights_sha256 and card["test_accuracy"] > 0.8
+    assert {"arch", "command", "dataset", "params"} <= set(card)
+    assert not model.training
+    with torch.no_grad():
+        acc = float((model(synthetic.test.x).argmax(1) == synthetic.test.y).float().mean())
+    assert acc == pytest.approx(card["test_accuracy"], abs=1e-3)
+
+
+def test_corrupt_weights_are_detected_not_loaded(tmp_path, zoo_cache, synthetic):
+    spec = input_spec(synthetic)
+    src = zoo.mini_weights_path("mini:resnet", spec, zoo_cache)
+    dst = zoo.mini_weights_path("mini:resnet", spec, tmp_path)
+    dst.parent.mkdir(parents=True)
+    dst.write_bytes(src.read_bytes()[:-100])  # truncated
+    dst.with_suffix(".json").write_bytes(src.with_suffix(".json").read_bytes())
+    assert zoo.mini_status("mini:resnet", spec, tmp_path) is None
+    with pytest.raises(NotTrainedError, match="sha256"):
+        zoo.load("mini:resnet", spec, cache_dir=tmp_path)
+
+
+def test_untrained_mini_model_says_how_to_train(tmp_path, synthetic):
+    with pytest.raises(NotTrainedError, match="bench zoo train"):
+        zoo.load("mini:densenet", input_spec(synthetic), cache_dir=tmp_path)
+
+
+def test_timm_model_random_init_without_network():
+    model = zoo.load("timm:resnet18", FMNIST)
+    assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    assert not model.training
+
+
+@pytest.mark.parametrize("name,hint", [("mini:resnt", "mini:resnet"), ("resnet", "mini:resnet"),
+                                       ("timm:resnet5O", "timm:resnet50")])
+def test_unknown_model_names_suggest(name, hint):
+    with pytest.raises(ZooError, match=f"did you mean '{hint}'"):
+        zoo.validate_name(name)
