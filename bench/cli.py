@@ -122,13 +122,18 @@ def _validate_names(cfg: RunConfig) -> None:
             attack.check_budget_supported(budget)
 
 
+def _check_output(output: Path) -> None:
+    """Fail early (before data loading and training) when the output folder cannot be written."""
+    probe = output
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise BenchError(f"cannot write the output folder {output} ({probe} is not a writable folder); "
+                         "pass a writable --output")
+
+
 def _new_run_dir(output: Path, run_id: str | None) -> Path:
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BenchError(f"cannot create output folder {output}: {exc.strerror}; pass a writable --output") from None
-    if not os.access(output, os.W_OK):
-        raise BenchError(f"output folder {output} is not writable; pass a writable --output")
+    output.mkdir(parents=True, exist_ok=True)
     if run_id is None:
         run_id = time.strftime("%Y%m%d-%H%M%S")
         base, k = run_id, 1
@@ -161,6 +166,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     started = time.time()
     cfg = _config_from_args(a)
     _validate_names(cfg)
+    _check_output(Path(a.output))
     device = resolve_device(cfg.device)
     ds = load_dataset(cfg.dataset, a.data_dir, download=a.download, cache_dir=zoo.cache_root(a.cache_dir))
     fit, eval_ = make_splits(ds, cfg.n_fit, cfg.n, cfg.seed)

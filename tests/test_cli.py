@@ -1,0 +1,137 @@
+"""The `bench` command as a user meets it: clear one-line errors (exit 2) and a complete run folder."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run_cli(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+BAD_INPUTS = [
+    (["run", "--attacks", "pgf"], "did you mean 'pgd'"),
+    (["run", "--models", "mini:resnt"], "did you mean 'mini:resnet'"),
+    (["run", "--dataset", "fashion_mnist"], "did you mean 'fashion-mnist'"),
+    (["run", "--eps", "0"], "out of range"),
+    (["run", "--eps", "-0.1"], "out of range"),
+    (["run", "--eps", "1.5"], "0 < eps < 1"),
+    (["run", "--eps", "abc"], "8/255"),
+    (["run", "--eps", ","], "--eps is empty"),
+    (["run", "--n", "0"], "--n must be a positive"),
+    (["run", "--n-fit", "-5"], "--n-fit must be a positive"),
+    (["run", "--batch-size", "0"], "--batch-size must be a positive"),
+    (["run", "--models", ""], "--models is empty"),
+    (["run", "--device", "tpu"], "use auto, cpu, cuda"),
+    (["run", "--dataset", "synthetic", "--n", "5000"], "larger than"),
+    (["run", "--data-dir", "/nonexistent/fmnist"], "no Fashion-MNIST IDX files in --data-dir"),
+    (["run", "--attacks", "foolbox:LinfPGD", "--norm", "l2", "--eps", "1"], "not l2"),
+    (["report", "/nonexistent/run"], "no stored results"),
+    (["zoo", "train", "--models", "timm:resnet18"], "not a mini-zoo model"),
+]
+
+
+@pytest.mark.parametrize("args,needle", BAD_INPUTS, ids=[" ".join(a[1:])[:40] for a, _ in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2(args, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run_cli(args, capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert needle in lines[0]
+    assert "Traceback" not in err
+    assert not (tmp_path / "reports").exists()  # nothing written half-way
+
+
+@pytest.mark.parametrize("args", [["run", "--n", "x"], ["run", "--norm", "l3"], ["list", "things"]])
+def test_argparse_errors_are_one_line_too(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "--help" in err[0]
+
+
+@pytest.mark.parametrize("how", ["file-in-the-way", "read-only"])
+def test_unwritable_output_dir(capsys, tmp_path, zoo_cache, how):
+    if how == "read-only":
+        blocked = tmp_path / "ro"
+        blocked.mkdir()
+        blocked.chmod(0o500)
+        if os.access(blocked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root); the file-in-the-way case covers it")
+    else:
+        blocked = tmp_path / "a-file"
+        blocked.write_text("")
+    code, _, err = _run_cli(["run", "--dataset", "synthetic", "--cache-dir", str(zoo_cache),
+                             "--output", str(blocked / "runs")], capsys)
+    assert code == 2 and "writable --output" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("what,needle", [("attacks", "pgd"), ("models", "mini:densenet"), ("datasets", "fashion-mnist")])
+def test_list(what, needle, capsys):
+    code, out, _ = _run_cli(["list", what], capsys)
+    assert code == 0 and needle in out
+
+
+def test_debug_shows_the_traceback(capsys):
+    code, _, err = _run_cli(["--debug", "run", "--attacks", "pgf"], capsys)
+    assert code == 2 and "Traceback" in err
+
+
+def test_run_end_to_end_as_a_user(tmp_path, zoo_cache):
+    """`python -m bench run` on the synthetic set: the run folder holds every promised file."""
+    env = {**os.environ, "BENCH_CACHE": str(zoo_cache), "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "bench", "run", "--dataset", "synthetic", "--n", "100", "--n-fit", "50",
+           "--eps", "0.05,8/255", "--models", "mini:resnet,mini:densenet,mini:vgg"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "## Summary" in proc.stdout and "White-box fooling rate per source model" in proc.stdout
+    runs = tmp_path / "reports" / "runs"
+    run_dir = (runs / "latest").resolve()
+    assert run_dir.parent == runs.resolve()
+    df = pd.read_csv(run_dir / "results.csv")
+    assert len(df) == 2 * 2 * 3 * 2 * 3  # attacks x eps x sources x modes x targets
+    for stem in ("transfer_pgd_eps0.05", "transfer_fgsm_eps0.03137_targeted"):
+        assert (run_dir / f"{stem}.csv").is_file() and (run_dir / f"{stem}.tex").is_file()
+    for name in ("summary.csv", "summary.tex", "summary.md"):
+        assert (run_dir / name).stat().st_size > 0
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["config"]["dataset"] == "synthetic" and manifest["seed"] == 0
+    assert set(manifest["weights_sha256"]) == {"mini:resnet", "mini:densenet", "mini:vgg"}
+    assert manifest["versions"]["torch"] and manifest["device"]["device"] == "cpu"
+    assert manifest["wall_seconds"] > 0 and manifest["cells"]["computed"] == 24
+
+    # the same command again in the same run folder computes nothing and keeps the rows
+    again = subprocess.run(cmd + ["--run-id", run_dir.name], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "0 cells computed, 24 already stored" in again.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(run_dir / "results.csv").drop(columns=["fit_seconds", "perturb_seconds", "images_per_second"]),
+                                  df.drop(columns=["fit_seconds", "perturb_seconds", "images_per_second"]))
+
+
+def test_report_regenerates_identical_tables(tmp_path, zoo_cache, capsys):
+    code, _, _ = _run_cli(["run", "--dataset", "synthetic", "--n", "60", "--models", "mini:vgg", "--attacks", "fgsm",
+                           "--cache-dir", str(zoo_cache), "--output", str(tmp_path)], capsys)
+    assert code == 0
+    run_dir = (tmp_path / "latest").resolve()
+    before = {p.name: p.read_bytes() for p in run_dir.glob("*.csv")} | {p.name: p.read_bytes() for p in run_dir.glob("*.tex")}
+    for name in before:
+        (run_dir / name).unlink()
+    code, out, _ = _run_cli(["report", str(run_dir)], capsys)
+    assert code == 0 and "## Summary" in out
+    after = {name: (run_dir / name).read_bytes() for name in before}
+    assert after == before
