@@ -4,14 +4,18 @@ from __future__ import annotations
 from typing import Any
 
 from .base import KINDS, Attack, Fitted
+from .class_uap import ClassUAP
 from .budget import NORMS, Budget, parse_eps, per_example_norm
 from .errors import AttackError, BudgetViolation, UnknownAttackError
 from .foolbox_adapter import FoolboxAttack
 from .registry import REGISTRY, Registry
 from .torchattacks_adapter import FGSM, PGD, GenericTorchattack
+from .vizpert import VizPert
 
 REGISTRY.register("fgsm", FGSM, "FGSM (Linf) / FGM (L2), one gradient step, via torchattacks")
 REGISTRY.register("pgd", PGD, "PGD, Linf or L2, 10 steps with random start, via torchattacks")
+REGISTRY.register("vizpert", VizPert, "VizPert (arXiv 2409.13559): label-conditioned generator vs a frozen guide")
+REGISTRY.register("class_uap", ClassUAP, "one universal perturbation per target class, optimised directly")
 REGISTRY.register_prefix("torchattacks", GenericTorchattack, "any torchattacks class, eps from the budget")
 REGISTRY.register_prefix("foolbox", FoolboxAttack, "any foolbox attack class whose norm matches the budget")
 

@@ -27,6 +27,8 @@ class Fitted:
     budget: Budget
     tensors: Mapping[str, torch.Tensor] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # modules rebuilt from `tensors` on first use (e.g. a generator on a device); never saved
+    runtime: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class Attack(ABC):
@@ -38,6 +40,7 @@ class Attack(ABC):
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "per_input"
+    learns: ClassVar[bool] = False  # True when `fit` trains something worth caching
     norms: ClassVar[tuple[str, ...]] = NORMS
     supports_targeted: ClassVar[bool] = True
     defaults: ClassVar[Mapping[str, Any]] = {}

@@ -39,30 +39,27 @@ def _csv(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def _eps_list(text: str) -> tuple[float, ...]:
-    return tuple(attacks.parse_eps(t) for t in _csv(text))
-
-
 def _build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="bench", description="Benchmark adversarial attacks (VizPert and baselines) on a model zoo.")
     p.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     r = sub.add_parser("run", help="run the attack x eps x source -> target grid (default: the quickstart)")
-    r.add_argument("--dataset", default="fashion-mnist", help="dataset name (`bench list datasets`)")
-    r.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated zoo names")
-    r.add_argument("--attacks", default=",".join(DEFAULT_ATTACKS), help="comma-separated attack names")
-    r.add_argument("--eps", default="0.1", help="comma-separated budgets on the [0,1] scale, e.g. 0.1,8/255")
-    r.add_argument("--norm", default="linf", choices=attacks.NORMS)
-    r.add_argument("--mode", default="both", choices=sorted(MODES), help="untargeted, targeted or both")
-    r.add_argument("--n", type=int, default=1000, help="eval images (from the test split)")
-    r.add_argument("--n-fit", type=int, default=1000, help="fit images for attacks that learn (from train)")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--batch-size", type=int, default=250)
-    r.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:<i>")
-    r.add_argument("--output", default="reports/runs", help="folder that receives the run folder")
-    r.add_argument("--run-id", default=None, help="run folder name; an existing one is resumed")
-    _data_args(r)
+    r.add_argument("--config", default=None, help="a TOML run config; flags given here override its keys")
+    r.add_argument("--dataset", help="dataset name (`bench list datasets`); default fashion-mnist")
+    r.add_argument("--models", help=f"comma-separated zoo names; default {','.join(DEFAULT_MODELS)}")
+    r.add_argument("--attacks", help=f"comma-separated attack names; default {','.join(DEFAULT_ATTACKS)}")
+    r.add_argument("--eps", help="comma-separated budgets on the [0,1] scale, e.g. 0.1,8/255; default 0.1")
+    r.add_argument("--norm", choices=attacks.NORMS, help="default linf")
+    r.add_argument("--mode", choices=sorted(MODES), help="untargeted, targeted or both (default)")
+    r.add_argument("--n", type=int, help="eval images (from the test split); default 1000")
+    r.add_argument("--n-fit", type=int, help="fit images for attacks that learn (from train); default 1000")
+    r.add_argument("--seed", type=int, help="default 0")
+    r.add_argument("--batch-size", type=int, help="default 250")
+    r.add_argument("--device", help="auto (default), cpu, cuda or cuda:<i>")
+    r.add_argument("--output", help="folder that receives the run folder; default reports/runs")
+    r.add_argument("--run-id", help="run folder name; an existing one is resumed")
+    _data_args(r, defaults=False)
 
     ls = sub.add_parser("list", help="list registered attacks, models or datasets")
     ls.add_argument("what", choices=["attacks", "models", "datasets"])
@@ -81,14 +78,41 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _data_args(p: argparse.ArgumentParser) -> None:
+def _data_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     p.add_argument("--data-dir", default=None, help="folder with the dataset files (else $BENCH_DATA, Debian path)")
-    p.add_argument("--download", action="store_true", help="download the dataset with torchvision if not found")
+    p.add_argument("--download", action="store_true", default=False if defaults else None,
+                   help="download the dataset with torchvision if not found")
     p.add_argument("--cache-dir", default=None, help="weights cache (default $BENCH_CACHE or ~/.cache/vizpert-bench)")
 
 
+RUN_DEFAULTS = {
+    "dataset": "fashion-mnist", "models": list(DEFAULT_MODELS), "attacks": [AttackSpec(n) for n in DEFAULT_ATTACKS],
+    "eps": [0.1], "norm": "linf", "mode": "both", "n": 1000, "n_fit": 1000, "seed": 0, "batch_size": 250,
+    "device": "auto", "output": "reports/runs", "run_id": None, "data_dir": None, "download": False,
+    "cache_dir": None,
+}
+
+
+def _resolve_run_options(a: argparse.Namespace) -> argparse.Namespace:
+    """Defaults, then the config file, then the flags given on the command line."""
+    from .configfile import read_config
+
+    merged = dict(RUN_DEFAULTS)
+    if a.config:
+        merged.update(read_config(a.config))
+    flags = {"models": _csv, "attacks": lambda t: [AttackSpec(n) for n in _csv(t)], "eps": _csv}
+    for key in RUN_DEFAULTS:
+        value = getattr(a, key)
+        if value is not None:
+            merged[key] = flags[key](value) if key in flags else value
+    if isinstance(merged["eps"], (int, float, str)):
+        merged["eps"] = [merged["eps"]]
+    merged["eps"] = tuple(attacks.parse_eps(e) for e in merged["eps"])
+    return argparse.Namespace(**{**vars(a), **merged})
+
+
 def _config_from_args(a: argparse.Namespace) -> RunConfig:
-    eps = _eps_list(a.eps)
+    eps = a.eps
     if not eps:
         raise BenchError("--eps is empty; give at least one budget, e.g. --eps 0.1")
     for e in eps:
@@ -98,13 +122,16 @@ def _config_from_args(a: argparse.Namespace) -> RunConfig:
     for flag, value in (("--n", a.n), ("--n-fit", a.n_fit), ("--batch-size", a.batch_size)):
         if value <= 0:
             raise BenchError(f"{flag} must be a positive integer, got {value}")
-    names = _csv(a.models)
+    names = list(a.models)
     if not names:
         raise BenchError("--models is empty; list at least one zoo model, e.g. --models mini:resnet")
-    attack_names = _csv(a.attacks)
-    if not attack_names:
+    if not a.attacks:
         raise BenchError("--attacks is empty; list at least one attack, e.g. --attacks pgd")
-    return RunConfig(dataset=a.dataset, models=tuple(names), attacks=tuple(AttackSpec(n) for n in attack_names),
+    if a.mode not in MODES:
+        raise BenchError(f"mode {a.mode!r} is not one of {', '.join(sorted(MODES))}")
+    if a.norm not in attacks.NORMS:
+        raise BenchError(f"norm {a.norm!r} is not one of {', '.join(attacks.NORMS)}")
+    return RunConfig(dataset=a.dataset, models=tuple(names), attacks=tuple(a.attacks),
                      eps=eps, norm=a.norm, targeted=MODES[a.mode], n=a.n, n_fit=a.n_fit, seed=a.seed,
                      batch_size=a.batch_size, device=a.device)
 
@@ -116,10 +143,13 @@ def _validate_names(cfg: RunConfig) -> None:
                                                                "bench list datasets"))
     for name in cfg.models:
         zoo.validate_name(name)
+    labels = [spec.display for spec in cfg.attacks]
     for spec in cfg.attacks:
         attack = attacks.create(spec.name, **spec.params)
         for budget in cfg.budgets():
             attack.check_budget_supported(budget)
+        if labels.count(spec.display) > 1:
+            raise BenchError(f"attack {spec.display!r} is listed twice; give each variant its own label")
 
 
 def _check_output(output: Path) -> None:
@@ -156,14 +186,29 @@ def _link_latest(run_dir: Path) -> None:
         tmp.unlink(missing_ok=True)  # a file system without symlinks: the run folder is still complete
 
 
+def _render(run_dir: Path):
+    """Tables and figures of a run folder from its stored cells and artifacts; returns the rows."""
+    from reports import rows_frame, write_plots, write_tables
+
+    from .store import Store
+
+    df = rows_frame(Store(run_dir).rows())
+    write_tables(df, run_dir)
+    manifest = run_dir / "manifest.json"
+    classes = json.loads(manifest.read_text()).get("dataset", {}).get("classes", []) if manifest.is_file() else []
+    write_plots(run_dir, classes)
+    return df
+
+
 def cmd_run(a: argparse.Namespace) -> int:
-    from reports import rows_frame, summary_markdown, write_tables
+    from reports import summary_markdown
 
     from .manifest import build_manifest, device_info
     from .runner import run_grid
     from .store import Store
 
     started = time.time()
+    a = _resolve_run_options(a)
     cfg = _config_from_args(a)
     _validate_names(cfg)
     _check_output(Path(a.output))
@@ -177,9 +222,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     weights = {name: getattr(m, "weights_sha256", None) for name, m in models.items()}
     identity = {"dataset": cfg.dataset, "n": cfg.n, "n_fit": cfg.n_fit, "seed": cfg.seed, "weights": weights}
     store = Store(run_dir)
-    result = run_grid(cfg, models, fit, eval_, ds.num_classes, store, device=device, identity=identity)
-    df = rows_frame(store.rows())
-    write_tables(df, run_dir)
+    result = run_grid(cfg, models, fit, eval_, ds.num_classes, store, device=device, identity=identity,
+                      fit_cache=zoo.cache_root(a.cache_dir))
     manifest = build_manifest(
         config=cfg.to_dict(), seed=cfg.seed, dataset={"name": ds.name, "source": ds.source,
                                                      "classes": list(ds.class_names)},
@@ -189,6 +233,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         wall_seconds=round(time.time() - started, 2), command=sys.argv,
     )
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    df = _render(run_dir)
     _link_latest(run_dir)
     print(summary_markdown(df))
     log(f"{result.computed} cells computed, {result.skipped} already stored; results in {run_dir}")
@@ -225,17 +270,14 @@ def cmd_zoo_train(a: argparse.Namespace) -> int:
 
 
 def cmd_report(a: argparse.Namespace) -> int:
-    from reports import rows_frame, summary_markdown, write_tables
+    from reports import summary_markdown
 
     from .store import Store
 
     run_dir = Path(a.run_dir)
-    rows = Store(run_dir).rows()
-    if not rows:
+    if not Store(run_dir).rows():
         raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
-    df = rows_frame(rows)
-    write_tables(df, run_dir)
-    print(summary_markdown(df))
+    print(summary_markdown(_render(run_dir)))
     return 0
 
 

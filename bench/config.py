@@ -7,15 +7,25 @@ from typing import Any
 from attacks import Budget
 
 DEFAULT_MODELS = ("mini:resnet", "mini:densenet", "mini:vgg")
-DEFAULT_ATTACKS = ("fgsm", "pgd")
+DEFAULT_ATTACKS = ("fgsm", "pgd", "vizpert")
 
 
 @dataclass(frozen=True)
 class AttackSpec:
-    """An attack by registry name with its parameters."""
+    """An attack by registry name with its parameters, shown in results under `label`."""
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def display(self) -> str:
+        """`label` if given, else the name, with parameters when there are any: pgd[steps=20]."""
+        if self.label:
+            return self.label
+        if not self.params:
+            return self.name
+        return self.name + "[" + ",".join(f"{k}={v}" for k, v in sorted(self.params.items())) + "]"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -22,12 +23,14 @@ from attacks import Attack, Budget, BudgetViolation
 from . import metrics
 from .config import RunConfig
 from .data import Split
+from .fitcache import fit_with_cache
 from .store import Store, cell_key
 from .targets import make_targets
 
 RATE_COLUMNS = ("clean_acc", "fooling_rate", "success_on_correct", "targeted_success")
 PERCEPT_COLUMNS = ("linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean")
-TIMING_COLUMNS = ("fit_seconds", "perturb_seconds", "images_per_second")
+TIMING_COLUMNS = ("fit_seconds", "perturb_seconds", "images_per_second", "fit_cached")
+EXAMPLES = 6  # eval images kept per cell for the example grids
 
 
 def derive_seed(*parts: Any) -> int:
@@ -68,12 +71,13 @@ def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split
 
 
 def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Split, num_classes: int,
-             store: Store, *, device: torch.device, identity: dict[str, Any],
+             store: Store, *, device: torch.device, identity: dict[str, Any], fit_cache: Path | None = None,
              on_cell: Callable[[str], None] | None = None) -> GridResult:
     """Compute every missing cell of the grid into `store`; failed cells are reported, not stored.
 
     `identity` (dataset, split sizes, seed, model weight hashes) goes into every cell key, so a
-    cell computed under another configuration is never mistaken for this one.
+    cell computed under another configuration is never mistaken for this one. Fitted attacks
+    are cached under `fit_cache` (None: no caching).
     """
     result = GridResult()
     targets = make_targets(eval_.y, num_classes, derive_seed(cfg.seed, "targets"))
@@ -82,14 +86,16 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
     names = list(models)
     total = len(cfg.attacks) * len(cfg.eps) * len(names) * len(cfg.targeted)
     bar = tqdm(total=total, desc="grid", unit="cell")
+    example_idx = _example_indices(eval_.y, EXAMPLES)
     for ai, spec in enumerate(cfg.attacks):
         attack = attacks.create(spec.name, **spec.params)
+        label = spec.display
         for ei, budget in enumerate(cfg.budgets()):
             for si, source in enumerate(names):
                 model = models[source]
                 cells = []
                 for ti, targeted in enumerate(cfg.targeted):
-                    ident = {**identity, "attack": attack.config(), "norm": budget.norm, "eps": budget.eps,
+                    ident = {**identity, "attack": attack.config(), "label": label, "norm": budget.norm, "eps": budget.eps,
                              "targeted": targeted, "source": source, "targets": names}
                     cells.append((ti, targeted, cell_key(ident)))
                 todo = [c for c in cells if not store.has(c[2])]
@@ -97,26 +103,34 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
                 bar.update(len(cells) - len(todo))
                 if not todo:
                     continue
-                label = f"{attack.label} {budget.norm} eps={budget.eps:g} source={source}"
+                where = f"{label} {budget.norm} eps={budget.eps:g} source={source}"
+                fit_seed = derive_seed(cfg.seed, attack.config(), source)
                 try:
-                    t0 = time.perf_counter()
-                    fitted = attack.fit(model, fit_loader, budget, seed=derive_seed(cfg.seed, attack.config(), source))
-                    fit_seconds = time.perf_counter() - t0
+                    fitted, fit_seconds, cached = fit_with_cache(
+                        attack, model, fit_loader, budget, seed=fit_seed, cache_dir=fit_cache,
+                        identity=_fit_identity(identity, source))
                 except (BudgetViolation, attacks.AttackError) as exc:
                     for _, targeted, _ in todo:
-                        result.failures.append(CellFailure(f"{label} targeted={targeted}", str(exc)))
+                        result.failures.append(CellFailure(f"{where} targeted={targeted}", str(exc)))
                     bar.update(len(todo))
                     continue
+                if "visualizations" in fitted.tensors:
+                    store.put_artifact(f"classviz_{label}_{budget.norm}_eps{budget.eps:g}_{source}",
+                                       {"visualizations": fitted.tensors["visualizations"]},
+                                       {"attack": label, "norm": budget.norm, "eps": budget.eps, "source": source})
                 for ti, targeted, key in todo:
-                    bar.set_postfix_str(f"{attack.label} {source} {'T' if targeted else 'U'}", refresh=False)
+                    bar.set_postfix_str(f"{label} {source} {'T' if targeted else 'U'}", refresh=False)
                     try:
-                        rows = _cell_rows(cfg, attack, fitted, budget, source, models, clean_pred, eval_,
-                                          targets if targeted else None, device, fit_seconds, seed_parts=(
-                                              cfg.seed, attack.config(), budget.eps, budget.norm, source, targeted))
+                        rows, x_adv = _cell_rows(cfg, label, attack, fitted, budget, source, models, clean_pred,
+                                                 eval_, targets if targeted else None, device, fit_seconds, cached,
+                                                 seed_parts=(cfg.seed, attack.config(), budget.eps, budget.norm,
+                                                             source, targeted))
                     except (BudgetViolation, attacks.AttackError) as exc:
-                        result.failures.append(CellFailure(f"{label} targeted={targeted}", str(exc)))
+                        result.failures.append(CellFailure(f"{where} targeted={targeted}", str(exc)))
                         bar.update(1)
                         continue
+                    _store_examples(store, key, label, budget, source, targeted, eval_, x_adv, example_idx,
+                                    targets, models[source])
                     store.put(key, (ai, ei, si, ti), rows)
                     result.computed += 1
                     bar.update(1)
@@ -126,10 +140,37 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
     return result
 
 
-def _cell_rows(cfg: RunConfig, attack: Attack, fitted: attacks.Fitted, budget: Budget, source: str,
+def _fit_identity(identity: dict[str, Any], source: str) -> dict[str, Any]:
+    """What a fit depends on: the run identity minus the other models' weights, plus the source's."""
+    ident = {k: v for k, v in identity.items() if k != "weights"}
+    return {**ident, "source": source, "source_weights": identity.get("weights", {}).get(source)}
+
+
+def _example_indices(y: torch.Tensor, k: int) -> torch.Tensor:
+    """The first eval image of each of the first `k` classes present (a fixed, varied set)."""
+    idx: list[int] = []
+    for c in torch.unique(y).tolist()[:k]:
+        idx.append(int((y == c).nonzero()[0]))
+    return torch.tensor(idx, dtype=torch.long)
+
+
+def _store_examples(store: Store, key: str, label: str, budget: Budget, source: str, targeted: bool,
+                    eval_: Split, x_adv: torch.Tensor, idx: torch.Tensor, targets: torch.Tensor,
+                    model: nn.Module) -> None:
+    """Keep a few clean/adversarial pairs with their labels for the report's example grids."""
+    x, xa = eval_.x[idx], x_adv[idx]
+    tensors = {"x": x, "x_adv": xa, "y": eval_.y[idx], "pred_clean": metrics.predict(model, x),
+               "pred_adv": metrics.predict(model, xa)}
+    if targeted:
+        tensors["target"] = targets[idx]
+    store.put_artifact(f"examples_{key}", tensors, {"attack": label, "norm": budget.norm, "eps": budget.eps,
+                                                     "source": source, "targeted": targeted})
+
+
+def _cell_rows(cfg: RunConfig, label: str, attack: Attack, fitted: attacks.Fitted, budget: Budget, source: str,
                models: dict[str, nn.Module], clean_pred: dict[str, torch.Tensor], eval_: Split,
-               target: torch.Tensor | None, device: torch.device, fit_seconds: float,
-               seed_parts: tuple) -> list[dict[str, Any]]:
+               target: torch.Tensor | None, device: torch.device, fit_seconds: float, fit_cached: bool,
+               seed_parts: tuple) -> tuple[list[dict[str, Any]], torch.Tensor]:
     torch.manual_seed(derive_seed(*seed_parts))
     t0 = time.perf_counter()
     x_adv = _adversarial(attack, fitted, models[source], eval_, target, cfg.batch_size, device)
@@ -140,7 +181,7 @@ def _cell_rows(cfg: RunConfig, attack: Attack, fitted: attacks.Fitted, budget: B
         pred_adv = metrics.predict(model, x_adv, cfg.batch_size)
         pc = clean_pred[name]
         rows.append({
-            "attack": attack.label, "kind": attack.kind, "params": _params_text(attack.params),
+            "attack": label, "method": attack.label, "kind": attack.kind, "params": _params_text(attack.params),
             "norm": budget.norm, "eps": budget.eps, "targeted": target is not None,
             "source": source, "target": name, "whitebox": name == source, "n": len(eval_),
             "clean_acc": metrics.clean_accuracy(pc, eval_.y),
@@ -150,8 +191,9 @@ def _cell_rows(cfg: RunConfig, attack: Attack, fitted: attacks.Fitted, budget: B
             **percept,
             "fit_seconds": round(fit_seconds, 4), "perturb_seconds": round(perturb_seconds, 4),
             "images_per_second": round(len(eval_) / max(perturb_seconds, 1e-9), 1),
+            "fit_cached": fit_cached,
         })
-    return rows
+    return rows, x_adv
 
 
 def _params_text(params: dict[str, Any]) -> str:

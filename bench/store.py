@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from zoo.cache import atomic_write_bytes
+import torch
+
+from zoo.cache import atomic_write_bytes, save_weights
 
 
 def cell_key(identity: dict[str, Any]) -> str:
@@ -36,6 +38,13 @@ class Store:
         """Store one finished cell (its rows for every target) in one atomic write."""
         record = {"key": key, "order": list(order), "rows": rows}
         atomic_write_bytes(self._path(key), (json.dumps(record, sort_keys=True) + "\n").encode())
+
+    def put_artifact(self, name: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
+        """Tensors the reports draw (visualizations, example images): `<run>/artifacts/<name>.safetensors`."""
+        safe = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in name)
+        path = self.dir.parent / "artifacts" / f"{safe}.safetensors"
+        save_weights({k: v.detach().cpu() for k, v in tensors.items()}, path, meta)
+        return path
 
     def rows(self) -> list[dict[str, Any]]:
         """All stored rows in grid order (the order of the config, not of completion)."""

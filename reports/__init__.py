@@ -1,6 +1,7 @@
-"""Reports from stored result rows: tables now, plots and HTML later. Never imports attacks or zoo."""
+"""Reports from stored result rows and run artifacts: tables and figures. Never imports attacks or zoo."""
+from .plots import write_plots
 from .tables import (RESULT_COLUMNS, TIMING_COLUMNS, rows_frame, summary_markdown, summary_table,
                      transfer_matrix, write_tables)
 
 __all__ = ["RESULT_COLUMNS", "TIMING_COLUMNS", "rows_frame", "summary_markdown", "summary_table",
-           "transfer_matrix", "write_tables"]
+           "transfer_matrix", "write_plots", "write_tables"]

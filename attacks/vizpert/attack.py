@@ -1,0 +1,149 @@
+"""VizPert (arXiv 2409.13559) as an attack plugin: train a label-conditioned generator against a
+frozen classifier that guides it, then use its outputs as (targeted) perturbations.
+
+- `objective="visualize"` (the paper): minimise CE(D(G(c)), c); the class visualization G(c),
+  centred and scaled to fill the budget, is the class-c perturbation.
+- `objective="perturb"`: minimise CE(D(clip(x + delta(G(c)))), c) over fit images.
+- `condition="image"`: G(x, c) gives a per-image perturbation in one forward pass (perturb objective).
+- Untargeted use: the one class perturbation with the highest fooling rate on the fit split.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..base import Attack, Fitted
+from ..budget import Budget
+from ..errors import AttackError
+from .generator import GeneratorConfig, build_generator
+from .training import (apply_class_deltas, best_untargeted_class, fit_visualization, gather, guide_for, num_classes_of, optimise,
+                       perturb_loss, random_targets, scale_to_budget)
+
+CHOICES = {"objective": ("visualize", "perturb"), "condition": ("class", "image"),
+           "label_injection": ("all", "input")}
+CLASS_BATCH_MAX = 128  # class generators run on every class at once up to this many classes
+
+
+class VizPert(Attack):
+    """VizPert: label-conditioned generator trained against the frozen source model (the paper's attack)."""
+
+    name = "vizpert"
+    kind = "class_universal"
+    learns = True
+    defaults: ClassVar[dict[str, Any]] = {
+        "objective": "perturb", "condition": "class", "label_injection": "all", "freeze_classifier": True,
+        "steps": 300, "batch_size": 128, "lr": 2e-3, "width": 32,
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        p = self._params
+        for key, allowed in CHOICES.items():
+            if p[key] not in allowed:
+                raise AttackError(f"vizpert {key}={p[key]!r} is not one of {', '.join(allowed)}")
+        if p["condition"] == "image" and p["objective"] == "visualize":
+            raise AttackError("vizpert condition='image' needs objective='perturb' (a visualization has no input image)")
+        for key in ("steps", "batch_size", "width"):
+            if not isinstance(p[key], int) or p[key] < 1:
+                raise AttackError(f"vizpert {key} must be a positive integer, got {p[key]!r}")
+        if not isinstance(p["freeze_classifier"], bool):
+            raise AttackError("vizpert freeze_classifier must be true or false")
+        # G(x, c) makes a new perturbation per image (after a fit); G(c) one per class
+        self.kind = "per_input" if p["condition"] == "image" else "class_universal"  # type: ignore[misc]
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
+            *, seed: int) -> Fitted:
+        self.check_budget_supported(budget)
+        p = self._params
+        device = next(model.parameters()).device
+        x_fit, y_fit = (t.to(device) for t in gather(loader))
+        n_cls = num_classes_of(model, x_fit)
+        torch.manual_seed(seed)
+        g = torch.Generator().manual_seed(seed)
+        cfg = GeneratorConfig(p["condition"], n_cls, *x_fit.shape[1:], width_mult=p["width"],
+                              label_injection=p["label_injection"])
+        gen = build_generator(cfg).to(device)
+        guide = guide_for(model, p["freeze_classifier"])
+        params = list(gen.parameters()) + ([] if p["freeze_classifier"] else list(guide.parameters()))
+        classes = torch.arange(n_cls, device=device)
+
+        def sample() -> tuple[torch.Tensor, torch.Tensor]:
+            idx = torch.randint(len(x_fit), (p["batch_size"],), generator=g).to(device)
+            return x_fit[idx], random_targets(y_fit[idx].cpu(), n_cls, g).to(device)
+
+        def class_batch() -> torch.Tensor:
+            if n_cls <= CLASS_BATCH_MAX:
+                return classes
+            return torch.randperm(n_cls, generator=g)[:CLASS_BATCH_MAX].to(device)
+
+        def loss_fn(step: int) -> torch.Tensor:
+            if p["objective"] == "visualize":
+                c = class_batch()
+                return F.cross_entropy(guide((gen(c) + 1) / 2), c)
+            x, c = sample()
+            if p["condition"] == "image":
+                return perturb_loss(guide, x, scale_to_budget(gen(x, c), budget), c)
+            cb = class_batch()
+            deltas = scale_to_budget(gen(cb), budget)
+            lookup = torch.full((n_cls,), -1, dtype=torch.long, device=device)
+            lookup[cb] = torch.arange(len(cb), device=device)
+            keep = lookup[c] >= 0
+            return perturb_loss(guide, x[keep], deltas[lookup[c[keep]]], c[keep])
+
+        gen.train()
+        final_loss = optimise(params, loss_fn, steps=p["steps"], lr=p["lr"], desc=f"fit vizpert eps={budget.eps:g}")
+        meta: dict[str, Any] = {"generator": cfg.to_dict(), "final_loss": final_loss,
+                                "generator_params": sum(q.numel() for q in gen.parameters())}
+        tensors: dict[str, torch.Tensor] = {}
+        with torch.no_grad():
+            if p["condition"] == "class":
+                vis, deltas = self._class_outputs(gen, n_cls, budget, device)
+                tensors = {"deltas": deltas.cpu(), "visualizations": vis.cpu()}
+                best, rates = best_untargeted_class(model, x_fit[:256], n_cls, lambda xb, c: xb + deltas[c])
+            else:
+                gen.eval()
+                tensors = {f"generator.{k}": v.detach().cpu() for k, v in gen.state_dict().items()}
+                best, rates = best_untargeted_class(
+                    model, x_fit[:256], n_cls,
+                    lambda xb, c: xb + scale_to_budget(gen(xb, torch.full((len(xb),), c, device=device)), budget))
+        meta.update(untargeted_class=best, fit_fooling_by_class=[round(r, 4) for r in rates])
+        return Fitted(self.label, budget, tensors, meta)
+
+    def _class_outputs(self, gen: nn.Module, n_cls: int, budget: Budget,
+                       device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class visualizations in [0, 1] and the class perturbations (inside the budget)."""
+        classes = torch.arange(n_cls, device=device)
+        if n_cls > CLASS_BATCH_MAX:
+            gen.eval()  # trained on random class subsets: running statistics represent them
+            out = torch.cat([gen(classes[i:i + CLASS_BATCH_MAX]) for i in range(0, n_cls, CLASS_BATCH_MAX)])
+        else:
+            out = gen(classes)  # trained on exactly this batch in train mode: reproduce it
+        vis = (out + 1) / 2
+        if self._params["objective"] == "visualize":
+            return vis, fit_visualization(vis, budget)
+        return vis, scale_to_budget(out, budget)
+
+    # ------------------------------------------------------------------ perturb
+    def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 target: torch.Tensor | None) -> torch.Tensor:
+        if "deltas" in fitted.tensors:
+            return apply_class_deltas(fitted, x, y, target)
+        c = target if target is not None else torch.full_like(y, int(fitted.meta["untargeted_class"]))
+        gen = self._generator(fitted, x.device)
+        with torch.no_grad():
+            return x + scale_to_budget(gen(x, c), fitted.budget)
+
+    @staticmethod
+    def _generator(fitted: Fitted, device: torch.device) -> nn.Module:
+        """The image generator rebuilt from the fitted tensors, once per device."""
+        key = ("generator", device)
+        if key not in fitted.runtime:
+            gen = build_generator(GeneratorConfig(**fitted.meta["generator"]))
+            state = {k.removeprefix("generator."): v for k, v in fitted.tensors.items() if k.startswith("generator.")}
+            gen.load_state_dict(state)
+            fitted.runtime[key] = gen.to(device).eval()
+        return fitted.runtime[key]

@@ -1,0 +1,43 @@
+"""Cache of fitted attacks (safetensors + JSON card with sha256), so repeated and resumed runs do not refit.
+
+The key hashes everything a fit depends on: attack config, source weights, fit split, budget, seed.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+
+from attacks import Attack, Budget, Fitted
+from zoo.cache import load_weights, read_card, save_weights
+from zoo.errors import ZooError
+
+from .store import cell_key
+
+
+def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: Budget, *, seed: int,
+                   identity: dict[str, Any], cache_dir: Path | None, log=None) -> tuple[Fitted, float, bool]:
+    """(fitted, fit seconds, came from cache). Attacks that learn nothing are never cached."""
+    if not attack.learns or cache_dir is None:
+        t0 = time.perf_counter()
+        fitted = attack.fit(model, loader, budget, seed=seed)
+        return fitted, time.perf_counter() - t0, False
+    key = cell_key({**identity, "attack": attack.config(), "norm": budget.norm, "eps": budget.eps, "fit_seed": seed})
+    path = cache_dir / "fitted" / f"{key}.safetensors"
+    if read_card(path) is not None:
+        try:
+            tensors, card = load_weights(path)
+            return Fitted(card["attack"], budget, tensors, card["meta"]), float(card["fit_seconds"]), True
+        except ZooError as exc:
+            if log:
+                log(f"refitting {attack.label}: {exc}")
+    t0 = time.perf_counter()
+    fitted = attack.fit(model, loader, budget, seed=seed)
+    seconds = time.perf_counter() - t0
+    save_weights({k: v.contiguous() for k, v in fitted.tensors.items()}, path,
+                 {"attack": fitted.attack, "config": attack.config(), "budget": [budget.norm, budget.eps],
+                  "meta": dict(fitted.meta), "fit_seconds": round(seconds, 3), "torch": torch.__version__})
+    return fitted, seconds, False

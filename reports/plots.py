@@ -1,0 +1,104 @@
+"""Figures from a run folder's artifacts: class-visualization grids and clean/perturbation/adversarial grids.
+
+Reads `<run>/artifacts/*.safetensors` (+ JSON) written by the runner; never imports attacks or zoo.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from safetensors.numpy import load_file  # noqa: E402
+
+AMPLIFY_NOTE = "perturbation shown as 0.5 + delta / (2 max|delta|) (amplified for display)"
+
+
+def _image(t: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """CHW in [0, 1] -> something imshow takes, with a grey colormap for one channel."""
+    if t.shape[0] == 1:
+        return t[0], "gray"
+    return np.transpose(t, (1, 2, 0)), None
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text)
+
+
+def _artifacts(run_dir: Path, prefix: str):
+    for path in sorted((run_dir / "artifacts").glob(f"{prefix}*.safetensors")):
+        meta = json.loads(path.with_suffix(".json").read_text())
+        yield load_file(str(path)), meta
+
+
+def class_visualization_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
+    """One PNG per (attack, eps, source): each class's visualization G(c), titled with the class name."""
+    out = []
+    for tensors, meta in _artifacts(run_dir, "classviz_"):
+        vis = tensors["visualizations"]
+        n = len(vis)
+        cols = min(n, 10)
+        rows = (n + cols - 1) // cols
+        fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.6 * rows + 0.4), squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            ax.axis("off")
+            if i < n:
+                img, cmap = _image(np.clip(vis[i], 0, 1))
+                ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+                ax.set_title(class_names[i] if i < len(class_names) else str(i), fontsize=7)
+        fig.suptitle(f"{meta['attack']} class visualizations, source {meta['source']}", fontsize=9)
+        fig.tight_layout()
+        path = run_dir / "plots" / _slug(f"classviz_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_"
+                                         f"{meta['source']}.png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        out.append(path)
+    return out
+
+
+def example_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
+    """One PNG per cell: rows clean / perturbation (amplified) / adversarial, with predicted class names."""
+    def name(i: int) -> str:
+        return class_names[i] if 0 <= i < len(class_names) else str(i)
+
+    out = []
+    for tensors, meta in _artifacts(run_dir, "examples_"):
+        x, xa = tensors["x"], tensors["x_adv"]
+        k = len(x)
+        fig, axes = plt.subplots(3, k, figsize=(1.5 * k, 5.2), squeeze=False)
+        delta = xa - x
+        scale = max(float(np.abs(delta).max()), 1e-12)
+        for j in range(k):
+            for r, (img_t, title) in enumerate((
+                    (x[j], f"clean: {name(int(tensors['pred_clean'][j]))}"),
+                    (0.5 + delta[j] / (2 * scale), "perturbation"),
+                    (xa[j], f"adv: {name(int(tensors['pred_adv'][j]))}"))):
+                ax = axes[r, j]
+                img, cmap = _image(np.clip(img_t, 0, 1))
+                ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+                ax.set_title(title, fontsize=6)
+                ax.axis("off")
+            if "target" in tensors:
+                axes[2, j].set_title(f"adv: {name(int(tensors['pred_adv'][j]))}\n(target {name(int(tensors['target'][j]))})",
+                                     fontsize=6)
+        mode = "targeted" if meta["targeted"] else "untargeted"
+        fig.suptitle(f"{meta['attack']} {meta['norm']} eps={meta['eps']:g} on {meta['source']} ({mode}); "
+                     f"{AMPLIFY_NOTE}", fontsize=7)
+        fig.tight_layout()
+        path = run_dir / "plots" / _slug(f"examples_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_"
+                                         f"{meta['source']}_{mode}.png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        out.append(path)
+    return out
+
+
+def write_plots(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
+    """Every figure the run's artifacts allow."""
+    return class_visualization_grids(run_dir, class_names) + example_grids(run_dir, class_names)
