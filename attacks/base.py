@@ -41,6 +41,7 @@ class Attack(ABC):
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "per_input"
     learns: ClassVar[bool] = False  # True when `fit` trains something worth caching
+    version: ClassVar[int] = 1  # bump when results change for the same parameters (invalidates caches)
     norms: ClassVar[tuple[str, ...]] = NORMS
     supports_targeted: ClassVar[bool] = True
     defaults: ClassVar[Mapping[str, Any]] = {}
@@ -63,8 +64,8 @@ class Attack(ABC):
         return dict(self._params)
 
     def config(self) -> dict[str, Any]:
-        """Name and parameters: what identifies this attack in results and cache keys."""
-        return {"attack": self.label, **self.params}
+        """Name, code version and parameters: what identifies this attack in cache and cell keys."""
+        return {"attack": self.label, "version": self.version, **self.params}
 
     def check_budget_supported(self, budget: Budget) -> None:
         """Raise a one-line AttackError if this attack cannot work under `budget`'s norm."""

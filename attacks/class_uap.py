@@ -24,6 +24,7 @@ class ClassUAP(Attack):
     name = "class_uap"
     kind = "class_universal"
     learns = True
+    version = 2  # 2: cosine learning-rate decay
     defaults: ClassVar[dict[str, Any]] = {"steps": 300, "batch_size": 128, "lr": 0.2}  # lr tuned, see README
 
     def __init__(self, **params: Any) -> None:

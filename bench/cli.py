@@ -215,7 +215,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     device = resolve_device(cfg.device)
     ds = load_dataset(cfg.dataset, a.data_dir, download=a.download, cache_dir=zoo.cache_root(a.cache_dir))
     fit, eval_ = make_splits(ds, cfg.n_fit, cfg.n, cfg.seed)
-    cards = bench_models.train_missing(list(cfg.models), ds, cache_dir=a.cache_dir, log=log)
+    cards = bench_models.train_missing(list(cfg.models), ds, cache_dir=a.cache_dir, log=log, device=device)
     models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=a.cache_dir)
     run_dir = _new_run_dir(Path(a.output), a.run_id)
     log(f"run folder: {run_dir}")

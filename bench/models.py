@@ -19,7 +19,8 @@ def input_spec(ds: Dataset) -> zoo.InputSpec:
 
 
 def train_missing(names: list[str], ds: Dataset, *, seed: int = 0, force: bool = False,
-                  cache_dir: str | os.PathLike | None = None, log=print) -> list[dict]:
+                  cache_dir: str | os.PathLike | None = None, log=print,
+                  device: torch.device | str = "cpu") -> list[dict]:
     """Train (and cache) every `mini:` model in `names` that has no intact cached weights."""
     spec = input_spec(ds)
     cards = []
@@ -30,7 +31,8 @@ def train_missing(names: list[str], ds: Dataset, *, seed: int = 0, force: bool =
         if card is None:
             log(f"training {name} on {ds.name} (cached for later runs)")
             card = zoo.train_mini(name, spec, (ds.train.x, ds.train.y), (ds.test.x, ds.test.y),
-                                  seed=seed, cache_dir=cache_dir, command=f"bench zoo train --models {name}")
+                                  seed=seed, cache_dir=cache_dir, command=f"bench zoo train --models {name}",
+                                  device=device)
             log(f"  {name}: test accuracy {card['test_accuracy']:.1%} in {card['train_seconds']:.0f}s")
         cards.append(card)
     return cards

@@ -43,6 +43,14 @@ def zoo_cache(tmp_path_factory, synthetic) -> Path:
     return cache
 
 
+@pytest.fixture(scope="session")
+def fit_loader(synthetic):
+    """200 fit images in batches, as the runner hands them to `Attack.fit`."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    return DataLoader(TensorDataset(synthetic.train.x[:200], synthetic.train.y[:200]), batch_size=100)
+
+
 @pytest.fixture()
 def batch(synthetic):
     """64 eval images with labels."""

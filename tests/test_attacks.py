@@ -16,6 +16,12 @@ CASES = [
     ("torchattacks:APGD", {"steps": 3}, "l2"),
     ("foolbox:LinfPGD", {"steps": 3}, "linf"),
     ("foolbox:L2PGD", {"steps": 3}, "l2"),
+    ("vizpert", {"steps": 5}, "linf"), ("vizpert", {"steps": 5}, "l2"),
+    ("vizpert", {"steps": 5, "objective": "visualize"}, "linf"),
+    ("vizpert", {"steps": 5, "objective": "visualize"}, "l2"),
+    ("vizpert", {"steps": 5, "condition": "image"}, "linf"),
+    ("vizpert", {"steps": 5, "condition": "image"}, "l2"),
+    ("class_uap", {"steps": 5}, "linf"), ("class_uap", {"steps": 5}, "l2"),
 ]
 
 
@@ -24,13 +30,14 @@ def test_registry_covers_every_builtin():
 
 
 @pytest.mark.parametrize("targeted", [False, True], ids=["untargeted", "targeted"])
-@pytest.mark.parametrize("name,params,norm", CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
-def test_budget_holds_for_every_example(tiny_model, batch, name, params, norm, targeted):
+@pytest.mark.parametrize("name,params,norm", CASES,
+                         ids=[f"{c[0]}-{'-'.join(map(str, c[1].values()))}-{c[2]}" for c in CASES])
+def test_budget_holds_for_every_example(tiny_model, batch, fit_loader, name, params, norm, targeted):
     x, y = batch
     eps = 0.1 if norm == "linf" else 1.0
     attack = attacks.create(name, **params)
     budget = Budget(norm, eps)
-    fitted = attack.fit(tiny_model, [], budget, seed=0)
+    fitted = attack.fit(tiny_model, fit_loader, budget, seed=0)
     target = make_targets(y, 4, seed=1) if targeted else None
     if targeted and name == "torchattacks:APGD":
         pytest.skip("torchattacks APGD has no targeted mode (APGDT is its targeted twin)")

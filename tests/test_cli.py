@@ -103,22 +103,29 @@ def test_run_end_to_end_as_a_user(tmp_path, zoo_cache):
     run_dir = (runs / "latest").resolve()
     assert run_dir.parent == runs.resolve()
     df = pd.read_csv(run_dir / "results.csv")
-    assert len(df) == 2 * 2 * 3 * 2 * 3  # attacks x eps x sources x modes x targets
+    assert len(df) == 3 * 2 * 3 * 2 * 3  # attacks (fgsm, pgd, vizpert) x eps x sources x modes x targets
     for stem in ("transfer_pgd_eps0.05", "transfer_fgsm_eps0.03137_targeted"):
         assert (run_dir / f"{stem}.csv").is_file() and (run_dir / f"{stem}.tex").is_file()
-    for name in ("summary.csv", "summary.tex", "summary.md"):
+    for name in ("summary.csv", "summary.tex", "summary.md", "eps_threshold.csv", "eps_threshold.tex"):
         assert (run_dir / name).stat().st_size > 0
+    plots = sorted((run_dir / "plots").glob("*.png"))
+    names = {p.name for p in plots}
+    assert {f"classviz_vizpert_linf_eps0.05_{m}.png" for m in ("mini-resnet", "mini-densenet", "mini-vgg")} <= names
+    assert "examples_pgd_linf_eps0.05_mini-vgg_targeted.png" in names
+    for p in plots:
+        head = p.read_bytes()[:8]
+        assert head == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["config"]["dataset"] == "synthetic" and manifest["seed"] == 0
     assert set(manifest["weights_sha256"]) == {"mini:resnet", "mini:densenet", "mini:vgg"}
     assert manifest["versions"]["torch"] and manifest["device"]["device"] == "cpu"
-    assert manifest["wall_seconds"] > 0 and manifest["cells"]["computed"] == 24
+    assert manifest["wall_seconds"] > 0 and manifest["cells"]["computed"] == 36
 
     # the same command again in the same run folder computes nothing and keeps the rows
     again = subprocess.run(cmd + ["--run-id", run_dir.name], cwd=tmp_path, env=env, capture_output=True,
                            text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "0 cells computed, 24 already stored" in again.stderr
+    assert "0 cells computed, 36 already stored" in again.stderr
     pd.testing.assert_frame_equal(pd.read_csv(run_dir / "results.csv").drop(columns=["fit_seconds", "perturb_seconds", "images_per_second"]),
                                   df.drop(columns=["fit_seconds", "perturb_seconds", "images_per_second"]))
 

@@ -59,7 +59,7 @@ def test_latex_tables_are_balanced_booktabs(tmp_path):
     df.loc[df.attack == "fgsm", "attack"] = "torchattacks:MI_FGSM"  # underscores must be escaped
     written = write_tables(df, tmp_path)
     texs = [p for p in written if p.suffix == ".tex"]
-    assert len(texs) == 2 * 2 + 1  # attacks x modes, plus the summary
+    assert len(texs) == 2 * 2 + 2  # attacks x modes, plus the summary and the eps threshold table
     for p in texs:
         _check_latex(p.read_text())
 
@@ -75,3 +75,30 @@ def test_write_tables_files(tmp_path):
     assert {"results.csv", "summary.csv", "summary.tex", "summary.md", "transfer_pgd_eps0.1.csv",
             "transfer_pgd_eps0.1_targeted.tex"} <= names
     assert "| attack" in (tmp_path / "summary.md").read_text()
+
+
+def test_eps_threshold_finds_the_smallest_eps_reaching_94_5():
+    from reports.tables import eps_threshold_table
+
+    rows = []
+    for eps, fr in ((0.05, 0.5), (0.1, 0.95), (0.2, 0.99)):
+        rows.append(dict(attack="pgd", method="pgd", norm="linf", eps=eps, targeted=False, source="m", target="m",
+                         whitebox=True, fooling_rate=fr, ssim_mean=1 - eps, psnr_mean=30 - eps))
+    rows.append(dict(attack="weak", method="weak", norm="linf", eps=0.1, targeted=False, source="m", target="m",
+                     whitebox=True, fooling_rate=0.2, ssim_mean=0.9, psnr_mean=25))
+    t = eps_threshold_table(pd.DataFrame(rows)).set_index("attack")
+    assert t.loc["pgd", "eps_reached"] == "0.1" and t.loc["pgd", "ssim"] == pytest.approx(0.9)
+    assert t.loc["weak", "eps_reached"] == "not reached"
+
+
+def test_ablation_table_needs_two_variants_of_the_method():
+    from reports.tables import ablation_table
+
+    df = _rows()
+    df["method"] = df["attack"]
+    assert ablation_table(df, "pgd").empty
+    df.loc[df.attack == "fgsm", "method"] = "pgd"  # now two variants of one method
+    t = ablation_table(df, "pgd")
+    assert list(t.variant) == ["fgsm", "pgd"]
+    assert t.set_index("variant").loc["pgd", "mini:a fooling"] == pytest.approx(90.0)
+    assert t.set_index("variant").loc["fgsm", "mini:b targeted"] == pytest.approx(25.0)

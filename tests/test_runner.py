@@ -81,7 +81,7 @@ def test_failing_cell_is_reported_and_the_rest_completes(synthetic, zoo_cache, t
     result, df = _run(cfg, synthetic, zoo_cache, tmp_path)
     assert len(result.failures) == 2  # APGD has no targeted mode: one failure per source
     assert all("targeted" in f.error for f in result.failures)
-    assert set(df.attack) == {"torchattacks:APGD", "fgsm"} and len(df) == (2 + 4) * 2
+    assert set(df.attack) == {"torchattacks:APGD[steps=2]", "fgsm"} and len(df) == (2 + 4) * 2
 
 
 def test_eps_zero_fools_nobody(synthetic, zoo_cache, tmp_path):

@@ -63,13 +63,14 @@ def mini_status(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None 
 
 def train_mini(name: str, spec: InputSpec, train: tuple[torch.Tensor, torch.Tensor],
                test: tuple[torch.Tensor, torch.Tensor], *, seed: int = 0,
-               cache_dir: str | os.PathLike | None = None, command: str = "bench zoo train") -> dict[str, Any]:
+               cache_dir: str | os.PathLike | None = None, command: str = "bench zoo train",
+               device: str | torch.device = "cpu") -> dict[str, Any]:
     """Train one mini model on `train`, measure it on `test`, cache weights + card; return the card."""
     mini = _mini_spec(name)
     torch.manual_seed(seed)
     net = mini.build(spec)
     stats = fit_classifier(net, spec.mean, spec.std, *train, epochs=mini.epochs, lr=mini.lr, seed=seed,
-                           desc=f"train {name}")
+                           desc=f"train {name}", device=device)
     model = wrap(net, spec.mean, spec.std)
     card = {
         "name": name, "arch": mini.arch, "description": mini.description, "dataset": spec.dataset,
@@ -78,7 +79,7 @@ def train_mini(name: str, spec: InputSpec, train: tuple[torch.Tensor, torch.Tens
         "test_accuracy": round(accuracy(model, *test), 4), "test_images": int(len(test[1])),
         "epochs": mini.epochs, "lr": mini.lr, "seed": seed, "command": command,
         "params": sum(p.numel() for p in net.parameters()),
-        "torch": torch.__version__, "timm": timm.__version__, **stats,
+        "torch": torch.__version__, "timm": timm.__version__, "device": str(device), **stats,
     }
     return save_weights(net.state_dict(), mini_weights_path(name, spec, cache_dir), card)
 

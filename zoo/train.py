@@ -23,15 +23,18 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 def fit_classifier(net: nn.Module, mean: tuple[float, ...], std: tuple[float, ...],
                    x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float, seed: int,
-                   batch_size: int = 128, desc: str = "train") -> dict[str, Any]:
+                   batch_size: int = 128, desc: str = "train",
+                   device: str | torch.device = "cpu") -> dict[str, Any]:
     """Train `net` on [0, 1] images, normalizing each batch by hand (so `net` itself stays trainable).
 
     Returns the final loss and the training time.
     """
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    mean_t = torch.tensor(mean).view(1, -1, 1, 1)
-    std_t = torch.tensor(std).view(1, -1, 1, 1)
+    device = torch.device(device)
+    net.to(device)
+    mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+    std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     steps = epochs * ((len(y) + batch_size - 1) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
@@ -44,7 +47,8 @@ def fit_classifier(net: nn.Module, mean: tuple[float, ...], std: tuple[float, ..
         order = torch.randperm(len(y), generator=g)
         for i in range(0, len(y), batch_size):
             idx = order[i:i + batch_size]
-            loss = loss_fn(net((x[idx] - mean_t) / std_t), y[idx])
+            xb, yb = x[idx].to(device, non_blocking=True), y[idx].to(device, non_blocking=True)
+            loss = loss_fn(net((xb - mean_t) / std_t), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -53,7 +57,7 @@ def fit_classifier(net: nn.Module, mean: tuple[float, ...], std: tuple[float, ..
             bar.update(1)
             bar.set_postfix(loss=f"{last:.3f}", refresh=False)
     bar.close()
-    net.eval()
+    net.eval().cpu()
     return {"final_loss": last, "train_seconds": round(time.perf_counter() - start, 2)}
 
 

@@ -23,7 +23,7 @@ from .training import (apply_class_deltas, best_untargeted_class, fit_visualizat
                        perturb_loss, random_targets, scale_to_budget)
 
 CHOICES = {"objective": ("visualize", "perturb"), "condition": ("class", "image"),
-           "label_injection": ("all", "input")}
+           "label_injection": ("all", "input"), "loss": ("ce", "margin")}
 CLASS_BATCH_MAX = 128  # class generators run on every class at once up to this many classes
 
 
@@ -33,14 +33,21 @@ class VizPert(Attack):
     name = "vizpert"
     kind = "class_universal"
     learns = True
+    version = 2  # 2: cosine learning-rate decay, U-Net skips in G(x, c)
     defaults: ClassVar[dict[str, Any]] = {
         "objective": "perturb", "condition": "class", "label_injection": "all", "freeze_classifier": True,
-        "steps": 300, "batch_size": 128, "lr": 2e-3, "width": 32,
+        "steps": None, "batch_size": 128, "lr": 2e-3, "width": None, "loss": "ce",
     }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         p = self._params
+        image = p["condition"] == "image"
+        # measured on the mini zoo: G(x, c) needs more steps and width than G(c) (README, issue notes)
+        if p["steps"] is None:
+            p["steps"] = 600 if image else 300
+        if p["width"] is None:
+            p["width"] = 64 if image else 32
         for key, allowed in CHOICES.items():
             if p[key] not in allowed:
                 raise AttackError(f"vizpert {key}={p[key]!r} is not one of {', '.join(allowed)}")
@@ -86,13 +93,13 @@ class VizPert(Attack):
                 return F.cross_entropy(guide((gen(c) + 1) / 2), c)
             x, c = sample()
             if p["condition"] == "image":
-                return perturb_loss(guide, x, scale_to_budget(gen(x, c), budget), c)
+                return perturb_loss(guide, x, scale_to_budget(gen(x, c), budget), c, p["loss"])
             cb = class_batch()
             deltas = scale_to_budget(gen(cb), budget)
             lookup = torch.full((n_cls,), -1, dtype=torch.long, device=device)
             lookup[cb] = torch.arange(len(cb), device=device)
             keep = lookup[c] >= 0
-            return perturb_loss(guide, x[keep], deltas[lookup[c[keep]]], c[keep])
+            return perturb_loss(guide, x[keep], deltas[lookup[c[keep]]], c[keep], p["loss"])
 
         gen.train()
         final_loss = optimise(params, loss_fn, steps=p["steps"], lr=p["lr"], desc=f"fit vizpert eps={budget.eps:g}")

@@ -71,23 +71,32 @@ def _down_block(cin: int, cout: int) -> nn.Sequential:
 
 
 class _Decoder(nn.Module):
-    """Upsampling path shared by both generators: label block (optional) + up block, k times, then tanh."""
+    """Upsampling path of both generators: [label block] + up block, k times, then conv + tanh.
 
-    def __init__(self, cfg: GeneratorConfig, h0: int, w0: int, k: int, cin: int) -> None:
+    `skips[i]` channels (U-Net style encoder features of the same size) are concatenated after
+    up block i; the class generator has none.
+    """
+
+    def __init__(self, cfg: GeneratorConfig, h0: int, w0: int, k: int, cin: int,
+                 skips: list[int] | None = None) -> None:
         super().__init__()
         inject = cfg.label_injection == "all"
+        skips = skips or [0] * k
         chans = [cfg.width_mult * 2 ** (k - i) for i in range(k + 1)]
         self.labels = nn.ModuleList(
             [LabelBlock(cfg.num_classes, h0 * 2 ** i, w0 * 2 ** i) if inject else nn.Identity() for i in range(k)])
         extra = LABEL_CHANNELS if inject else 0
-        self.ups = nn.ModuleList([_up_block((cin if i == 0 else chans[i]) + extra, chans[i + 1]) for i in range(k)])
-        last = chans[-1] if k else cin
+        ins = [cin] + [chans[i] + skips[i - 1] for i in range(1, k)]
+        self.ups = nn.ModuleList([_up_block(ins[i] + extra, chans[i + 1]) for i in range(k)])
+        last = chans[-1] + skips[-1] if k else cin
         self.out = nn.Sequential(nn.Conv2d(last, cfg.channels, 3, padding=1), nn.Tanh())
         self.inject = inject
 
-    def forward(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        for label, up in zip(self.labels, self.ups):
+    def forward(self, h: torch.Tensor, c: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+        for i, (label, up) in enumerate(zip(self.labels, self.ups)):
             h = up(label(h, c) if self.inject else h)
+            if skips:
+                h = torch.cat([h, skips[i]], dim=1)
         return self.out(h)
 
 
@@ -111,8 +120,8 @@ class ClassGenerator(nn.Module):
 
 
 class ImageGenerator(nn.Module):
-    """G(x, c) -> per-image perturbation direction in [-1, 1]: an encoder-decoder whose label
-    blocks inject c at every depth of the encoder and of the decoder."""
+    """G(x, c) -> per-image perturbation direction in [-1, 1]: an encoder-decoder (U-Net skips)
+    whose label blocks inject c at every depth of the encoder and of the decoder."""
 
     def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
@@ -128,14 +137,17 @@ class ImageGenerator(nn.Module):
             [LabelBlock(cfg.num_classes, cfg.height // 2 ** i, cfg.width // 2 ** i) if inject else nn.Identity()
              for i in range(k)])
         self.downs = nn.ModuleList([_down_block(chans[i] + extra, chans[i + 1]) for i in range(k)])
-        self.decoder = _Decoder(cfg, h0, w0, k, chans[-1])
+        # decoder block i outputs resolution H / 2^(k-1-i): the encoder features of that size join it
+        self.decoder = _Decoder(cfg, h0, w0, k, chans[-1], skips=[chans[k - 1 - i] for i in range(k)])
         self.inject = inject
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         h = self.enc_in(self.input_label(x, c))
+        feats = []
         for label, down in zip(self.enc_labels, self.downs):
+            feats.append(h)
             h = down(label(h, c) if self.inject else h)
-        return self.decoder(h, c)
+        return self.decoder(h, c, feats[::-1])
 
 
 def build_generator(cfg: GeneratorConfig) -> nn.Module:

@@ -64,8 +64,10 @@ def guide_for(model: nn.Module, freeze: bool) -> nn.Module:
 
 def optimise(params: list[nn.Parameter], loss_fn: Callable[[int], torch.Tensor], *, steps: int, lr: float,
              desc: str) -> float:
-    """Adam over `params` for `steps` steps of `loss_fn(step)`; returns the last loss."""
+    """Adam with a cosine learning-rate decay over `params` for `steps` steps of `loss_fn(step)`;
+    returns the last loss."""
     opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     last = float("nan")
     bar = tqdm(range(steps), desc=desc, unit="step", leave=False)
     for step in bar:
@@ -73,6 +75,7 @@ def optimise(params: list[nn.Parameter], loss_fn: Callable[[int], torch.Tensor],
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sched.step()
         last = float(loss.detach())
         if step % 10 == 0:
             bar.set_postfix(loss=f"{last:.3f}", refresh=False)
@@ -89,9 +92,16 @@ def apply_class_deltas(fitted, x: torch.Tensor, y: torch.Tensor, target: torch.T
     return x + fitted.runtime[key][c]
 
 
-def perturb_loss(guide: nn.Module, x: torch.Tensor, delta: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """CE(D(clip(x + delta)), target): the `perturb` objective."""
-    return F.cross_entropy(guide((x + delta).clamp(0.0, 1.0)), target)
+def perturb_loss(guide: nn.Module, x: torch.Tensor, delta: torch.Tensor, target: torch.Tensor,
+                 loss: str = "ce") -> torch.Tensor:
+    """The `perturb` objective on D(clip(x + delta)): cross-entropy toward the target (the paper's
+    loss), or the logit margin max_{j != t} z_j - z_t clipped at -5 (stops pushing won examples)."""
+    logits = guide((x + delta).clamp(0.0, 1.0))
+    if loss == "ce":
+        return F.cross_entropy(logits, target)
+    z_t = logits.gather(1, target[:, None]).squeeze(1)
+    other = logits.masked_fill(F.one_hot(target, logits.shape[1]).bool(), float("-inf")).amax(1)
+    return (other - z_t).clamp_min(-5.0).mean()
 
 
 @torch.no_grad()

@@ -1,0 +1,79 @@
+"""Run config files: keys mirror the flags, flags override the file, bad keys and types are named."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.config import AttackSpec
+from bench.configfile import read_config
+from bench.errors import BenchError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _write(tmp_path, text: str) -> Path:
+    p = tmp_path / "run.toml"
+    p.write_text(text)
+    return p
+
+
+def test_shipped_configs_parse():
+    for path in sorted((ROOT / "configs").glob("*.toml")):
+        cfg = read_config(path)
+        assert cfg["attacks"] and all(isinstance(a, AttackSpec) for a in cfg["attacks"])
+
+
+def test_attack_tables_carry_parameters_and_labels(tmp_path):
+    cfg = read_config(_write(tmp_path, 'attacks = ["pgd", {name = "vizpert", label = "v-in", '
+                                       'label_injection = "input"}]\neps = ["8/255", 0.1]\n'))
+    assert cfg["attacks"][0] == AttackSpec("pgd")
+    assert cfg["attacks"][1] == AttackSpec("vizpert", {"label_injection": "input"}, "v-in")
+    assert AttackSpec("pgd", {"steps": 20}).display == "pgd[steps=20]"
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("epz = [0.1]\n", "did you mean 'eps'"),
+    ("n = \"many\"\n", "key 'n' must be an integer"),
+    ("download = 1\n", "key 'download' must be true or false"),
+    ("n = true\n", "key 'n' must be an integer"),
+    ("attacks = [{label = \"x\"}]\n", "attacks[0] must be an attack name or a table"),
+    ("models = [1, 2]\n", "list of zoo names"),
+    ("eps = [0.1\n", "not valid TOML"),
+])
+def test_bad_config_files_name_the_key(tmp_path, text, needle):
+    with pytest.raises(BenchError, match=None) as err:
+        read_config(_write(tmp_path, text))
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(BenchError, match="does not exist"):
+        read_config(tmp_path / "nope.toml")
+
+
+def test_unknown_attack_parameter_in_config_exits_2(tmp_path, capsys):
+    path = _write(tmp_path, 'dataset = "synthetic"\nattacks = [{name = "vizpert", stepz = 3}]\n')
+    assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no parameter 'stepz'" in err[0]
+
+
+def test_duplicate_attack_labels_are_rejected(tmp_path, capsys):
+    path = _write(tmp_path, 'dataset = "synthetic"\nattacks = ["pgd", "pgd"]\n')
+    assert main(["run", "--config", str(path)]) == 2
+    assert "listed twice" in capsys.readouterr().err
+
+
+def test_flags_override_the_file(tmp_path, zoo_cache, capsys):
+    path = _write(tmp_path, 'dataset = "synthetic"\nmodels = ["mini:vgg"]\nattacks = ["fgsm"]\nn = 40\n'
+                            'eps = [0.3]\nmode = "untargeted"\n')
+    out = tmp_path / "runs"
+    code = main(["run", "--config", str(path), "--eps", "0.05", "--cache-dir", str(zoo_cache), "--output", str(out)])
+    assert code == 0
+    import json
+
+    manifest = json.loads(((out / "latest").resolve() / "manifest.json").read_text())
+    assert manifest["config"]["eps"] == [0.05] and manifest["config"]["n"] == 40
+    assert manifest["config"]["targeted"] == [False]

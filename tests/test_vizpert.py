@@ -1,0 +1,136 @@
+"""VizPert: generator shapes, the paper's visualizations, seeding, caching, ablation switches, class_uap."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import attacks
+from attacks import Budget
+from attacks.vizpert import GeneratorConfig, build_generator
+from attacks.vizpert.generator import plan_resolution
+from bench.data import load_synthetic
+from bench.fitcache import fit_with_cache
+from bench.targets import make_targets
+from zoo import Normalized
+from zoo.train import fit_classifier
+
+
+@pytest.mark.parametrize("size,plan", [(28, (7, 7, 2)), (224, (7, 7, 5)), (16, (4, 4, 2)), (32, (4, 4, 3))])
+def test_resolution_plan(size, plan):
+    assert plan_resolution(size, size) == plan
+
+
+@pytest.mark.parametrize("condition", ["class", "image"])
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 224, 224)])
+def test_generators_make_images_of_the_dataset_shape(condition, shape):
+    gen = build_generator(GeneratorConfig(condition, 10, *shape))
+    c = torch.tensor([0, 9])
+    with torch.no_grad():
+        out = gen(c) if condition == "class" else gen(torch.rand(2, *shape), c)
+    assert out.shape == (2, *shape)
+    assert float(out.abs().max()) <= 1.0  # tanh
+
+
+def test_label_blocks_inject_the_class_at_every_upsampling_block():
+    full = build_generator(GeneratorConfig("class", 10, 1, 28, 28, label_injection="all"))
+    only_input = build_generator(GeneratorConfig("class", 10, 1, 28, 28, label_injection="input"))
+    from attacks.vizpert.generator import LabelBlock
+
+    assert sum(isinstance(m, LabelBlock) for m in full.modules()) == 2   # 7->14, 14->28
+    assert sum(isinstance(m, LabelBlock) for m in only_input.modules()) == 0
+    image = build_generator(GeneratorConfig("image", 10, 1, 28, 28))
+    assert sum(isinstance(m, LabelBlock) for m in image.modules()) == 1 + 2 + 2  # input, encoder, decoder
+
+
+@pytest.fixture(scope="module")
+def ten_class():
+    """A 10-class synthetic set and a tiny CNN trained on it (a few seconds)."""
+    ds = load_synthetic(num_classes=10, n_train=3000)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(32, 10))
+    fit_classifier(net, ds.mean, ds.std, ds.train.x, ds.train.y, epochs=4, lr=1e-2, seed=0)
+    loader = DataLoader(TensorDataset(ds.train.x[:500], ds.train.y[:500]), batch_size=250)
+    return ds, Normalized(net, ds.mean, ds.std, name="tiny10"), loader
+
+
+def test_visualizations_are_classified_as_their_own_class(ten_class):
+    _, model, loader = ten_class
+    attack = attacks.create("vizpert", objective="visualize", steps=150)
+    fitted = attack.fit(model, loader, Budget("linf", 0.1), seed=0)
+    vis = fitted.tensors["visualizations"]
+    assert vis.shape == (10, 1, 16, 16) and float(vis.min()) >= 0 and float(vis.max()) <= 1
+    with torch.no_grad():
+        own = (model(vis).argmax(1) == torch.arange(10)).sum()
+    assert int(own) >= 9
+    # as perturbations they are centred and fill the budget exactly
+    d = fitted.tensors["deltas"]
+    assert torch.allclose(d.flatten(1).abs().amax(1), torch.full((10,), 0.1), atol=1e-6)
+
+
+def test_same_seed_same_generator(ten_class):
+    _, model, loader = ten_class
+    attack = attacks.create("vizpert", steps=20, condition="image", width=16)
+    a = attack.fit(model, loader, Budget("linf", 0.1), seed=3)
+    b = attack.fit(model, loader, Budget("linf", 0.1), seed=3)
+    c = attack.fit(model, loader, Budget("linf", 0.1), seed=4)
+    assert a.tensors.keys() == b.tensors.keys()
+    assert all(torch.equal(a.tensors[k], b.tensors[k]) for k in a.tensors)
+    assert not all(torch.equal(a.tensors[k], c.tensors[k]) for k in a.tensors)
+
+
+def test_second_fit_is_a_cache_hit(ten_class, tmp_path):
+    _, model, loader = ten_class
+    attack = attacks.create("vizpert", steps=10)
+    ident = {"dataset": "synthetic", "n_fit": 500, "source": "tiny10"}
+    first, _, cached1 = fit_with_cache(attack, model, loader, Budget("linf", 0.1), seed=0, identity=ident,
+                                       cache_dir=tmp_path)
+    second, _, cached2 = fit_with_cache(attack, model, loader, Budget("linf", 0.1), seed=0, identity=ident,
+                                        cache_dir=tmp_path)
+    assert (cached1, cached2) == (False, True)
+    assert torch.equal(first.tensors["deltas"], second.tensors["deltas"])
+    assert second.meta["untargeted_class"] == first.meta["untargeted_class"]
+    other, _, cached3 = fit_with_cache(attack, model, loader, Budget("linf", 0.2), seed=0, identity=ident,
+                                       cache_dir=tmp_path)
+    assert not cached3  # another budget is another fit
+
+
+def test_trainable_classifier_leaves_the_attacked_model_untouched(ten_class):
+    _, model, loader = ten_class
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    attacks.create("vizpert", steps=10, freeze_classifier=False).fit(model, loader, Budget("linf", 0.1), seed=0)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert not any(p.requires_grad for p in model.parameters())
+
+
+def test_untargeted_uses_the_class_that_fools_most(ten_class):
+    _, model, loader = ten_class
+    fitted = attacks.create("vizpert", steps=30).fit(model, loader, Budget("linf", 0.1), seed=0)
+    rates = fitted.meta["fit_fooling_by_class"]
+    assert fitted.meta["untargeted_class"] == max(range(10), key=lambda c: rates[c])
+
+
+@pytest.mark.parametrize("name,params", [("vizpert", {"steps": 150}), ("class_uap", {"steps": 150}),
+                                         ("vizpert", {"steps": 150, "condition": "image", "width": 32})])
+def test_targeted_perturbations_reach_their_targets(ten_class, name, params):
+    ds, model, loader = ten_class
+    x, y = ds.test.x[:300], ds.test.y[:300]
+    target = make_targets(y, 10, seed=1)
+    attack = attacks.create(name, **params)
+    fitted = attack.fit(model, loader, Budget("linf", 0.15), seed=0)
+    x_adv = attack.perturb(fitted, model, x, y, target)
+    with torch.no_grad():
+        hit = float((model(x_adv).argmax(1) == target).float().mean())
+        base = float((model(x).argmax(1) == target).float().mean())
+    assert hit > base + 0.2
+
+
+@pytest.mark.parametrize("params,msg", [({"objective": "dream"}, "objective"), ({"condition": "text"}, "condition"),
+                                        ({"condition": "image", "objective": "visualize"}, "needs objective"),
+                                        ({"steps": 0}, "positive integer"), ({"freeze_classifier": "yes"}, "true or false")])
+def test_bad_parameters_are_one_line_errors(params, msg):
+    with pytest.raises(attacks.AttackError, match=msg):
+        attacks.create("vizpert", **params)
