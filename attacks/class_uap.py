@@ -14,8 +14,8 @@ from torch import nn
 from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError
-from .vizpert.training import (apply_class_deltas, best_untargeted_class, gather, num_classes_of, optimise, perturb_loss,
-                               random_targets, scale_to_budget)
+from .vizpert.training import (UNTARGETED_RULES, apply_class_deltas, best_untargeted_class, fit_inputs, optimise,
+                               perturb_loss, random_targets, scale_to_budget)
 
 
 class ClassUAP(Attack):
@@ -24,11 +24,15 @@ class ClassUAP(Attack):
     name = "class_uap"
     kind = "class_universal"
     learns = True
-    version = 2  # 2: cosine learning-rate decay
-    defaults: ClassVar[dict[str, Any]] = {"steps": 300, "batch_size": 128, "lr": 0.2}  # lr tuned, see README
+    version = 3  # 2: cosine learning-rate decay; 3: deterministic fits
+    defaults: ClassVar[dict[str, Any]] = {"steps": 300, "batch_size": 128, "lr": 0.2,  # lr tuned, see README
+                                          "untargeted": "best_class"}
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        if self._params["untargeted"] not in UNTARGETED_RULES:
+            raise AttackError(f"class_uap untargeted={self._params['untargeted']!r} is not one of "
+                              f"{', '.join(UNTARGETED_RULES)}")
         for key in ("steps", "batch_size"):
             if not isinstance(self._params[key], int) or self._params[key] < 1:
                 raise AttackError(f"class_uap {key} must be a positive integer, got {self._params[key]!r}")
@@ -37,11 +41,7 @@ class ClassUAP(Attack):
             *, seed: int) -> Fitted:
         self.check_budget_supported(budget)
         p = self._params
-        device = next(model.parameters()).device
-        x_fit, y_fit = (t.to(device) for t in gather(loader))
-        n_cls = num_classes_of(model, x_fit)
-        g = torch.Generator().manual_seed(seed)
-        torch.manual_seed(seed)
+        device, x_fit, y_fit, n_cls, g = fit_inputs(model, loader, seed)
         w = nn.Parameter(torch.zeros(n_cls, *x_fit.shape[1:], device=device))
         if budget.norm == "l2":
             nn.init.normal_(w, std=1e-3)  # a zero vector has no L2 direction
@@ -64,4 +64,4 @@ class ClassUAP(Attack):
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:
-        return apply_class_deltas(fitted, x, y, target)
+        return apply_class_deltas(fitted, model, x, target, self._params["untargeted"])

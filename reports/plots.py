@@ -29,6 +29,16 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text)
 
 
+def _save(fig, run_dir: Path, stem: str) -> Path:
+    """Lay out, write `<run>/plots/<stem>.png` and free the figure."""
+    fig.tight_layout()
+    path = run_dir / "plots" / f"{_slug(stem)}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def _artifacts(run_dir: Path, prefix: str):
     for path in sorted((run_dir / "artifacts").glob(f"{prefix}*.safetensors")):
         meta = json.loads(path.with_suffix(".json").read_text())
@@ -51,13 +61,7 @@ def class_visualization_grids(run_dir: Path, class_names: Sequence[str]) -> list
                 ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
                 ax.set_title(class_names[i] if i < len(class_names) else str(i), fontsize=7)
         fig.suptitle(f"{meta['attack']} class visualizations, source {meta['source']}", fontsize=9)
-        fig.tight_layout()
-        path = run_dir / "plots" / _slug(f"classviz_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_"
-                                         f"{meta['source']}.png")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        out.append(path)
+        out.append(_save(fig, run_dir, f"classviz_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_{meta['source']}"))
     return out
 
 
@@ -89,13 +93,8 @@ def example_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
         mode = "targeted" if meta["targeted"] else "untargeted"
         fig.suptitle(f"{meta['attack']} {meta['norm']} eps={meta['eps']:g} on {meta['source']} ({mode}); "
                      f"{AMPLIFY_NOTE}", fontsize=7)
-        fig.tight_layout()
-        path = run_dir / "plots" / _slug(f"examples_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_"
-                                         f"{meta['source']}_{mode}.png")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        out.append(path)
+        out.append(_save(fig, run_dir, f"examples_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_"
+                                       f"{meta['source']}_{mode}"))
     return out
 
 

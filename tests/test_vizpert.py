@@ -71,6 +71,30 @@ def test_visualizations_are_classified_as_their_own_class(ten_class):
     assert torch.allclose(d.flatten(1).abs().amax(1), torch.full((10,), 0.1), atol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["vizpert", "class_uap"])
+def test_same_seed_same_class_perturbations_with_threads(ten_class, name):
+    """The class lookup's backward is a threaded scatter-add: fits must still repeat exactly."""
+    _, model, loader = ten_class
+    torch.set_num_threads(2)
+    attack = attacks.create(name, steps=30)
+    a = attack.fit(model, loader, Budget("linf", 0.1), seed=3)
+    b = attack.fit(model, loader, Budget("linf", 0.1), seed=3)
+    assert torch.equal(a.tensors["deltas"], b.tensors["deltas"])
+
+
+def test_best_other_untargeted_rule_avoids_the_images_own_class(ten_class):
+    ds, model, loader = ten_class
+    x, y = ds.test.x[:300], ds.test.y[:300]
+    budget = Budget("linf", 0.15)
+    fitted = attacks.create("class_uap", steps=100).fit(model, loader, budget, seed=0)
+    rates = {}
+    for rule in ("best_class", "best_other"):
+        attack = attacks.create("class_uap", steps=100, untargeted=rule)
+        with torch.no_grad():
+            rates[rule] = float((model(attack.perturb(fitted, model, x, y)).argmax(1) != model(x).argmax(1)).float().mean())
+    assert rates["best_other"] >= rates["best_class"]
+
+
 def test_same_seed_same_generator(ten_class):
     _, model, loader = ten_class
     attack = attacks.create("vizpert", steps=20, condition="image", width=16)

@@ -19,11 +19,11 @@ from ..base import Attack, Fitted
 from ..budget import Budget
 from ..errors import AttackError
 from .generator import GeneratorConfig, build_generator
-from .training import (apply_class_deltas, best_untargeted_class, fit_visualization, gather, guide_for, num_classes_of, optimise,
-                       perturb_loss, random_targets, scale_to_budget)
+from .training import (UNTARGETED_RULES, apply_class_deltas, best_untargeted_class, fit_inputs, fit_visualization,
+                       guide_for, optimise, perturb_loss, random_targets, scale_to_budget, untargeted_classes)
 
 CHOICES = {"objective": ("visualize", "perturb"), "condition": ("class", "image"),
-           "label_injection": ("all", "input"), "loss": ("ce", "margin")}
+           "label_injection": ("all", "input"), "loss": ("ce", "margin"), "untargeted": UNTARGETED_RULES}
 CLASS_BATCH_MAX = 128  # class generators run on every class at once up to this many classes
 
 
@@ -33,10 +33,10 @@ class VizPert(Attack):
     name = "vizpert"
     kind = "class_universal"
     learns = True
-    version = 2  # 2: cosine learning-rate decay, U-Net skips in G(x, c)
+    version = 3  # 2: cosine lr decay, U-Net skips in G(x, c); 3: deterministic fits
     defaults: ClassVar[dict[str, Any]] = {
         "objective": "perturb", "condition": "class", "label_injection": "all", "freeze_classifier": True,
-        "steps": None, "batch_size": 128, "lr": 2e-3, "width": None, "loss": "ce",
+        "steps": None, "batch_size": 128, "lr": 2e-3, "width": None, "loss": "ce", "untargeted": "best_class",
     }
 
     def __init__(self, **params: Any) -> None:
@@ -66,11 +66,7 @@ class VizPert(Attack):
             *, seed: int) -> Fitted:
         self.check_budget_supported(budget)
         p = self._params
-        device = next(model.parameters()).device
-        x_fit, y_fit = (t.to(device) for t in gather(loader))
-        n_cls = num_classes_of(model, x_fit)
-        torch.manual_seed(seed)
-        g = torch.Generator().manual_seed(seed)
+        device, x_fit, y_fit, n_cls, g = fit_inputs(model, loader, seed)
         cfg = GeneratorConfig(p["condition"], n_cls, *x_fit.shape[1:], width_mult=p["width"],
                               label_injection=p["label_injection"])
         gen = build_generator(cfg).to(device)
@@ -138,8 +134,8 @@ class VizPert(Attack):
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:
         if "deltas" in fitted.tensors:
-            return apply_class_deltas(fitted, x, y, target)
-        c = target if target is not None else torch.full_like(y, int(fitted.meta["untargeted_class"]))
+            return apply_class_deltas(fitted, model, x, target, self._params["untargeted"])
+        c = target if target is not None else untargeted_classes(fitted, model, x, self._params["untargeted"])
         gen = self._generator(fitted, x.device)
         with torch.no_grad():
             return x + scale_to_budget(gen(x, c), fitted.budget)

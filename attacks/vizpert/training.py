@@ -29,6 +29,16 @@ def num_classes_of(model: nn.Module, x: torch.Tensor) -> int:
         return int(model(x[:1]).shape[-1])
 
 
+def fit_inputs(model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
+               seed: int) -> tuple[torch.device, torch.Tensor, torch.Tensor, int, torch.Generator]:
+    """What every learned fit starts from: the model's device, the fit split on it, the number of
+    classes and a seeded sampling generator (the global torch RNG is seeded too, for weight init)."""
+    device = next(model.parameters()).device
+    x_fit, y_fit = (t.to(device) for t in gather(loader))
+    torch.manual_seed(seed)
+    return device, x_fit, y_fit, num_classes_of(model, x_fit), torch.Generator().manual_seed(seed)
+
+
 def scale_to_budget(directions: torch.Tensor, budget: Budget) -> torch.Tensor:
     """Directions in [-1, 1] -> perturbations: Linf eps * d; L2 eps * d / ||d|| (per example)."""
     if budget.norm == "linf":
@@ -65,7 +75,21 @@ def guide_for(model: nn.Module, freeze: bool) -> nn.Module:
 def optimise(params: list[nn.Parameter], loss_fn: Callable[[int], torch.Tensor], *, steps: int, lr: float,
              desc: str) -> float:
     """Adam with a cosine learning-rate decay over `params` for `steps` steps of `loss_fn(step)`;
-    returns the last loss."""
+    returns the last loss.
+
+    Runs with deterministic algorithms on: the class lookup `deltas[c]` back-propagates through a
+    multi-threaded scatter-add whose summation order (hence the fitted result) varies run to run.
+    """
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        return _optimise(params, loss_fn, steps=steps, lr=lr, desc=desc)
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+
+
+def _optimise(params: list[nn.Parameter], loss_fn: Callable[[int], torch.Tensor], *, steps: int, lr: float,
+              desc: str) -> float:
     opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     last = float("nan")
@@ -83,9 +107,29 @@ def optimise(params: list[nn.Parameter], loss_fn: Callable[[int], torch.Tensor],
     return last
 
 
-def apply_class_deltas(fitted, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
-    """Class-universal perturbing: x + delta[target] (untargeted: the fitted best class); a lookup and an add."""
-    c = target if target is not None else torch.full_like(y, int(fitted.meta["untargeted_class"]))
+UNTARGETED_RULES = ("best_class", "best_other")
+
+
+def untargeted_classes(fitted, model: nn.Module, x: torch.Tensor, rule: str) -> torch.Tensor:
+    """The class whose perturbation each image gets in untargeted use.
+
+    `best_class` (the issue's rule): the one class that fooled most on the fit split, for every image.
+    `best_other`: the same, except that images the model already labels as that class get the
+    runner-up class (a perturbation toward their own label cannot fool); costs one forward pass.
+    """
+    rates = torch.tensor(fitted.meta["fit_fooling_by_class"])
+    first, second = (int(i) for i in rates.topk(2).indices)
+    c = torch.full((len(x),), first, dtype=torch.long, device=x.device)
+    if rule == "best_other":
+        with torch.no_grad():
+            c[model(x).argmax(1) == first] = second
+    return c
+
+
+def apply_class_deltas(fitted, model: nn.Module, x: torch.Tensor, target: torch.Tensor | None,
+                       rule: str = "best_class") -> torch.Tensor:
+    """Class-universal perturbing: x + delta[target], or the untargeted rule's class; a lookup and an add."""
+    c = target if target is not None else untargeted_classes(fitted, model, x, rule)
     key = ("deltas", x.device)
     if key not in fitted.runtime:
         fitted.runtime[key] = fitted.tensors["deltas"].to(x.device)
