@@ -47,15 +47,17 @@ class Budget:
         """Raise BudgetViolation unless every example is in [0, 1] and within eps (+1e-6) of x."""
         if x_adv.shape != x.shape:
             raise BudgetViolation(f"{who} returned shape {tuple(x_adv.shape)} for input {tuple(x.shape)}")
-        if not torch.isfinite(x_adv).all():
+        dist = per_example_norm(x_adv - x, self.norm)
+        # one host sync for all four numbers (a GPU would otherwise wait four times per batch)
+        nonfinite, lo, hi, worst, bad = torch.stack([
+            (~torch.isfinite(x_adv)).sum().float(), x_adv.detach().min().float(), x_adv.detach().max().float(),
+            dist.max() if dist.numel() else dist.new_zeros(()), (dist > self.eps + TOLERANCE).sum().float(),
+        ]).tolist()
+        if nonfinite:
             raise BudgetViolation(f"{who} returned non-finite pixels")
-        lo, hi = float(x_adv.min()), float(x_adv.max())
         if lo < 0.0 or hi > 1.0:
             raise BudgetViolation(f"{who} left the [0, 1] image range (min {lo:.4g}, max {hi:.4g})")
-        dist = per_example_norm(x_adv - x, self.norm)
-        worst = float(dist.max()) if dist.numel() else 0.0
         if worst > self.eps + TOLERANCE:
-            bad = int((dist > self.eps + TOLERANCE).sum())
             raise BudgetViolation(
-                f"{who} exceeded the {self.norm} budget eps={self.eps:g} on {bad} of {dist.numel()} "
+                f"{who} exceeded the {self.norm} budget eps={self.eps:g} on {int(bad)} of {dist.numel()} "
                 f"examples (max {worst:.6g})")

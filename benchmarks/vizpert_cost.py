@@ -39,7 +39,7 @@ def main() -> None:
     a = p.parse_args()
     device = torch.device(a.device)
     ds = load_dataset("fashion-mnist")
-    train_missing([a.model], ds, log=lambda _: None)
+    train_missing([a.model], ds, log=lambda _: None, device=device)
     model = load_models([a.model], ds, device)[a.model]
     fit, ev = make_splits(ds, 500, a.n, 0)
     loader = DataLoader(TensorDataset(fit.x.to(device), fit.y.to(device)), batch_size=250)
