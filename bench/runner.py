@@ -10,7 +10,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -71,8 +71,8 @@ def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split
 
 
 def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Split, num_classes: int,
-             store: Store, *, device: torch.device, identity: dict[str, Any], fit_cache: Path | None = None,
-             on_cell: Callable[[str], None] | None = None) -> GridResult:
+             store: Store, *, device: torch.device, identity: dict[str, Any],
+             fit_cache: Path | None = None) -> GridResult:
     """Compute every missing cell of the grid into `store`; failed cells are reported, not stored.
 
     `identity` (dataset, split sizes, seed, model weight hashes) goes into every cell key, so a
@@ -134,15 +134,14 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
                     store.put(key, (ai, ei, si, ti), rows)
                     result.computed += 1
                     bar.update(1)
-                    if on_cell:
-                        on_cell(key)
     bar.close()
     return result
 
 
 def _fit_identity(identity: dict[str, Any], source: str) -> dict[str, Any]:
-    """What a fit depends on: the run identity minus the other models' weights, plus the source's."""
-    ident = {k: v for k, v in identity.items() if k != "weights"}
+    """What a fit depends on: the run identity minus the eval size and the other models' weights,
+    plus the source's weights."""
+    ident = {k: v for k, v in identity.items() if k not in ("weights", "n")}
     return {**ident, "source": source, "source_weights": identity.get("weights", {}).get(source)}
 
 
