@@ -8,10 +8,8 @@ Writes JSON; nothing here is asserted (timings are noisy: compare the ratio meas
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 import attacks  # noqa: E402
 from bench.data import load_dataset, make_splits  # noqa: E402
 from bench.models import load_models, train_missing  # noqa: E402
+from benchlib import interleaved_medians, write_result  # noqa: E402
 
 
 def time_quickstart(cache: str | None) -> dict:
@@ -64,14 +63,7 @@ def pgd_throughput(model_name: str, n: int, batch_size: int, repeats: int) -> di
         for i in range(0, n, batch_size):
             atk(ev.x[i:i + batch_size], ev.y[i:i + batch_size])
 
-    times = {"runner_pgd": [], "torchattacks_pgd": []}
-    run_ours(), run_direct()  # warm-up
-    for _ in range(repeats):  # interleaved, so drift hits both equally
-        for key, fn in (("runner_pgd", run_ours), ("torchattacks_pgd", run_direct)):
-            t0 = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - t0)
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = interleaved_medians({"runner_pgd": run_ours, "torchattacks_pgd": run_direct}, repeats)
     return {
         "model": model_name, "images": n, "batch_size": batch_size, "repeats": repeats,
         "runner_pgd_images_per_s": round(n / med["runner_pgd"], 1),
@@ -95,10 +87,7 @@ def main() -> None:
     time_quickstart(None)  # make sure the default cache is warm
     result["quickstart_warm"] = time_quickstart(None)
     result["pgd"] = pgd_throughput(a.model, n=1000, batch_size=250, repeats=a.repeats)
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(result, a.out)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,8 @@ Fits are short (timing perturbation, not fit quality). Writes JSON; asserts noth
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -26,6 +23,7 @@ import attacks  # noqa: E402
 from bench.data import load_dataset, make_splits  # noqa: E402
 from bench.models import load_models, train_missing  # noqa: E402
 from bench.targets import make_targets  # noqa: E402
+from benchlib import interleaved_medians, write_result  # noqa: E402
 
 
 def main() -> None:
@@ -62,25 +60,15 @@ def main() -> None:
             if device.type == "cuda":
                 torch.cuda.synchronize()
         runs[key] = run
-    times = {k: [] for k in runs}
-    for fn in runs.values():
-        fn()  # warm-up
-    for _ in range(a.repeats):  # interleaved
-        for key, fn in runs.items():
-            t0 = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - t0)
-    ips = {k: round(a.n / statistics.median(v), 1) for k, v in times.items()}
+    med = interleaved_medians(runs, a.repeats)
+    ips = {k: round(a.n / v, 1) for k, v in med.items()}
     result = {
         "model": a.model, "device": str(device), "images": a.n, "batch_size": a.batch_size, "repeats": a.repeats,
         "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "images_per_second": ips,
         "speedup_vs_pgd10": {k: round(v / ips["pgd10"], 1) for k, v in ips.items() if k != "pgd10"},
         **info,
     }
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(result, a.out)
 
 
 if __name__ == "__main__":
