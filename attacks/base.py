@@ -67,6 +67,15 @@ class Attack(ABC):
         """Name, code version and parameters: what identifies this attack in cache and cell keys."""
         return {"attack": self.label, "version": self.version, **self.params}
 
+    def gradient_passes(self, n_eval: int, n_fit: int) -> int:
+        """Rough cost in model forward+backward passes over single images (for `bench run --dry-run`):
+        `steps` passes per fit image drawn (learned attacks, `batch_size` per step) or per eval image."""
+        steps = self._params.get("steps")
+        steps = steps if isinstance(steps, int) and steps > 0 else 1
+        if self.learns:
+            return steps * min(int(self._params.get("batch_size") or n_fit), n_fit)
+        return steps * n_eval
+
     def check_budget_supported(self, budget: Budget) -> None:
         """Raise a one-line AttackError if this attack cannot work under `budget`'s norm."""
         if budget.norm not in self.norms:

@@ -18,6 +18,7 @@ from .config import DEFAULT_ATTACKS, DEFAULT_MODELS, AttackSpec, RunConfig
 from .data import DATASETS, load_dataset, make_splits
 from .device import resolve_device
 from .errors import BenchError
+from zoo.cache import atomic_write_bytes
 
 USER_ERRORS = (BenchError, zoo.ZooError, attacks.AttackError)
 MODES = {"both": (False, True), "untargeted": (False,), "targeted": (True,)}
@@ -58,7 +59,13 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--batch-size", type=int, help="default 250")
     r.add_argument("--device", help="auto (default), cpu, cuda or cuda:<i>")
     r.add_argument("--output", help="folder that receives the run folder; default reports/runs")
-    r.add_argument("--run-id", help="run folder name; an existing one is resumed")
+    r.add_argument("--run-id", help="run folder name; an existing one is resumed (its missing cells computed)")
+    r.add_argument("--fresh", action="store_true", default=None,
+                   help="discard the results already in the --run-id folder and start over")
+    r.add_argument("--dry-run", action="store_true", default=None,
+                   help="print the grid (cells, stored ones, rough cost) and exit without computing")
+    r.add_argument("--shard", help="i/n: compute only the i-th of n disjoint shares of the grid "
+                                   "(then `bench merge`)")
     _data_args(r, defaults=False)
 
     ls = sub.add_parser("list", help="list registered attacks, models or datasets")
@@ -72,6 +79,11 @@ def _build_parser() -> argparse.ArgumentParser:
     zt.add_argument("--seed", type=int, default=0)
     zt.add_argument("--force", action="store_true", help="retrain even when cached weights are intact")
     _data_args(zt)
+
+    mg = sub.add_parser("merge", help="combine the shards of a run (`bench run --shard i/n`) and render it")
+    mg.add_argument("run_dir", help="the run folder that receives the merged cells")
+    mg.add_argument("others", nargs="*", help="shard run folders to copy cells from (none: shards shared run_dir)")
+    mg.add_argument("--allow-missing", action="store_true", help="render even when some cells are missing")
 
     rep = sub.add_parser("report", help="re-render the tables of a run folder from its stored cells")
     rep.add_argument("run_dir")
@@ -89,7 +101,7 @@ RUN_DEFAULTS = {
     "dataset": "fashion-mnist", "models": list(DEFAULT_MODELS), "attacks": [AttackSpec(n) for n in DEFAULT_ATTACKS],
     "eps": [0.1], "norm": "linf", "mode": "both", "n": 1000, "n_fit": 1000, "seed": 0, "batch_size": 250,
     "device": "auto", "output": "reports/runs", "run_id": None, "data_dir": None, "download": False,
-    "cache_dir": None,
+    "cache_dir": None, "fresh": False, "dry_run": False, "shard": None,
 }
 
 
@@ -186,60 +198,107 @@ def _link_latest(run_dir: Path) -> None:
         tmp.unlink(missing_ok=True)  # a file system without symlinks: the run folder is still complete
 
 
-def _render(run_dir: Path):
-    """Tables and figures of a run folder from its stored cells and artifacts; returns the rows."""
-    from reports import rows_frame, write_plots, write_tables
+def _render(run_dir: Path) -> str:
+    """Tables and figures of a run folder from its stored cells and artifacts; returns the Markdown
+    summary (with the sanity warnings of the models and of the results)."""
+    from reports import result_warnings, rows_frame, summary_markdown, write_plots, write_tables
 
     from .store import Store
 
     df = rows_frame(Store(run_dir).rows())
-    write_tables(df, run_dir)
+    sanity = run_dir / "sanity.json"
+    warnings = [w["message"] for w in json.loads(sanity.read_text())] if sanity.is_file() else []
+    warnings += result_warnings(df)
+    write_tables(df, run_dir, warnings)
     manifest = run_dir / "manifest.json"
     classes = json.loads(manifest.read_text()).get("dataset", {}).get("classes", []) if manifest.is_file() else []
     write_plots(run_dir, classes)
-    return df
+    return summary_markdown(df, warnings)
+
+
+def _models_ready(cfg: RunConfig, ds, cache_dir) -> bool:
+    """True when no mini model would need training (dry runs never train)."""
+    spec = bench_models.input_spec(ds)
+    return all(zoo.mini_status(n, spec, cache_dir) is not None for n in cfg.models if n.startswith("mini:"))
 
 
 def cmd_run(a: argparse.Namespace) -> int:
-    from reports import summary_markdown
-
+    from . import runfolder
     from .manifest import build_manifest, device_info
+    from .plan import all_keys, parse_shard, plan_grid
     from .runner import run_grid
+    from .sanity import check_models
     from .store import Store
 
     started = time.time()
     a = _resolve_run_options(a)
     cfg = _config_from_args(a)
+    shard = parse_shard(a.shard)
     _validate_names(cfg)
-    _check_output(Path(a.output))
+    if not a.dry_run:
+        _check_output(Path(a.output))
     device = resolve_device(cfg.device)
     ds = load_dataset(cfg.dataset, a.data_dir, download=a.download, cache_dir=zoo.cache_root(a.cache_dir))
     fit, eval_ = make_splits(ds, cfg.n_fit, cfg.n, cfg.seed)
+    identity = {"dataset": cfg.dataset, "n": cfg.n, "n_fit": cfg.n_fit, "seed": cfg.seed}
+    existing = Path(a.output) / a.run_id if a.run_id else None
+    if a.dry_run:
+        return _dry_run(cfg, a, ds, eval_, identity, shard, existing, device)
     cards = bench_models.train_missing(list(cfg.models), ds, cache_dir=a.cache_dir, log=log, device=device)
     models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=a.cache_dir)
-    run_dir = _new_run_dir(Path(a.output), a.run_id)
-    log(f"run folder: {run_dir}")
     weights = {name: getattr(m, "weights_sha256", None) for name, m in models.items()}
-    identity = {"dataset": cfg.dataset, "n": cfg.n, "n_fit": cfg.n_fit, "seed": cfg.seed, "weights": weights}
+    identity["weights"] = weights
+    groups = plan_grid(cfg, identity)
+    run_dir = _new_run_dir(Path(a.output), a.run_id)
+    if a.fresh:
+        runfolder.fresh(run_dir)
+    runfolder.claim(run_dir, cfg.to_dict(), identity, all_keys(groups))
+    log(f"run folder: {run_dir}" + ("" if shard.count == 1 else f" (shard {shard})"))
+    warnings = check_models(models, eval_.x, eval_.y, device)
+    for w in warnings:
+        log(f"warning: {w['message']}")
+    atomic_write_bytes(run_dir / "sanity.json", (json.dumps(warnings, indent=1) + "\n").encode())
     store = Store(run_dir)
     result = run_grid(cfg, models, fit, eval_, ds.num_classes, store, device=device, identity=identity,
-                      fit_cache=zoo.cache_root(a.cache_dir))
+                      groups=groups, shard=shard, fit_cache=zoo.cache_root(a.cache_dir))
     manifest = build_manifest(
-        config=cfg.to_dict(), seed=cfg.seed, dataset={"name": ds.name, "source": ds.source,
-                                                     "classes": list(ds.class_names)},
+        config=cfg.to_dict(), seed=cfg.seed, shard=str(shard),
+        dataset={"name": ds.name, "source": ds.source, "classes": list(ds.class_names)},
         device=device_info(device), weights_sha256=weights, zoo_cards=cards,
         cells={"computed": result.computed, "skipped": result.skipped,
                "failed": [f.__dict__ for f in result.failures]},
-        wall_seconds=round(time.time() - started, 2), command=sys.argv,
+        sanity=warnings, wall_seconds=round(time.time() - started, 2), command=sys.argv,
     )
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-    df = _render(run_dir)
-    _link_latest(run_dir)
-    print(summary_markdown(df))
+    name = "manifest.json" if shard.count == 1 else f"manifest.shard-{shard.index}-of-{shard.count}.json"
+    atomic_write_bytes(run_dir / name, (json.dumps(manifest, indent=2, default=str) + "\n").encode())
     log(f"{result.computed} cells computed, {result.skipped} already stored; results in {run_dir}")
     for f in result.failures:
         log(f"FAILED cell {f.cell}: {f.error}")
+    if shard.count > 1:
+        log(f"shard {shard} done; when every shard has finished: bench merge {run_dir}")
+        return 1 if result.failures else 0
+    summary = _render(run_dir)
+    _link_latest(run_dir)
+    print(summary)
     return 1 if result.failures else 0
+
+
+def _dry_run(cfg: RunConfig, a: argparse.Namespace, ds, eval_, identity: dict, shard, existing: Path | None,
+             device) -> int:
+    """Print the plan (cells, stored ones, rough cost) without training, computing or writing."""
+    from .dryrun import describe, seconds_per_pass
+    from .plan import plan_grid
+    from .store import Store
+
+    pass_seconds = None
+    if _models_ready(cfg, ds, a.cache_dir):
+        models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=a.cache_dir)
+        identity["weights"] = {name: getattr(m, "weights_sha256", None) for name, m in models.items()}
+        xb, yb = eval_.x[:min(cfg.batch_size, 64)].to(device), eval_.y[:min(cfg.batch_size, 64)].to(device)
+        pass_seconds = {name: seconds_per_pass(m, xb, yb) for name, m in models.items()}
+    stored = Store(existing).keys() if existing is not None and not a.fresh else set()
+    print(describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds))
+    return 0
 
 
 def cmd_list(a: argparse.Namespace) -> int:
@@ -270,14 +329,41 @@ def cmd_zoo_train(a: argparse.Namespace) -> int:
 
 
 def cmd_report(a: argparse.Namespace) -> int:
-    from reports import summary_markdown
-
     from .store import Store
 
     run_dir = Path(a.run_dir)
     if not Store(run_dir).rows():
         raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
-    print(summary_markdown(_render(run_dir)))
+    print(_render(run_dir))
+    return 0
+
+
+def cmd_merge(a: argparse.Namespace) -> int:
+    from . import runfolder
+    from .store import Store
+
+    run_dir = Path(a.run_dir)
+    if runfolder.read_run(run_dir) is None:
+        raise BenchError(f"{run_dir} is not a run folder (no {runfolder.RUN_FILE}); pass one made by `bench run`")
+    added = runfolder.merge_into(run_dir, [Path(o) for o in a.others])
+    store = Store(run_dir)
+    missing = runfolder.missing_cells(run_dir, store.keys())
+    total = len(runfolder.read_run(run_dir)["cells"])
+    if missing and not a.allow_missing:
+        raise BenchError(f"{len(missing)} of {total} cells are missing in {run_dir} (a shard not finished or "
+                         "failed?); run the missing shard again with the same --run-id, or pass --allow-missing")
+    shards = sorted(run_dir.glob("manifest.shard-*.json"))
+    if shards and not (run_dir / "manifest.json").exists():
+        parts = [json.loads(p.read_text()) for p in shards]
+        merged = {**parts[0], "shard": "merged", "shards": [p.name for p in shards],
+                  "cells": {"computed": sum(p["cells"]["computed"] for p in parts),
+                            "failed": [f for p in parts for f in p["cells"]["failed"]]},
+                  "wall_seconds": [p["wall_seconds"] for p in parts]}
+        atomic_write_bytes(run_dir / "manifest.json", (json.dumps(merged, indent=2, default=str) + "\n").encode())
+    summary = _render(run_dir)
+    _link_latest(run_dir)
+    print(summary)
+    log(f"merged {added} cells from {len(a.others)} folder(s); {total - len(missing)} of {total} cells in {run_dir}")
     return 0
 
 
@@ -287,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = parser.parse_args(argv)
     if a.command is None:  # plain `bench` is the quickstart
         a = parser.parse_args(argv + ["run"])
-    handlers = {"run": cmd_run, "list": cmd_list, "report": cmd_report}
+    handlers = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "merge": cmd_merge}
     try:
         if a.command == "zoo":
             if a.zoo_command != "train":

@@ -37,6 +37,9 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "data_dir": ((str,), "a folder"),
     "download": ((bool,), "true or false"),
     "cache_dir": ((str,), "a folder"),
+    "fresh": ((bool,), "true or false"),
+    "dry_run": ((bool,), "true or false"),
+    "shard": ((str,), "\"i/n\", e.g. \"1/4\""),
 }
 
 

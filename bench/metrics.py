@@ -14,6 +14,12 @@ from torch import nn
 
 from attacks import per_example_norm
 
+from .errors import BenchError
+
+
+class NonFiniteOutput(BenchError):
+    """A model produced NaN/inf logits: the cell (or run) fails instead of scoring garbage."""
+
 
 def _share(mask: torch.Tensor) -> float:
     """Exact share of True entries (count / total, not a float32 mean)."""
@@ -24,7 +30,13 @@ def _share(mask: torch.Tensor) -> float:
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """Top-1 labels of `model` for the images `x` (on the model's device), returned on the CPU."""
     device = next(model.parameters()).device
-    out = [model(x[i:i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(x), batch_size)]
+    out = []
+    for i in range(0, len(x), batch_size):
+        logits = model(x[i:i + batch_size].to(device))
+        if not bool(torch.isfinite(logits).all()):
+            raise NonFiniteOutput(f"model {getattr(model, 'zoo_name', type(model).__name__)} returned NaN or "
+                                  f"infinite logits for images {i}..{i + len(logits) - 1}")
+        out.append(logits.argmax(1).cpu())
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +26,14 @@ from . import metrics
 from .config import RunConfig
 from .data import Split
 from .fitcache import fit_with_cache
-from .store import Store, cell_key
+from .plan import Group, Shard, plan_grid
+from .store import Store
 from .targets import make_targets
 
 RATE_COLUMNS = ("clean_acc", "fooling_rate", "success_on_correct", "targeted_success")
 PERCEPT_COLUMNS = ("linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean")
 TIMING_COLUMNS = ("fit_seconds", "perturb_seconds", "images_per_second", "fit_cached")
+CELL_ERRORS = (BudgetViolation, attacks.AttackError, metrics.NonFiniteOutput)
 EXAMPLES = 6  # eval images kept per cell for the example grids
 
 
@@ -71,71 +75,72 @@ def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split
 
 
 def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Split, num_classes: int,
-             store: Store, *, device: torch.device, identity: dict[str, Any],
-             fit_cache: Path | None = None) -> GridResult:
-    """Compute every missing cell of the grid into `store`; failed cells are reported, not stored.
+             store: Store, *, device: torch.device, identity: dict[str, Any], groups: list[Group] | None = None,
+             shard: Shard = Shard(), fit_cache: Path | None = None) -> GridResult:
+    """Compute every missing cell of this shard's groups into `store`; failed cells are reported, not stored.
 
-    `identity` (dataset, split sizes, seed, model weight hashes) goes into every cell key, so a
-    cell computed under another configuration is never mistaken for this one. Fitted attacks
-    are cached under `fit_cache` (None: no caching).
+    `groups` is the plan (`plan_grid(cfg, identity)` when None). Fitted attacks are cached under
+    `fit_cache` (None: no caching). A cell fails (and is retried by the next run) on a budget
+    violation, an attack error or NaN/inf model outputs.
     """
     result = GridResult()
+    groups = plan_grid(cfg, identity) if groups is None else groups
+    mine = [g for g in groups if shard.takes(g)]
     targets = make_targets(eval_.y, num_classes, derive_seed(cfg.seed, "targets"))
     clean_pred = {name: metrics.predict(m, eval_.x, cfg.batch_size) for name, m in models.items()}
     fit_loader = DataLoader(TensorDataset(fit.x, fit.y), batch_size=cfg.batch_size, shuffle=False)
-    names = list(models)
-    total = len(cfg.attacks) * len(cfg.eps) * len(names) * len(cfg.targeted)
-    bar = tqdm(total=total, desc="grid", unit="cell")
+    bar = tqdm(total=sum(len(g.cells) for g in mine), desc="grid" if shard.count == 1 else f"grid {shard}",
+               unit="cell")
     example_idx = _example_indices(eval_.y, EXAMPLES)
-    for ai, spec in enumerate(cfg.attacks):
-        attack = attacks.create(spec.name, **spec.params)
-        label = spec.display
-        for ei, budget in enumerate(cfg.budgets()):
-            for si, source in enumerate(names):
-                model = models[source]
-                cells = []
-                for ti, targeted in enumerate(cfg.targeted):
-                    ident = {**identity, "attack": attack.config(), "label": label, "norm": budget.norm, "eps": budget.eps,
-                             "targeted": targeted, "source": source, "targets": names}
-                    cells.append((ti, targeted, cell_key(ident)))
-                todo = [c for c in cells if not store.has(c[2])]
-                result.skipped += len(cells) - len(todo)
-                bar.update(len(cells) - len(todo))
-                if not todo:
-                    continue
-                where = f"{label} {budget.norm} eps={budget.eps:g} source={source}"
-                fit_seed = derive_seed(cfg.seed, attack.config(), source)
-                try:
-                    fitted, fit_seconds, cached = fit_with_cache(
-                        attack, model, fit_loader, budget, seed=fit_seed, cache_dir=fit_cache,
-                        identity=_fit_identity(identity, source))
-                except (BudgetViolation, attacks.AttackError) as exc:
-                    for _, targeted, _ in todo:
-                        result.failures.append(CellFailure(f"{where} targeted={targeted}", str(exc)))
-                    bar.update(len(todo))
-                    continue
-                if "visualizations" in fitted.tensors:
-                    store.put_artifact(f"classviz_{label}_{budget.norm}_eps{budget.eps:g}_{source}",
-                                       {"visualizations": fitted.tensors["visualizations"]},
-                                       {"attack": label, "norm": budget.norm, "eps": budget.eps, "source": source})
-                for ti, targeted, key in todo:
-                    bar.set_postfix_str(f"{label} {source} {'T' if targeted else 'U'}", refresh=False)
-                    try:
-                        rows, x_adv = _cell_rows(cfg, label, attack, fitted, budget, source, models, clean_pred,
-                                                 eval_, targets if targeted else None, device, fit_seconds, cached,
-                                                 seed_parts=(cfg.seed, attack.config(), budget.eps, budget.norm,
-                                                             source, targeted))
-                    except (BudgetViolation, attacks.AttackError) as exc:
-                        result.failures.append(CellFailure(f"{where} targeted={targeted}", str(exc)))
-                        bar.update(1)
-                        continue
-                    _store_examples(store, key, label, budget, source, targeted, eval_, x_adv, example_idx,
-                                    targets, models[source])
-                    store.put(key, (ai, ei, si, ti), rows)
-                    result.computed += 1
-                    bar.update(1)
+    for group in mine:
+        attack, budget, source, label = group.attack, group.budget, group.source, group.spec.display
+        todo = [c for c in group.cells if not store.has(c.key)]
+        result.skipped += len(group.cells) - len(todo)
+        bar.update(len(group.cells) - len(todo))
+        if not todo:
+            continue
+        model = models[source]
+        fit_seed = derive_seed(cfg.seed, attack.config(), source)
+        try:
+            fitted, fit_seconds, cached = fit_with_cache(
+                attack, model, fit_loader, budget, seed=fit_seed, cache_dir=fit_cache,
+                identity=_fit_identity(identity, source))
+        except CELL_ERRORS as exc:
+            for cell in todo:
+                result.failures.append(CellFailure(f"{group.where} targeted={cell.targeted}", str(exc)))
+            bar.update(len(todo))
+            continue
+        if "visualizations" in fitted.tensors:
+            store.put_artifact(f"classviz_{label}_{budget.norm}_eps{budget.eps:g}_{source}",
+                               {"visualizations": fitted.tensors["visualizations"]},
+                               {"attack": label, "norm": budget.norm, "eps": budget.eps, "source": source})
+        for cell in todo:
+            bar.set_postfix_str(f"{label} {source} {'T' if cell.targeted else 'U'}", refresh=False)
+            try:
+                rows, x_adv = _cell_rows(cfg, label, attack, fitted, budget, source, models, clean_pred,
+                                         eval_, targets if cell.targeted else None, device, fit_seconds, cached,
+                                         seed_parts=(cfg.seed, attack.config(), budget.eps, budget.norm,
+                                                     source, cell.targeted))
+            except CELL_ERRORS as exc:
+                result.failures.append(CellFailure(f"{group.where} targeted={cell.targeted}", str(exc)))
+                bar.update(1)
+                continue
+            _store_examples(store, cell.key, label, budget, source, cell.targeted, eval_, x_adv, example_idx,
+                            targets, model)
+            store.put(cell.key, cell.order, rows)
+            result.computed += 1
+            bar.update(1)
+            _fault_point(result.computed)
     bar.close()
     return result
+
+
+def _fault_point(computed: int) -> None:
+    """Test hook: with BENCH_FAULT_AFTER_CELLS=k the process kills itself (SIGKILL) after storing k
+    cells, so tests can check resume at an exact point. Does nothing otherwise."""
+    after = os.environ.get("BENCH_FAULT_AFTER_CELLS")
+    if after and computed >= int(after):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _fit_identity(identity: dict[str, Any], source: str) -> dict[str, Any]:

@@ -34,6 +34,10 @@ class Store:
     def has(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def keys(self) -> set[str]:
+        """Keys of every stored cell."""
+        return {p.stem for p in self.dir.glob("*.json")} if self.dir.is_dir() else set()
+
     def put(self, key: str, order: Iterable[int], rows: list[dict[str, Any]]) -> None:
         """Store one finished cell (its rows for every target) in one atomic write."""
         record = {"key": key, "order": list(order), "rows": rows}

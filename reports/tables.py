@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -172,8 +173,9 @@ def to_latex(df: pd.DataFrame, caption: str, label: str, index: bool = False) ->
                            column_format="l" * 1 + "r" * (shown.shape[1] - 1))
 
 
-def write_tables(df: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Write results.csv, every transfer matrix and the summary into `out_dir`; return the paths."""
+def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = ()) -> list[Path]:
+    """Write results.csv (metrics only: byte-identical under the same seed), timings.csv, every
+    transfer matrix and the summary into `out_dir`; return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
 
@@ -182,7 +184,10 @@ def write_tables(df: pd.DataFrame, out_dir: Path) -> list[Path]:
         path.write_text(text)
         written.append(path)
 
-    put("results.csv", df.to_csv(index=False))
+    timing = [c for c in TIMING_COLUMNS if c in df.columns]
+    put("results.csv", df.drop(columns=timing).to_csv(index=False))
+    cell_cols = [c for c in ("attack", "norm", "eps", "targeted", "source") if c in df.columns]
+    put("timings.csv", df[cell_cols + timing].drop_duplicates(cell_cols).to_csv(index=False))
     keys = df[["attack", "eps", "norm", "targeted"]].drop_duplicates().itertuples(index=False)
     for attack, eps, norm, targeted in keys:
         m = transfer_matrix(df, attack, eps, norm, bool(targeted))
@@ -208,13 +213,17 @@ def write_tables(df: pd.DataFrame, out_dir: Path) -> list[Path]:
         put("ablation_vizpert.tex", to_latex(abl.drop(columns="params"), "VizPert ablation: white-box targeted success and untargeted "
                                                   "fooling rate (\\%) and SSIM per source model.",
                                              "tab:ablation_vizpert"))
-    put("summary.md", summary_markdown(df))
+    put("summary.md", summary_markdown(df, warnings))
     return written
 
 
-def summary_markdown(df: pd.DataFrame) -> str:
-    """The Markdown summary the CLI prints: summary, per-source white-box table, clean accuracy."""
-    parts = ["## Summary (rates in %)\n", to_markdown(summary_table(df))]
+def summary_markdown(df: pd.DataFrame, warnings: Sequence[str] = ()) -> str:
+    """The Markdown summary the CLI prints: sanity warnings, summary, per-source white-box table,
+    clean accuracy."""
+    parts = []
+    if warnings:
+        parts += ["## Sanity warnings\n\n"] + [f"- {w}\n" for w in warnings] + ["\n"]
+    parts += ["## Summary (rates in %)\n", to_markdown(summary_table(df))]
     wb = whitebox_table(df)
     if not wb.empty:
         parts += ["\n## White-box fooling rate per source model (%)\n", to_markdown(wb)]

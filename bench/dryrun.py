@@ -1,0 +1,57 @@
+"""`bench run --dry-run`: the grid a run would compute (cells, what is already stored, a rough cost)
+without computing or writing anything."""
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import RunConfig
+from .plan import Group, Shard
+
+
+def seconds_per_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Measured seconds of one forward+backward pass per image on a batch (after one warm-up)."""
+    xg = x.detach().clone().requires_grad_(True)
+    for i in range(2):
+        t0 = time.perf_counter()
+        with torch.enable_grad():
+            torch.autograd.grad(F.cross_entropy(model(xg), y), xg)
+        if x.device.type == "cuda":
+            torch.cuda.synchronize(x.device)
+    return (time.perf_counter() - t0) / len(x)
+
+
+def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str],
+             pass_seconds: dict[str, float] | None) -> str:
+    """A table of the groups this shard would run, the stored/missing cells, and an estimated time."""
+    mine = [g for g in groups if shard.takes(g)]
+    lines = [f"{'attack':<24} {'budget':<14} {'source':<16} {'cells':>5} {'stored':>6} {'passes':>12} {'est. s':>8}"]
+    total_cells = total_stored = 0
+    total_seconds = 0.0
+    for g in mine:
+        n_stored = sum(c.key in stored for c in g.cells)
+        todo = len(g.cells) - n_stored
+        passes = g.attack.gradient_passes(cfg.n, cfg.n_fit) if todo else 0
+        if todo and not g.attack.learns:
+            passes *= todo  # per-input attacks run once per mode; learned ones fit once
+        est = ""
+        if pass_seconds is not None and todo:
+            eval_fwd = todo * cfg.n * len(cfg.models) / 3  # a forward pass costs about a third of fwd+bwd
+            seconds = (passes + eval_fwd) * pass_seconds[g.source]
+            total_seconds += seconds
+            est = f"{seconds:.1f}"
+        total_cells += len(g.cells)
+        total_stored += n_stored
+        lines.append(f"{g.spec.display[:24]:<24} {g.budget.norm + ' ' + format(g.budget.eps, '.4g'):<14} "
+                     f"{g.source[:16]:<16} {len(g.cells):>5} {n_stored:>6} {passes:>12,} {est:>8}")
+    where = "" if shard.count == 1 else f" (shard {shard} of {len(groups)} groups)"
+    lines.append(f"{len(mine)} groups, {total_cells} cells{where}: {total_stored} stored, "
+                 f"{total_cells - total_stored} to compute")
+    if pass_seconds is not None:
+        lines.append(f"estimated compute: {total_seconds:.0f} s (rough: measured fwd+bwd time x passes)")
+    else:
+        lines.append("estimated compute: unknown until the mini zoo is trained (`bench zoo train`)")
+    return "\n".join(lines)

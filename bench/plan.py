@@ -1,0 +1,86 @@
+"""The grid plan: every cell of a run with its key, grouped by (attack, eps, source) so that one fit
+serves both targeted modes; shards take whole groups.
+
+Written by hand: the plan is what resume, sharding, `--dry-run` and `bench merge` all agree on.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import attacks
+from attacks import Attack, Budget
+
+from .config import AttackSpec, RunConfig
+from .errors import BenchError
+from .store import cell_key
+
+
+@dataclass(frozen=True)
+class Cell:
+    order: tuple[int, int, int, int]  # (attack, eps, source, mode) indices: the table's row order
+    targeted: bool
+    key: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """The cells that share one fit: one attack, one budget, one source model."""
+
+    index: int
+    spec: AttackSpec
+    attack: Attack
+    budget: Budget
+    source: str
+    cells: tuple[Cell, ...]
+
+    @property
+    def where(self) -> str:
+        return f"{self.spec.display} {self.budget.norm} eps={self.budget.eps:g} source={self.source}"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` (1-based) of `count`."""
+
+    index: int = 1
+    count: int = 1
+
+    def takes(self, group: Group) -> bool:
+        return group.index % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def parse_shard(text: str | None) -> Shard:
+    """`i/n` with 1 <= i <= n, or a one-line error."""
+    if text is None:
+        return Shard()
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise BenchError(f"--shard {text!r} is not i/n with 1 <= i <= n; e.g. --shard 1/4 for the first of four")
+    return Shard(int(m.group(1)), int(m.group(2)))
+
+
+def plan_grid(cfg: RunConfig, identity: dict[str, Any]) -> list[Group]:
+    """All groups of the grid in config order; `identity` (dataset, split sizes, seed, weight hashes)
+    goes into every cell key, so a cell computed under another configuration never matches."""
+    names = list(cfg.models)
+    groups = []
+    for ai, spec in enumerate(cfg.attacks):
+        attack = attacks.create(spec.name, **spec.params)
+        for ei, budget in enumerate(cfg.budgets()):
+            for si, source in enumerate(names):
+                cells = []
+                for ti, targeted in enumerate(cfg.targeted):
+                    ident = {**identity, "attack": attack.config(), "label": spec.display, "norm": budget.norm,
+                             "eps": budget.eps, "targeted": targeted, "source": source, "targets": names}
+                    cells.append(Cell((ai, ei, si, ti), targeted, cell_key(ident)))
+                groups.append(Group(len(groups), spec, attack, budget, source, tuple(cells)))
+    return groups
+
+
+def all_keys(groups: list[Group]) -> list[str]:
+    return [c.key for g in groups for c in g.cells]

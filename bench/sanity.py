@@ -1,0 +1,53 @@
+"""Model sanity checks before a run, in the spirit of AutoAttack's: a model in train mode, a
+non-deterministic forward pass, or zero / non-finite input gradients make attack numbers
+meaningless (robustness by gradient masking), so the report must say so.
+
+Each check returns warnings (dicts with `model`, `check`, `message`); none of them stops the run.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ZERO_GRAD_SHARE = 0.1  # warn when more than this share of images has an all-zero input gradient
+
+
+def _warning(model: str, check: str, message: str) -> dict[str, Any]:
+    return {"model": model, "check": check, "message": message}
+
+
+def check_model(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, Any]]:
+    """Run every check on one batch `x, y` (already on the model's device)."""
+    out = []
+    training = [n or type(model).__name__ for n, m in model.named_modules() if m.training]
+    if training:
+        out.append(_warning(name, "eval_mode", f"{name}: {len(training)} module(s) in train mode "
+                                                f"(e.g. {training[0]}); call model.eval() before attacking"))
+    with torch.no_grad():
+        a, b = model(x), model(x)
+    if not torch.allclose(a, b, rtol=1e-4, atol=1e-5):
+        out.append(_warning(name, "random_output", f"{name}: two identical forward passes disagree "
+                                                    f"(max diff {float((a - b).abs().max()):.3g}); randomised "
+                                                    "defences need EOT attacks, results may overstate robustness"))
+    xg = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        loss = F.cross_entropy(model(xg), y, reduction="sum")
+        (grad,) = torch.autograd.grad(loss, xg)
+    flat = grad.flatten(1)
+    if not bool(torch.isfinite(flat).all()):
+        out.append(_warning(name, "nonfinite_gradient", f"{name}: non-finite input gradients on the check batch"))
+    zero = float((flat.abs().amax(1) == 0).float().mean())
+    if zero > ZERO_GRAD_SHARE:
+        out.append(_warning(name, "zero_gradient", f"{name}: input gradient is exactly zero for {zero:.0%} of the "
+                                                    "check batch (gradient masking?); gradient attacks may fail"))
+    return out
+
+
+def check_models(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor,
+                 device: torch.device, size: int = 64) -> list[dict[str, Any]]:
+    """`check_model` for every model on the first `size` eval images."""
+    xb, yb = x[:size].to(device), y[:size].to(device)
+    return [w for name, m in models.items() for w in check_model(name, m, xb, yb)]
