@@ -155,6 +155,8 @@ def _validate_names(cfg: RunConfig) -> None:
                                                                "bench list datasets"))
     for name in cfg.models:
         zoo.validate_name(name)
+        if cfg.models.count(name) > 1:
+            raise BenchError(f"model {name} is listed twice in --models; list each model once")
     labels = [spec.display for spec in cfg.attacks]
     for spec in cfg.attacks:
         attack = attacks.create(spec.name, **spec.params)
@@ -260,7 +262,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     atomic_write_bytes(run_dir / "sanity.json", (json.dumps(warnings, indent=1) + "\n").encode())
     store = Store(run_dir)
     result = run_grid(cfg, models, fit, eval_, ds.num_classes, store, device=device, identity=identity,
-                      groups=groups, shard=shard, fit_cache=zoo.cache_root(a.cache_dir))
+                      groups=groups, shard=shard, fit_cache=zoo.cache_root(a.cache_dir), log=log)
     manifest = build_manifest(
         config=cfg.to_dict(), seed=cfg.seed, shard=str(shard),
         dataset={"name": ds.name, "source": ds.source, "classes": list(ds.class_names)},

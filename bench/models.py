@@ -29,6 +29,9 @@ def train_missing(names: list[str], ds: Dataset, *, seed: int = 0, force: bool =
             continue
         card = None if force else zoo.mini_status(name, spec, cache_dir)
         if card is None:
+            path = zoo.mini_weights_path(name, spec, cache_dir)
+            if not force and path.exists():
+                log(f"{name}: cached weights {path} fail their sha256 check (corrupt or truncated); retraining")
             log(f"training {name} on {ds.name} (cached for later runs)")
             card = zoo.train_mini(name, spec, (ds.train.x, ds.train.y), (ds.test.x, ds.test.y),
                                   seed=seed, cache_dir=cache_dir, command=f"bench zoo train --models {name}",
@@ -47,8 +50,14 @@ def load_models(names: list[str], ds: Dataset, device: torch.device,
     models = {}
     for name in names:
         model = zoo.load(name, spec, device=device, cache_dir=cache_dir)
-        with torch.no_grad():
-            out = model(ds.test.x[:2].to(device))
+        try:
+            with torch.no_grad():
+                out = model(ds.test.x[:2].to(device))
+        except (RuntimeError, ValueError, AssertionError) as exc:
+            c, h, w = ds.shape
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise BenchError(f"model {name} cannot take {ds.name}'s {c}x{h}x{w} images ({first}); choose a model "
+                             "for this input size (convolutional nets with global pooling take any size)") from None
         if out.shape[-1] != ds.num_classes:
             raise BenchError(f"model {name} has {out.shape[-1]} outputs but {ds.name} has {ds.num_classes} classes")
         models[name] = model

@@ -76,7 +76,7 @@ def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split
 
 def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Split, num_classes: int,
              store: Store, *, device: torch.device, identity: dict[str, Any], groups: list[Group] | None = None,
-             shard: Shard = Shard(), fit_cache: Path | None = None) -> GridResult:
+             shard: Shard = Shard(), fit_cache: Path | None = None, log=None) -> GridResult:
     """Compute every missing cell of this shard's groups into `store`; failed cells are reported, not stored.
 
     `groups` is the plan (`plan_grid(cfg, identity)` when None). Fitted attacks are cached under
@@ -104,7 +104,7 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
         try:
             fitted, fit_seconds, cached = fit_with_cache(
                 attack, model, fit_loader, budget, seed=fit_seed, cache_dir=fit_cache,
-                identity=_fit_identity(identity, source))
+                identity=_fit_identity(identity, source), log=log)
         except CELL_ERRORS as exc:
             for cell in todo:
                 result.failures.append(CellFailure(f"{group.where} targeted={cell.targeted}", str(exc)))

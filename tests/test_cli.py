@@ -40,12 +40,49 @@ BAD_INPUTS = [
     (["run", "--attacks", "foolbox:LinfPGD", "--norm", "l2", "--eps", "1"], "not l2"),
     (["report", "/nonexistent/run"], "no stored results"),
     (["zoo", "train", "--models", "timm:resnet18"], "not a mini-zoo model"),
+    (["run", "--attacks", "pgd,pgd"], "listed twice"),
+    (["run", "--models", "mini:vgg,mini:vgg"], "listed twice"),
+    (["run", "--attacks", "torchattacks:PGDD"], "did you mean"),
+    (["run", "--models", "timm:resnet5O"], "unknown timm model"),
+    (["run", "--shard", "0/2"], "is not i/n"),
+    (["run", "--shard", "3/2"], "is not i/n"),
+    (["run", "--shard", "half"], "is not i/n"),
+    (["run", "--norm", "l2", "--eps", "0"], "out of range"),
+    (["run", "--config", "{tmp}/missing.toml"], "does not exist"),
+    (["run", "--config", "{tmp}"], "cannot read config file"),
+    (["run", "--config", "{tmp}/cfg.toml"], "not valid TOML", "eps = [0.1\n"),
+    (["run", "--config", "{tmp}/cfg.toml"], "did you mean 'attacks'", "atacks = ['pgd']\n"),
+    (["run", "--config", "{tmp}/cfg.toml"], "key 'n' must be an integer", "n = '100'\n"),
+    (["run", "--config", "{tmp}/cfg.toml"], "has no parameter 'stepz'", "attacks = [{name = 'pgd', stepz = 3}]\n"),
+    (["run", "--config", "{tmp}/cfg.toml"], "steps must be a positive integer", "attacks = [{name = 'pgd', steps = 0}]\n"),
+    (["run", "--config", "{tmp}/cfg.toml"], "is not one of", "attacks = [{name = 'vizpert', condition = 'imag'}]\n"),
+    (["run", "--config", "{tmp}/cfg.toml"], "must be an attack name or a table", "attacks = [3]\n"),
+    (["run", "--data-dir", "{tmp}/idx"], "corrupt IDX file", "CORRUPT_IDX"),
+    (["run", "--dataset", "synthetic", "--models", "timm:vit_tiny_patch16_224", "--attacks", "fgsm"],
+     "cannot take synthetic's 1x16x16 images"),
+    (["merge", "{tmp}"], "is not a run folder"),
 ]
 
 
-@pytest.mark.parametrize("args,needle", BAD_INPUTS, ids=[" ".join(a[1:])[:40] for a, _ in BAD_INPUTS])
-def test_bad_input_is_one_line_exit_2(args, needle, capsys, tmp_path, monkeypatch):
+def _bad_input_id(case) -> str:
+    return (" ".join(case[0][1:])[:40] + (" " + case[2][:30] if len(case) > 2 else "")).replace("{tmp}", "")
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=[_bad_input_id(c) for c in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2(case, capsys, tmp_path, monkeypatch, zoo_cache):
+    """The catalogue of bad inputs (README, troubleshooting): each one line, exit 2, nothing written."""
+    args, needle, content = case[0], case[1], (case[2] if len(case) > 2 else None)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BENCH_CACHE", str(zoo_cache))
+    if content == "CORRUPT_IDX":
+        from tests.test_data import fake_fashion_mnist
+
+        (tmp_path / "idx").mkdir()
+        fake_fashion_mnist(tmp_path / "idx")
+        (tmp_path / "idx" / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
+    elif content is not None:
+        (tmp_path / "cfg.toml").write_text(content)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     code, out, err = _run_cli(args, capsys)
     assert code == 2
     lines = err.strip().splitlines()
