@@ -85,8 +85,11 @@ def _build_parser() -> argparse.ArgumentParser:
     mg.add_argument("others", nargs="*", help="shard run folders to copy cells from (none: shards shared run_dir)")
     mg.add_argument("--allow-missing", action="store_true", help="render even when some cells are missing")
 
-    rep = sub.add_parser("report", help="re-render the tables of a run folder from its stored cells")
-    rep.add_argument("run_dir")
+    rep = sub.add_parser("report", help="re-render a run folder from its stored cells, or compare two runs")
+    rep.add_argument("run_dir", nargs="+", help="RUN_DIR to re-render, or RUN_A RUN_B to compare")
+    rep.add_argument("--format", default="all",
+                     help="all (default) or a comma list of csv,latex,markdown,plots,html,pdf")
+    rep.add_argument("--output", default=None, help="folder for a comparison (default RUN_B/compare_vs_<A>)")
     return p
 
 
@@ -200,22 +203,19 @@ def _link_latest(run_dir: Path) -> None:
         tmp.unlink(missing_ok=True)  # a file system without symlinks: the run folder is still complete
 
 
-def _render(run_dir: Path) -> str:
-    """Tables and figures of a run folder from its stored cells and artifacts; returns the Markdown
-    summary (with the sanity warnings of the models and of the results)."""
-    from reports import result_warnings, rows_frame, summary_markdown, write_plots, write_tables
+def _render(run_dir: Path, formats: Sequence[str] | None = None) -> str:
+    """Tables, figures, report.tex/PDF, summary.md and index.html of a run folder from its stored
+    cells and files; returns the Markdown summary (with the sanity warnings)."""
+    from reports import FORMATS, render_run, rows_frame
 
     from .store import Store
 
     df = rows_frame(Store(run_dir).rows())
     sanity = run_dir / "sanity.json"
     warnings = [w["message"] for w in json.loads(sanity.read_text())] if sanity.is_file() else []
-    warnings += result_warnings(df)
-    write_tables(df, run_dir, warnings)
     manifest = run_dir / "manifest.json"
     classes = json.loads(manifest.read_text()).get("dataset", {}).get("classes", []) if manifest.is_file() else []
-    write_plots(run_dir, classes)
-    return summary_markdown(df, warnings)
+    return render_run(df, run_dir, class_names=classes, model_warnings=warnings, formats=formats or FORMATS, log=log)
 
 
 def _models_ready(cfg: RunConfig, ds, cache_dir) -> bool:
@@ -331,12 +331,48 @@ def cmd_zoo_train(a: argparse.Namespace) -> int:
 
 
 def cmd_report(a: argparse.Namespace) -> int:
+    from reports import parse_formats
+
     from .store import Store
 
-    run_dir = Path(a.run_dir)
-    if not Store(run_dir).rows():
-        raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
-    print(_render(run_dir))
+    try:
+        formats = parse_formats(a.format)
+    except ValueError as exc:
+        raise BenchError(str(exc)) from None
+    runs = [Path(r) for r in a.run_dir]
+    for run_dir in runs:
+        if not Store(run_dir).rows():
+            raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
+    if len(runs) == 1:
+        print(_render(runs[0], formats))
+        return 0
+    if len(runs) > 2:
+        raise BenchError("bench report compares two runs at most: bench report RUN_A RUN_B")
+    return _compare(runs[0], runs[1], Path(a.output) if a.output else None)
+
+
+def _compare(run_a: Path, run_b: Path, output: Path | None) -> int:
+    """`bench report A B`: the cells both runs have, metrics side by side with B - A."""
+    from reports import compare_runs, compare_summary, rows_frame, to_markdown
+
+    from .store import Store
+
+    a, b = rows_frame(Store(run_a).rows()), rows_frame(Store(run_b).rows())
+    cells = compare_runs(a, b)
+    if cells.empty:
+        raise BenchError(f"{run_a} and {run_b} share no cell (attack, norm, eps, mode, source, target); "
+                         "compare runs of the same grid")
+    out = output or run_b / f"compare_vs_{run_a.resolve().name}"
+    out.mkdir(parents=True, exist_ok=True)
+    summ = compare_summary(a, b)
+    cells.to_csv(out / "compare.csv", index=False)
+    summ.to_csv(out / "compare_summary.csv", index=False)
+    text = (f"# {run_b.resolve().name} (B) vs {run_a.resolve().name} (A): {len(cells)} shared rows\n\n"
+            "## Summary (rates in %)\n" + to_markdown(summ))
+    (out / "compare.md").write_text(text)
+    print(text)
+    only = (len(a) - len(cells), len(b) - len(cells))
+    log(f"compared {len(cells)} shared rows ({only[0]} only in A, {only[1]} only in B); tables in {out}")
     return 0
 
 

@@ -1,8 +1,11 @@
-"""Reports from stored result rows and run artifacts: tables and figures. Never imports attacks or zoo."""
+"""Reports from stored result rows and run files: tables, figures, LaTeX, Markdown, HTML.
+Never imports attacks or zoo."""
 from .plots import write_plots
+from .render import FORMATS, compare_runs, compare_summary, parse_formats, render_run
 from .sanity import result_warnings
-from .tables import (RESULT_COLUMNS, TIMING_COLUMNS, rows_frame, summary_markdown, summary_table,
+from .tables import (RESULT_COLUMNS, TIMING_COLUMNS, rows_frame, summary_markdown, summary_table, to_markdown,
                      transfer_matrix, write_tables)
 
-__all__ = ["result_warnings", "RESULT_COLUMNS", "TIMING_COLUMNS", "rows_frame", "summary_markdown", "summary_table",
+__all__ = ["FORMATS", "RESULT_COLUMNS", "TIMING_COLUMNS", "compare_runs", "compare_summary", "parse_formats",
+           "render_run", "result_warnings", "rows_frame", "summary_markdown", "summary_table", "to_markdown",
            "transfer_matrix", "write_plots", "write_tables"]

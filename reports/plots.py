@@ -29,9 +29,10 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text)
 
 
-def _save(fig, run_dir: Path, stem: str) -> Path:
+def _save(fig, run_dir: Path, stem: str, tight: bool = True) -> Path:
     """Lay out, write `<run>/plots/<stem>.png` and free the figure."""
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     path = run_dir / "plots" / f"{_slug(stem)}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

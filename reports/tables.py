@@ -165,43 +165,62 @@ def to_markdown(df: pd.DataFrame) -> str:
     return _display(df).to_markdown(index=False) + "\n"
 
 
-def to_latex(df: pd.DataFrame, caption: str, label: str, index: bool = False) -> str:
-    """A booktabs table (toprule/midrule/bottomrule) with caption and label; text escaped for LaTeX."""
-    shown = _display(df.reset_index() if index else df)
+def to_latex(df: pd.DataFrame, caption: str, label: str, index: bool = False,
+             bold: Sequence[str] | str = ()) -> str:
+    """A booktabs table (toprule/midrule/bottomrule) with caption and label; text escaped for LaTeX.
+
+    `bold`: columns whose best (largest) value is set in bold, or "all" for every numeric column.
+    """
+    frame = df.reset_index() if index else df
+    shown = _display(frame)
     styler = shown.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
+    columns = [c for c in frame.columns[1:] if c != "eps"] if bold == "all" else list(bold)
+    mask = pd.DataFrame("", index=shown.index, columns=shown.columns)
+    for c in columns:
+        values = pd.to_numeric(frame[c], errors="coerce") if c in frame.columns else pd.Series(dtype=float)
+        if values.notna().any():
+            mask.loc[(values == values.max()).to_numpy(), c] = "textbf:--rwrap;"
+    styler = styler.apply(lambda _: mask, axis=None)
     return styler.to_latex(hrules=True, caption=caption, label=label, position_float="centering",
                            column_format="l" * 1 + "r" * (shown.shape[1] - 1))
 
 
-def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = ()) -> list[Path]:
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Plain text (model and attack names, paths) made safe for LaTeX."""
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+BOLD_SUMMARY = ("fool_whitebox", "fool_transfer", "targeted_whitebox", "targeted_transfer", "ssim", "psnr",
+                "images_per_s")
+
+
+SUFFIXES = {".csv": "csv", ".tex": "latex", ".md": "markdown"}
+
+
+def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
+                 formats: Sequence[str] = ("csv", "latex", "markdown")) -> list[Path]:
     """Write results.csv (metrics only: byte-identical under the same seed), timings.csv, every
-    transfer matrix and the summary into `out_dir`; return the paths."""
+    transfer matrix, the summary and `tables.tex` (every LaTeX table) into `out_dir`, in the
+    chosen `formats` (csv, latex, markdown); return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    texts: dict[str, str] = {}
 
     def put(name: str, text: str) -> None:
-        path = out_dir / name
-        path.write_text(text)
-        written.append(path)
+        texts[name] = text
 
     timing = [c for c in TIMING_COLUMNS if c in df.columns]
     put("results.csv", df.drop(columns=timing).to_csv(index=False))
     cell_cols = [c for c in ("attack", "norm", "eps", "targeted", "source") if c in df.columns]
     put("timings.csv", df[cell_cols + timing].drop_duplicates(cell_cols).to_csv(index=False))
-    keys = df[["attack", "eps", "norm", "targeted"]].drop_duplicates().itertuples(index=False)
-    for attack, eps, norm, targeted in keys:
-        m = transfer_matrix(df, attack, eps, norm, bool(targeted))
-        stem = f"transfer_{_slug(attack)}_{eps_tag(eps)}" + ("" if norm == "linf" else f"_{norm}") + (
-            "_targeted" if targeted else "")
-        what = "targeted success" if targeted else "fooling rate"
-        put(stem + ".csv", m.to_csv())
-        put(stem + ".tex", to_latex(m, f"{attack} ({norm}, eps={eps:.4g}): {what} (\\%), sources (rows) "
-                                       f"attacked white-box, evaluated on targets (columns).",
-                                    f"tab:{stem}", index=True))
     summ = summary_table(df)
     put("summary.csv", summ.to_csv(index=False))
     put("summary.tex", to_latex(summ, "Summary per attack and budget: fooling rate and targeted success (\\%), "
-                                      "white-box and mean transfer; SSIM, PSNR (dB), images/s.", "tab:summary"))
+                                      "white-box and mean transfer; SSIM, PSNR (dB), images/s; best per column in bold.",
+                                "tab:summary", bold=BOLD_SUMMARY))
     thresholds = eps_threshold_table(df)
     put("eps_threshold.csv", thresholds.to_csv(index=False))
     put("eps_threshold.tex", to_latex(thresholds, "Smallest eps at which the white-box untargeted fooling rate "
@@ -210,10 +229,28 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = ()) 
     abl = ablation_table(df)
     if not abl.empty:
         put("ablation_vizpert.csv", abl.to_csv(index=False))
-        put("ablation_vizpert.tex", to_latex(abl.drop(columns="params"), "VizPert ablation: white-box targeted success and untargeted "
-                                                  "fooling rate (\\%) and SSIM per source model.",
-                                             "tab:ablation_vizpert"))
+        put("ablation_vizpert.tex", to_latex(abl.drop(columns="params"), "VizPert ablation: white-box targeted "
+                                             "success and untargeted fooling rate (\\%) and SSIM per source model; "
+                                             "best per column in bold.", "tab:ablation_vizpert", bold="all"))
+    keys = df[["attack", "eps", "norm", "targeted"]].drop_duplicates().itertuples(index=False)
+    for attack, eps, norm, targeted in keys:
+        m = transfer_matrix(df, attack, eps, norm, bool(targeted))
+        stem = f"transfer_{_slug(attack)}_{eps_tag(eps)}" + ("" if norm == "linf" else f"_{norm}") + (
+            "_targeted" if targeted else "")
+        what = "targeted success" if targeted else "fooling rate"
+        put(stem + ".csv", m.to_csv())
+        put(stem + ".tex", to_latex(m, f"{latex_escape(attack)} ({norm}, eps={eps:.4g}): {what} (\\%), sources (rows) "
+                                       f"attacked white-box, evaluated on targets (columns); best per "
+                                       f"column in bold.", f"tab:{stem}", index=True, bold="all"))
     put("summary.md", summary_markdown(df, warnings))
+    put("tables.tex", "% every table of this run (booktabs): \\input{tables.tex} after \\usepackage{booktabs}\n\n"
+        + "\n".join(t for n, t in texts.items() if n.endswith(".tex")))
+    written = []
+    for name, text in texts.items():
+        if SUFFIXES[Path(name).suffix] in formats:
+            path = out_dir / name
+            path.write_text(text)
+            written.append(path)
     return written
 
 

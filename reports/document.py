@@ -1,0 +1,80 @@
+"""`report.tex`: a standalone LaTeX document that \\input's `tables.tex` and includes the figures,
+and its compilation with pdflatex when pdflatex is installed (Debian: texlive-latex-recommended)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Sequence
+
+from .tables import latex_escape
+
+PREAMBLE = r"""\documentclass[10pt]{article}
+\usepackage[margin=2cm]{geometry}
+\usepackage{booktabs}
+\usepackage{graphicx}
+\extrafloats{200}
+\title{vizpert-bench run %(run)s}
+\date{}
+\begin{document}
+\maketitle
+"""
+
+
+def _figure(path: Path, run_dir: Path, caption: str, width: str = r"\linewidth") -> str:
+    rel = path.relative_to(run_dir).as_posix()
+    return (f"\\begin{{figure}}[htbp]\n\\centering\n\\includegraphics[width={width}]{{{rel}}}\n"
+            f"\\caption{{{latex_escape(caption)}}}\n\\end{{figure}}\n")
+
+
+def _plots(run_dir: Path, prefix: str) -> list[Path]:
+    return sorted((run_dir / "plots").glob(f"{prefix}*.png"))
+
+
+def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str] = ()) -> str:
+    """The document text: run facts, sanity warnings, all tables, heatmaps, curves, grids."""
+    parts = [PREAMBLE % {"run": latex_escape(run_dir.name)}]
+    if facts:
+        parts.append("\\section*{Run}\n\\begin{itemize}\n" + "".join(f"\\item {latex_escape(f)}\n" for f in facts)
+                     + "\\end{itemize}\n")
+    if warnings:
+        parts.append("\\section*{Sanity warnings}\n\\begin{itemize}\n"
+                     + "".join(f"\\item {latex_escape(w)}\n" for w in warnings) + "\\end{itemize}\n")
+    parts.append("\\section{Tables}\n\\input{tables.tex}\n\\clearpage\n\\section{Figures}\n")
+    for path in _plots(run_dir, "heatmaps_all_"):
+        parts.append(_figure(path, run_dir, "Transfer matrices of every attack (rows: source attacked white-box, "
+                                            "outlined diagonal; columns: target), one colour scale 0-100%."))
+    for path in _plots(run_dir, "curves_eps_") + _plots(run_dir, "ssim_vs_fooling_"):
+        what = "Rates against eps" if path.name.startswith("curves") else "White-box fooling rate against SSIM"
+        parts.append(_figure(path, run_dir, f"{what} ({path.stem.rsplit('_', 1)[-1]}).", r"0.85\linewidth"))
+    parts.append("\\clearpage\n")
+    for path in _plots(run_dir, "classviz_"):
+        parts.append(_figure(path, run_dir, f"Class visualizations: {path.stem}.", r"0.9\linewidth"))
+    examples = _plots(run_dir, "examples_")
+    for path in examples:
+        parts.append(_figure(path, run_dir, f"Examples {path.stem[len('examples_'):]}: clean, perturbation "
+                                            "(amplified for display), adversarial, with predicted classes.",
+                             r"0.9\linewidth"))
+    parts.append("\\end{document}\n")
+    return "".join(parts)
+
+
+def compile_pdf(run_dir: Path, tex: str = "report.tex", timeout: float = 120) -> tuple[Path | None, str]:
+    """Run pdflatex twice (for references) in `run_dir`; (pdf path or None, one-line status).
+    Aux files are removed; the log is kept when compilation fails."""
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        return None, "pdflatex not found (Debian: apt-get install texlive-latex-recommended); report.tex not compiled"
+    stem = Path(tex).stem
+    for _ in range(2):
+        try:
+            proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", tex], cwd=run_dir,
+                                  capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, f"pdflatex took longer than {timeout:.0f} s on {run_dir / tex}"
+        if proc.returncode != 0:
+            errors = [ln for ln in proc.stdout.splitlines() if ln.startswith("!")]
+            return None, f"pdflatex failed on {run_dir / tex}: {errors[0] if errors else 'see ' + stem + '.log'}"
+    for ext in (".aux", ".log", ".out"):
+        (run_dir / f"{stem}{ext}").unlink(missing_ok=True)
+    return run_dir / f"{stem}.pdf", f"compiled {run_dir / (stem + '.pdf')}"

@@ -1,0 +1,171 @@
+"""Figures from the results table: transfer heatmaps (one per attack/eps/mode and one of small
+multiples), rate-vs-eps curves and the SSIM-vs-fooling trade-off. Pure functions of the rows.
+
+Every heatmap uses the same colour scale (0-100 %), so figures of different attacks can be put
+side by side and compared by colour.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from .plots import _save  # noqa: E402
+from .tables import eps_tag, transfer_matrix  # noqa: E402
+
+CMAP = "viridis"
+VMIN, VMAX = 0.0, 100.0  # shared colour scale of every heatmap (percent)
+
+
+def _mode(targeted: bool) -> str:
+    return "targeted success" if targeted else "fooling rate"
+
+
+def _heatmap(ax, m: pd.DataFrame, title: str, labels: bool = True):
+    """Draw one sources x targets matrix (percent) with numbers in the cells and the diagonal outlined."""
+    values = m.to_numpy(dtype=float)
+    im = ax.imshow(values, cmap=CMAP, vmin=VMIN, vmax=VMAX)
+    ax.set_xticks(range(len(m.columns)), [str(c) for c in m.columns], rotation=30, ha="right", fontsize=7)
+    ax.set_yticks(range(len(m.index)), [str(i) for i in m.index] if labels else [""] * len(m.index), fontsize=7)
+    for i, source in enumerate(m.index):
+        for j, target in enumerate(m.columns):
+            v = values[i, j]
+            text = "" if math.isnan(v) else f"{v:.1f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="black" if not math.isnan(v) and v > 60 else "white")
+            if source == target:  # white-box cell
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.8))
+    ax.set_title(title, fontsize=8)
+    return im
+
+
+def _groups(df: pd.DataFrame):
+    return df[["attack", "eps", "norm", "targeted"]].drop_duplicates().itertuples(index=False)
+
+
+def transfer_heatmaps(df: pd.DataFrame, run_dir: Path) -> list[Path]:
+    """One PNG per (attack, eps, norm, mode): `plots/heatmap_<attack>_<eps>[_<norm>][_targeted].png`."""
+    out = []
+    for attack, eps, norm, targeted in _groups(df):
+        targeted = bool(targeted)
+        m = transfer_matrix(df, attack, eps, norm, targeted)
+        fig, ax = plt.subplots(figsize=(1.1 * len(m.columns) + 2.4, 0.8 * len(m.index) + 1.6))
+        im = _heatmap(ax, m, f"{attack} ({norm} eps={eps:.4g}): {_mode(targeted)} (%)")
+        ax.set_xlabel("target (evaluated)", fontsize=7)
+        ax.set_ylabel("source (attacked white-box)", fontsize=7)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
+        out.append(_save(fig, run_dir, f"heatmap_{attack}_{_stem(eps, norm, targeted)}"))
+    return out
+
+
+def _stem(eps: float, norm: str, targeted: bool) -> str:
+    return eps_tag(eps) + ("" if norm == "linf" else f"_{norm}") + ("_targeted" if targeted else "")
+
+
+def small_multiples(df: pd.DataFrame, run_dir: Path) -> list[Path]:
+    """One PNG per (eps, norm, mode) with every attack's heatmap side by side and one colour bar."""
+    out = []
+    for (eps, norm, targeted), g in df.groupby(["eps", "norm", "targeted"], sort=False):
+        targeted = bool(targeted)
+        names = list(dict.fromkeys(g.attack))
+        cols = min(len(names), 4)
+        rows = math.ceil(len(names) / cols)
+        m0 = transfer_matrix(g, names[0], eps, norm, targeted)
+        w, h = 1.0 * len(m0.columns) + 1.2, 0.8 * len(m0.index) + 1.3
+        fig, axes = plt.subplots(rows, cols, figsize=(w * cols + 1.0, h * rows + 0.5), squeeze=False)
+        im = None
+        for k, ax in enumerate(axes.flat):
+            if k >= len(names):
+                ax.axis("off")
+                continue
+            im = _heatmap(ax, transfer_matrix(g, names[k], eps, norm, targeted), names[k], labels=k % cols == 0)
+        fig.suptitle(f"{_mode(targeted)} (%), {norm} eps={eps:.4g}: rows source (white-box, outlined), "
+                     "columns target", fontsize=9)
+        fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.02, pad=0.02).ax.tick_params(labelsize=7)
+        out.append(_save(fig, run_dir, f"heatmaps_all_{_stem(eps, norm, targeted)}", tight=False))
+    return out
+
+
+def _rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Per attack, norm, eps: white-box and mean-transfer fooling rate and targeted success (%),
+    and white-box SSIM."""
+    d = df.copy()
+    d["targeted"] = d.targeted.astype(bool)
+    d["whitebox"] = d.whitebox.astype(bool)
+    out = []
+    for (attack, norm, eps), g in d.groupby(["attack", "norm", "eps"], sort=False):
+        un, tg = g[~g.targeted], g[g.targeted]
+        out.append({"attack": attack, "norm": norm, "eps": eps,
+                    "fool_wb": un[un.whitebox].fooling_rate.mean() * 100,
+                    "fool_tr": un[~un.whitebox].fooling_rate.mean() * 100,
+                    "tgt_wb": tg[tg.whitebox].targeted_success.mean() * 100,
+                    "tgt_tr": tg[~tg.whitebox].targeted_success.mean() * 100,
+                    "ssim": g[g.whitebox].ssim_mean.mean()})
+    return pd.DataFrame(out)
+
+
+def eps_curves(df: pd.DataFrame, run_dir: Path) -> list[Path]:
+    """Per norm: fooling rate and targeted success vs eps, white-box (solid) and mean transfer
+    (dashed), one colour per attack."""
+    out = []
+    r = _rates(df)
+    for norm, g in r.groupby("norm", sort=False):
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+        for ax, (wb, tr, what) in zip(axes, (("fool_wb", "fool_tr", "untargeted fooling rate"),
+                                             ("tgt_wb", "tgt_tr", "targeted success"))):
+            for i, (attack, ga) in enumerate(g.groupby("attack", sort=False)):
+                ga = ga.sort_values("eps")
+                color = f"C{i % 10}"
+                ax.plot(ga.eps, ga[wb], "-o", color=color, label=f"{attack} white-box", markersize=4)
+                if ga[tr].notna().any():
+                    ax.plot(ga.eps, ga[tr], "--s", color=color, label=f"{attack} transfer", markersize=3)
+            ax.set_xlabel(f"eps ({norm}, [0, 1] pixel scale)", fontsize=8)
+            ax.set_title(what + " (%)", fontsize=9)
+            ax.set_ylim(-2, 102)
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+        axes[0].set_ylabel("%", fontsize=8)
+        axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
+        out.append(_save(fig, run_dir, f"curves_eps_{norm}"))
+    return out
+
+
+def ssim_vs_fooling(df: pd.DataFrame, run_dir: Path) -> list[Path]:
+    """Per norm: white-box fooling rate against SSIM, one line per attack through its eps values
+    (up and right is better: fools more while staying less perceptible)."""
+    out = []
+    r = _rates(df)
+    for norm, g in r.groupby("norm", sort=False):
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        for i, (attack, ga) in enumerate(g.groupby("attack", sort=False)):
+            ga = ga.sort_values("eps")
+            ax.plot(ga.ssim, ga.fool_wb, "-o", color=f"C{i % 10}", label=attack, markersize=4)
+            for _, row in ga.iterrows():
+                ax.annotate(f"{row.eps:.3g}", (row.ssim, row.fool_wb), fontsize=6, xytext=(3, 3),
+                            textcoords="offset points")
+        ax.set_xlabel("SSIM (clean vs adversarial, white-box)", fontsize=8)
+        ax.set_ylabel("white-box untargeted fooling rate (%)", fontsize=8)
+        ax.set_title(f"perceptibility vs effectiveness ({norm}; points labelled with eps)", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+        out.append(_save(fig, run_dir, f"ssim_vs_fooling_{norm}"))
+    return out
+
+
+def write_figures(df: pd.DataFrame, run_dir: Path) -> list[Path]:
+    """Every figure drawn from the results table (the artifact grids are in `plots.py`)."""
+    if df.empty:
+        return []
+    return (small_multiples(df, run_dir) + transfer_heatmaps(df, run_dir) + eps_curves(df, run_dir)
+            + ssim_vs_fooling(df, run_dir))
+
+
+__all__ = ["CMAP", "VMAX", "VMIN", "eps_curves", "small_multiples", "ssim_vs_fooling", "transfer_heatmaps",
+           "write_figures"]

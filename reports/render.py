@@ -1,0 +1,110 @@
+"""Everything a run folder shows, from its rows and files: tables, figures, report.tex (+ PDF),
+summary.md and index.html. `bench run`, `bench merge` and `bench report` all call `render_run`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pandas as pd
+
+from .document import compile_pdf, report_tex
+from .figures import write_figures
+from .html import index_html, table_html
+from .plots import write_plots
+from .sanity import result_warnings
+from .tables import (BOLD_SUMMARY, ablation_table, clean_accuracy_table, eps_threshold_table, summary_markdown,
+                     summary_table, whitebox_table, write_tables)
+
+FORMATS = ("csv", "latex", "markdown", "plots", "html", "pdf")
+
+
+def parse_formats(text: str | None) -> tuple[str, ...]:
+    """`all` or a comma-separated subset of FORMATS; raises ValueError naming the bad one."""
+    if not text or text == "all":
+        return FORMATS
+    chosen = tuple(t.strip() for t in text.split(",") if t.strip())
+    for f in chosen:
+        if f not in FORMATS:
+            raise ValueError(f"unknown report format {f!r}; choose from all, {', '.join(FORMATS)}")
+    return chosen
+
+
+def run_facts(run_dir: Path) -> list[str]:
+    """One-line facts from the manifest for the page and the document."""
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        return []
+    m = json.loads(path.read_text())
+    cfg = m.get("config", {})
+    attacks = [a.get("label") or a.get("name") for a in cfg.get("attacks", []) if isinstance(a, dict)]
+    facts = [f"dataset {cfg.get('dataset')}: {cfg.get('n')} eval images, {cfg.get('n_fit')} fit images, "
+             f"seed {cfg.get('seed')}",
+             f"models: {', '.join(cfg.get('models', []))}",
+             f"attacks: {', '.join(a for a in attacks if a)}; {cfg.get('norm')} eps "
+             f"{', '.join(format(e, '.4g') for e in cfg.get('eps', []))}",
+             f"device {m.get('device', {}).get('device')}; torch {m.get('versions', {}).get('torch')}; "
+             f"git {str(m.get('git_commit'))[:12]}"]
+    return facts
+
+
+def _sections(df: pd.DataFrame) -> list[tuple[str, str]]:
+    out = [("Summary (rates in %)", table_html(summary_table(df), BOLD_SUMMARY))]
+    for targeted, title in ((False, "White-box fooling rate per source model (%)"),
+                            (True, "White-box targeted success per source model (%)")):
+        wb = whitebox_table(df, targeted)
+        if not wb.empty:
+            out.append((title, table_html(wb, [c for c in wb.columns if c not in ("attack", "norm", "eps")])))
+    out.append(("Smallest eps reaching a 94.5% white-box fooling rate (the paper's figure)",
+                table_html(eps_threshold_table(df))))
+    abl = ablation_table(df)
+    if not abl.empty:
+        out.append(("VizPert ablation (white-box, %)", table_html(abl.drop(columns="params"), list(abl.columns[4:]))))
+    out.append(("Clean accuracy (%)", table_html(clean_accuracy_table(df))))
+    return out
+
+
+def render_run(df: pd.DataFrame, run_dir: Path, *, class_names: Sequence[str] = (),
+               model_warnings: Sequence[str] = (), formats: Sequence[str] = FORMATS,
+               log: Callable[[str], None] | None = None) -> str:
+    """Write the chosen formats into `run_dir`; return the Markdown summary (with warnings)."""
+    warnings = list(model_warnings) + result_warnings(df)
+    write_tables(df, run_dir, warnings, formats)
+    if "plots" in formats:
+        write_figures(df, run_dir)
+        write_plots(run_dir, class_names)
+    facts = run_facts(run_dir)
+    if "latex" in formats:
+        (run_dir / "report.tex").write_text(report_tex(run_dir, facts, warnings))
+    if "pdf" in formats and (run_dir / "report.tex").is_file():
+        _, status = compile_pdf(run_dir)
+        if log:
+            log(status)
+    if "html" in formats:
+        (run_dir / "index.html").write_text(index_html(run_dir, _sections(df), facts, warnings))
+    return summary_markdown(df, warnings)
+
+
+KEY_COLUMNS = ["attack", "norm", "eps", "targeted", "source", "target"]
+COMPARED = ["clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "linf_mean", "l2_mean",
+            "ssim_mean", "psnr_mean"]
+
+
+def compare_runs(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """The cells both runs have, with each metric of A, of B and B - A (`<metric>_diff`)."""
+    keep = [c for c in COMPARED if c in a.columns and c in b.columns]
+    m = a[KEY_COLUMNS + keep].merge(b[KEY_COLUMNS + keep], on=KEY_COLUMNS, suffixes=("_a", "_b"))
+    for c in keep:
+        m[f"{c}_diff"] = m[f"{c}_b"] - m[f"{c}_a"]
+    return m[KEY_COLUMNS + [f"{c}_{s}" for c in keep for s in ("a", "b", "diff")]]
+
+
+def compare_summary(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Summary rows of both runs side by side for their shared (attack, norm, eps), with differences."""
+    sa, sb = summary_table(a), summary_table(b)
+    cols = ["fool_whitebox", "fool_transfer", "targeted_whitebox", "targeted_transfer", "ssim"]
+    m = sa[["attack", "norm", "eps"] + cols].merge(sb[["attack", "norm", "eps"] + cols], on=["attack", "norm", "eps"],
+                                                   suffixes=(" A", " B"))
+    for c in cols:
+        m[f"{c} B-A"] = m[f"{c} B"] - m[f"{c} A"]
+    return m

@@ -1,0 +1,131 @@
+"""What a researcher reads: heatmaps, curves, grids, tables.tex / report.tex (compiled by pdflatex),
+summary.md, a self-contained index.html, `bench report` (regeneration, formats, comparison)."""
+from __future__ import annotations
+
+import html.parser
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, zoo_cache) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    code = main(["run", "--dataset", "synthetic", "--models", "mini:resnet,mini:vgg", "--attacks", "fgsm,pgd",
+                 "--eps", "0.05,0.1", "--n", "60", "--cache-dir", str(zoo_cache), "--output", str(out),
+                 "--run-id", "r"])
+    assert code == 0
+    return out / "r"
+
+
+def test_figures_exist_and_are_real_pngs(run_dir):
+    plots = run_dir / "plots"
+    expected = ["heatmaps_all_eps0.05.png", "heatmaps_all_eps0.1_targeted.png", "heatmap_pgd_eps0.1.png",
+                "heatmap_fgsm_eps0.05_targeted.png", "curves_eps_linf.png", "ssim_vs_fooling_linf.png",
+                "examples_pgd_linf_eps0.1_mini-vgg_targeted.png"]
+    for name in expected:
+        assert (plots / name).is_file(), name
+    for p in plots.glob("*.png"):
+        data = p.read_bytes()
+        assert data[:8] == PNG and len(data) > 5000, p.name
+
+
+def test_latex_tables_bold_the_best_value_and_carry_captions(run_dir):
+    tables = (run_dir / "tables.tex").read_text()
+    assert tables.count(r"\begin{table}") == tables.count(r"\end{table}") >= 2 + 2 * 2 * 2
+    assert tables.count(r"\caption{") == tables.count(r"\label{") == tables.count(r"\begin{table}")
+    assert r"\toprule" in tables and r"\textbf{" in tables
+    summary = (run_dir / "summary.csv").read_text()
+    best = pd.read_csv(run_dir / "summary.csv").fool_whitebox.max()
+    assert f"\\textbf{{{best:.1f}}}" in (run_dir / "summary.tex").read_text(), summary
+    report = (run_dir / "report.tex").read_text()
+    assert r"\input{tables.tex}" in report and r"\includegraphics" in report
+    for ref in re.findall(r"\\includegraphics\[[^]]*\]\{([^}]*)\}", report):
+        assert (run_dir / ref).is_file(), ref
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (.ci/run installs texlive)")
+def test_report_tex_compiles_with_pdflatex(run_dir, tmp_path):
+    work = tmp_path / "doc"
+    shutil.copytree(run_dir, work, ignore=shutil.ignore_patterns("report.pdf", "cells", "artifacts"))
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "report.tex"], cwd=work,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, [ln for ln in proc.stdout.splitlines() if ln.startswith("!")]
+    assert (work / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (run_dir / "report.pdf").is_file()  # `bench run` compiled it too
+
+
+class _Refs(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for k, v in attrs:
+            if k in ("src", "href"):
+                self.refs.append(v)
+
+
+def test_index_html_is_self_contained_and_every_reference_resolves(run_dir):
+    from urllib.parse import unquote
+
+    page = (run_dir / "index.html").read_text()
+    parser = _Refs()
+    parser.feed(page)
+    assert "script" not in parser.tags and "<table>" in page
+    imgs = [r for r in parser.refs if r.endswith(".png")]
+    assert len(imgs) >= 10
+    for ref in parser.refs:
+        assert not re.match(r"^[a-z]+://", ref) and not ref.startswith("/"), ref  # no network, relative
+        assert (run_dir / unquote(ref)).exists(), ref
+    assert "Summary (rates in %)" in page and "mini:vgg" in page
+
+
+def test_summary_md_is_github_markdown(run_dir):
+    md = (run_dir / "summary.md").read_text()
+    assert "## Summary (rates in %)" in md
+    assert re.search(r"^\|[-:| ]+\|$", md, re.M)  # a GFM header separator row
+
+
+def test_bench_report_regenerates_identical_tables_and_honours_format(run_dir, tmp_path, capsys):
+    work = tmp_path / run_dir.name  # same folder name: report.tex carries it in its title
+    shutil.copytree(run_dir, work)
+    before = {p.name: p.read_bytes() for p in work.iterdir() if p.suffix in (".csv", ".tex", ".md")}
+    for p in work.iterdir():
+        if p.is_file() and p.suffix in (".csv", ".tex", ".md", ".html", ".pdf"):
+            p.unlink()
+    shutil.rmtree(work / "plots")
+    assert main(["report", str(work), "--format", "csv"]) == 0
+    assert (work / "results.csv").is_file() and not (work / "tables.tex").exists()
+    assert not (work / "plots").exists() and not (work / "index.html").exists()
+    assert main(["report", str(work)]) == 0
+    after = {name: (work / name).read_bytes() for name in before}
+    assert after == before
+    assert (work / "index.html").is_file() and (work / "plots" / "curves_eps_linf.png").is_file()
+    capsys.readouterr()
+    assert main(["report", str(work), "--format", "csv,pfd"]) == 2
+    assert "unknown report format 'pfd'" in capsys.readouterr().err
+
+
+def test_bench_report_compares_two_runs(run_dir, zoo_cache, tmp_path, capsys):
+    out = tmp_path / "runs"
+    assert main(["run", "--dataset", "synthetic", "--models", "mini:resnet,mini:vgg", "--attacks", "pgd",
+                 "--eps", "0.1", "--n", "60", "--seed", "0", "--cache-dir", str(zoo_cache), "--output", str(out),
+                 "--run-id", "b", "--mode", "untargeted"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(run_dir), str(out / "b"), "--output", str(tmp_path / "cmp")]) == 0
+    text = capsys.readouterr().out
+    assert "4 shared rows" in text
+    cells = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    assert len(cells) == 4 and set(cells.attack) == {"pgd"}
+    assert (cells.fooling_rate_diff == cells.fooling_rate_b - cells.fooling_rate_a).all()
+    assert (cells.fooling_rate_diff.abs() < 1e-12).all()  # same seed, same cells: identical
