@@ -43,3 +43,21 @@ def test_quickstart_meets_the_acceptance_numbers(quickstart):
     for card in manifest["zoo_cards"]:
         assert card["test_accuracy"] >= 0.88, card
     assert "## Summary" in proc.stdout
+
+
+def test_quickstart_folder_holds_every_report(quickstart):
+    """Issue 5's acceptance: heatmaps, curves, grids, tables.tex, report.tex (+ PDF when pdflatex is
+    installed), summary.md and index.html after the plain quickstart."""
+    import shutil
+
+    work, _ = quickstart
+    run_dir = (work / "reports" / "runs" / "latest").resolve()
+    for name in ("tables.tex", "report.tex", "summary.md", "index.html", "timings.csv", "run.json"):
+        assert (run_dir / name).stat().st_size > 0, name
+    plots = {p.name for p in (run_dir / "plots").glob("*.png")}
+    for name in ("heatmaps_all_eps0.1.png", "heatmap_vizpert_eps0.1_targeted.png", "curves_eps_linf.png",
+                 "ssim_vs_fooling_linf.png", "examples_vizpert_linf_eps0.1_mini-resnet_targeted.png",
+                 "classviz_vizpert_linf_eps0.1_mini-vgg.png"):
+        assert name in plots, name
+    if shutil.which("pdflatex"):
+        assert (run_dir / "report.pdf").read_bytes()[:5] == b"%PDF-"
