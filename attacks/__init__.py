@@ -5,17 +5,24 @@ from typing import Any
 
 from .base import KINDS, Attack, Fitted
 from .class_uap import ClassUAP
+from .class_viz import ClassViz
 from .budget import NORMS, Budget, parse_eps, per_example_norm
 from .errors import AttackError, BudgetViolation, UnknownAttackError
 from .foolbox_adapter import FoolboxAttack
 from .registry import REGISTRY, Registry
+from .noise import Noise
 from .torchattacks_adapter import FGSM, PGD, GenericTorchattack
+from .uap import SGDUAP, UAP
 from .vizpert import VizPert
 
 REGISTRY.register("fgsm", FGSM, "FGSM (Linf) / FGM (L2), one gradient step, via torchattacks")
 REGISTRY.register("pgd", PGD, "PGD, Linf or L2, 10 steps with random start, via torchattacks")
 REGISTRY.register("vizpert", VizPert, "VizPert (arXiv 2409.13559): label-conditioned generator vs a frozen guide")
 REGISTRY.register("class_uap", ClassUAP, "one universal perturbation per target class, optimised directly")
+REGISTRY.register("uap", UAP, "universal perturbation, batched DeepFool steps (Moosavi-Dezfooli 2017); targeted=true: per class")
+REGISTRY.register("sgd_uap", SGDUAP, "universal perturbation by projected sign-gradient steps (Shafahi 2020); targeted=true: per class")
+REGISTRY.register("class_viz", ClassViz, "class-model visualization (Simonyan 2014) scaled to the budget, per class")
+REGISTRY.register("noise", Noise, "random sign (Linf) or gaussian (L2) noise of the full budget: the floor to beat")
 REGISTRY.register_prefix("torchattacks", GenericTorchattack, "any torchattacks class, eps from the budget")
 REGISTRY.register_prefix("foolbox", FoolboxAttack, "any foolbox attack class whose norm matches the budget")
 

@@ -5,6 +5,7 @@ perturbations inside the budget, `fit_visualization` turns a class visualization
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Callable, Iterable
 
@@ -80,12 +81,20 @@ def optimise(params: list[nn.Parameter], loss_fn: Callable[[int], torch.Tensor],
     Runs with deterministic algorithms on: the class lookup `deltas[c]` back-propagates through a
     multi-threaded scatter-add whose summation order (hence the fitted result) varies run to run.
     """
-    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    with deterministic_algorithms():
+        return _optimise(params, loss_fn, steps=steps, lr=lr, desc=desc)
+
+
+@contextlib.contextmanager
+def deterministic_algorithms():
+    """Deterministic torch kernels inside the block (class lookups back-propagate through a
+    scatter-add whose summation order otherwise varies run to run), the old setting after it."""
+    was = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
-        return _optimise(params, loss_fn, steps=steps, lr=lr, desc=desc)
+        yield
     finally:
-        torch.use_deterministic_algorithms(was_deterministic)
+        torch.use_deterministic_algorithms(was)
 
 
 def _optimise(params: list[nn.Parameter], loss_fn: Callable[[int], torch.Tensor], *, steps: int, lr: float,

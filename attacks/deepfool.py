@@ -1,0 +1,70 @@
+"""Batched DeepFool (Moosavi-Dezfooli et al., CVPR 2016), Linf and L2, untargeted and targeted: the
+inner step of the UAP algorithm.
+
+Written by hand: torchattacks' DeepFool loops over images one at a time, builds a full jacobian
+per image and supports L2 only; UAP needs the minimal step for a batch of images at once, in the
+budget's norm. Per-sample gradients come from one backward pass per class on the batch sum
+(models here are frozen and in eval mode, so samples do not interact).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _dual_step(w: torch.Tensor, f: torch.Tensor, norm: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distance |f| / ||w||_dual to the linearised boundary, and the step reaching it."""
+    flat = w.flatten(1)
+    if norm == "linf":
+        dual = flat.abs().sum(1).clamp_min(1e-12)  # l1, the dual of linf
+        dist = f.abs() / dual
+        step = dist.view(-1, *[1] * (w.dim() - 1)) * w.sign()
+    else:
+        dual = flat.norm(dim=1).clamp_min(1e-12)
+        dist = f.abs() / dual
+        step = (dist / dual).view(-1, *[1] * (w.dim() - 1)) * w
+    return dist, step
+
+
+def deepfool(model: nn.Module, x: torch.Tensor, *, norm: str = "linf", target: torch.Tensor | None = None,
+             steps: int = 10, overshoot: float = 0.02, candidates: int = 10) -> torch.Tensor:
+    """The minimal perturbation r (per image) that moves `model`'s label of `x` off its current
+    prediction (or onto `target`); images still unchanged after `steps` iterations keep their last r.
+
+    `candidates`: the classes (by clean logit rank) whose boundaries are tried, as in DeepFool.
+    """
+    x = x.detach()
+    with torch.no_grad():
+        logits0 = model(x)
+    orig = logits0.argmax(1)
+    k = min(candidates, logits0.shape[1])
+    if target is None:
+        cand = logits0.topk(k, dim=1).indices  # cand[:, 0] is the predicted class
+    r_tot = torch.zeros_like(x)
+    active = torch.ones(len(x), dtype=torch.bool, device=x.device)
+    for _ in range(steps):
+        xa = (x + (1 + overshoot) * r_tot).clamp(0.0, 1.0).requires_grad_(True)
+        logits = model(xa)
+        pred = logits.argmax(1)
+        active = (pred != target) if target is not None else (pred == orig)
+        if not bool(active.any()):
+            break
+        own = logits.gather(1, orig[:, None]).squeeze(1)
+        if target is not None:
+            f = logits.gather(1, target[:, None]).squeeze(1) - own
+            (g_t,) = torch.autograd.grad(f.sum(), xa)
+            _, step = _dual_step(g_t, f, norm)
+        else:
+            (g_own,) = torch.autograd.grad(own.sum(), xa, retain_graph=True)
+            best_dist = torch.full((len(x),), float("inf"), device=x.device)
+            step = torch.zeros_like(x)
+            for j in range(1, k):
+                cls = cand[:, j]
+                f = logits.gather(1, cls[:, None]).squeeze(1) - own
+                (g,) = torch.autograd.grad(logits.gather(1, cls[:, None]).sum(), xa, retain_graph=j < k - 1)
+                dist, s = _dual_step(g - g_own, f.detach(), norm)
+                better = dist < best_dist
+                best_dist = torch.where(better, dist, best_dist)
+                step = torch.where(better.view(-1, *[1] * (x.dim() - 1)), s, step)
+        r_tot = r_tot + step.detach() * active.view(-1, *[1] * (x.dim() - 1))
+    return ((1 + overshoot) * r_tot).detach()
