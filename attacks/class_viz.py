@@ -48,19 +48,20 @@ class ClassViz(Attack):
         classes = torch.arange(n_cls, device=device)
 
         def loss_fn(step: int) -> torch.Tensor:
-            scores = model(mean + z).gather(1, classes[:, None]).squeeze(1)  # unnormalised class scores
+            scores = model((mean + z).clamp(0, 1)).gather(1, classes[:, None]).squeeze(1)  # unnormalised scores of valid images
             return -scores.sum() + float(p["l2"]) * z.pow(2).sum()
 
         final = optimise([z], loss_fn, steps=p["steps"], lr=float(p["lr"]),
                          desc=f"fit class_viz eps={budget.eps:g}")
         with torch.no_grad():
-            images = (mean + z).detach()
+            images = (mean + z).detach().clamp(0, 1)
+            own = float((model(images).argmax(1) == classes).float().mean())  # each image seen as its class?
             deltas = fit_visualization(images, budget)
             best, rates = best_untargeted_class(model, x_fit[:256], n_cls, lambda xb, c: (xb + deltas[c]).clamp(0, 1))
         shown = (images - images.amin(dim=(1, 2, 3), keepdim=True))
         shown = shown / shown.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)  # for display only
         return Fitted(self.label, budget, {"deltas": deltas.cpu(), "visualizations": shown.cpu()},
-                      {"final_loss": final, "untargeted_class": best,
+                      {"final_loss": final, "untargeted_class": best, "visualization_accuracy": own,
                        "fit_fooling_by_class": [round(r, 4) for r in rates]})
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,

@@ -12,6 +12,12 @@ import torch
 from torch import nn
 
 
+def _in_box(w: torch.Tensor, xa: torch.Tensor) -> torch.Tensor:
+    """`w` without the components that would push pixels already at 0 or 1 out of the image box
+    (the clip would undo them, and the step would fall short of the boundary)."""
+    return w.masked_fill(((xa <= 0) & (w < 0)) | ((xa >= 1) & (w > 0)), 0.0)
+
+
 def _dual_step(w: torch.Tensor, f: torch.Tensor, norm: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Distance |f| / ||w||_dual to the linearised boundary, and the step reaching it."""
     flat = w.flatten(1)
@@ -53,7 +59,7 @@ def deepfool(model: nn.Module, x: torch.Tensor, *, norm: str = "linf", target: t
         if target is not None:
             f = logits.gather(1, target[:, None]).squeeze(1) - own
             (g_t,) = torch.autograd.grad(f.sum(), xa)
-            _, step = _dual_step(g_t, f, norm)
+            _, step = _dual_step(_in_box(g_t, xa.detach()), f.detach(), norm)
         else:
             (g_own,) = torch.autograd.grad(own.sum(), xa, retain_graph=True)
             best_dist = torch.full((len(x),), float("inf"), device=x.device)
@@ -62,7 +68,7 @@ def deepfool(model: nn.Module, x: torch.Tensor, *, norm: str = "linf", target: t
                 cls = cand[:, j]
                 f = logits.gather(1, cls[:, None]).squeeze(1) - own
                 (g,) = torch.autograd.grad(logits.gather(1, cls[:, None]).sum(), xa, retain_graph=j < k - 1)
-                dist, s = _dual_step(g - g_own, f.detach(), norm)
+                dist, s = _dual_step(_in_box(g - g_own, xa.detach()), f.detach(), norm)
                 better = dist < best_dist
                 best_dist = torch.where(better, dist, best_dist)
                 step = torch.where(better.view(-1, *[1] * (x.dim() - 1)), s, step)

@@ -90,11 +90,14 @@ class UAP(_Universal):
     version = 1
     defaults: ClassVar[dict[str, Any]] = {"max_passes": 5, "target_rate": 0.8, "batch_size": 64,
                                           "deepfool_steps": 10, "overshoot": 0.02, "candidates": 10,
-                                          "targeted": False}
+                                          "aggregate": "sum", "targeted": False}
     positive_ints = ("max_passes", "batch_size", "deepfool_steps", "candidates")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        if self._params["aggregate"] not in ("sum", "mean"):
+            raise AttackError(f"uap aggregate must be 'sum' (Algorithm 1: every image's step is added) or "
+                              f"'mean', got {self._params['aggregate']!r}")
         if not 0.0 < float(self._params["target_rate"]) <= 1.0:
             raise AttackError(f"uap target_rate must be in (0, 1] (the fit fooling rate to stop at), "
                               f"got {self._params['target_rate']!r}")
@@ -135,7 +138,8 @@ class UAP(_Universal):
                 tgt = None if target is None else torch.full((len(xs),), target, device=x.device)
                 r = deepfool(model, xs, norm=budget.norm, target=tgt, steps=p["deepfool_steps"],
                              overshoot=p["overshoot"], candidates=p["candidates"])
-                v = project(v + r.mean(0, keepdim=True) * len(xs) / len(idx), budget)
+                step = r.sum(0, keepdim=True) if p["aggregate"] == "sum" else r.sum(0, keepdim=True) / len(idx)
+                v = project(v + step, budget)
             passes += 1
             rate = float(_success(model, x, clean, v, target).float().mean())
             bar.update(1)
@@ -183,7 +187,7 @@ class SGDUAP(_Universal):
                     step_dir = grad / per_example_norm(grad, "l2").clamp_min(1e-12).view(-1, *[1] * (grad.dim() - 1))
                 delta = project(delta + alpha * step_dir, budget)
                 if step % 20 == 0:
-                    bar.set_postfix(loss=f"{float(loss):.3f}", refresh=False)
+                    bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
         bar.close()
         if targeted:
             rates = [round(float(_success(model, x_fit[clean != c], clean[clean != c], delta[c:c + 1], c)

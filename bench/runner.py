@@ -110,10 +110,7 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
                 result.failures.append(CellFailure(f"{group.where} targeted={cell.targeted}", str(exc)))
             bar.update(len(todo))
             continue
-        if "visualizations" in fitted.tensors:
-            store.put_artifact(f"classviz_{label}_{budget.norm}_eps{budget.eps:g}_{source}",
-                               {"visualizations": fitted.tensors["visualizations"]},
-                               {"attack": label, "norm": budget.norm, "eps": budget.eps, "source": source})
+        _store_fitted_images(store, fitted, label, budget, source)
         for cell in todo:
             bar.set_postfix_str(f"{label} {source} {'T' if cell.targeted else 'U'}", refresh=False)
             try:
@@ -141,6 +138,18 @@ def _fault_point(computed: int) -> None:
     after = os.environ.get("BENCH_FAULT_AFTER_CELLS")
     if after and computed >= int(after):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _store_fitted_images(store: Store, fitted: attacks.Fitted, label: str, budget: Budget, source: str) -> None:
+    """Keep what a fit learned that is worth looking at (class visualizations, universal deltas)
+    for the report's image grids."""
+    meta = {"attack": label, "norm": budget.norm, "eps": budget.eps, "source": source}
+    tag = f"{label}_{budget.norm}_eps{budget.eps:g}_{source}"
+    if "visualizations" in fitted.tensors:
+        store.put_artifact(f"classviz_{tag}", {"visualizations": fitted.tensors["visualizations"]}, meta)
+    for name, per_class in (("deltas", True), ("delta", False)):
+        if name in fitted.tensors:
+            store.put_artifact(f"deltas_{tag}", {"deltas": fitted.tensors[name]}, {**meta, "per_class": per_class})
 
 
 def _fit_identity(identity: dict[str, Any], source: str) -> dict[str, Any]:

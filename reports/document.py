@@ -50,6 +50,8 @@ def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str]
     parts.append("\\clearpage\n")
     for path in _plots(run_dir, "classviz_"):
         parts.append(_figure(path, run_dir, f"Class visualizations: {path.stem}.", r"0.9\linewidth"))
+    for path in _plots(run_dir, "deltas_"):
+        parts.append(_figure(path, run_dir, f"Fitted universal perturbations: {path.stem}.", r"0.9\linewidth"))
     examples = _plots(run_dir, "examples_")
     for path in examples:
         parts.append(_figure(path, run_dir, f"Examples {path.stem[len('examples_'):]}: clean, perturbation "

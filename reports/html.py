@@ -79,6 +79,7 @@ def index_html(run_dir: Path, sections: Sequence[tuple[str, str]], facts: Sequen
         ("Rates against eps, and perceptibility against effectiveness", ("curves_eps_", "ssim_vs_fooling_")),
         ("Transfer heatmap per attack", "heatmap_"),
         ("Class visualizations", "classviz_"),
+        ("Fitted universal perturbations", "deltas_"),
         ("Examples: clean / perturbation (amplified for display) / adversarial", "examples_"),
     ]
     for title, prefixes in galleries:

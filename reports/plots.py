@@ -66,6 +66,30 @@ def class_visualization_grids(run_dir: Path, class_names: Sequence[str]) -> list
     return out
 
 
+def delta_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
+    """One PNG per fitted universal attack: its delta (or one per class, titled with the class
+    name), shown as 0.5 + delta / (2 eps) so that mid-grey is zero and black/white are -eps/+eps."""
+    out = []
+    for tensors, meta in _artifacts(run_dir, "deltas_"):
+        d = tensors["deltas"]
+        n = len(d)
+        cols = min(n, 10)
+        rows = (n + cols - 1) // cols
+        fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols + 0.6, 1.6 * rows + 0.5), squeeze=False)
+        scale = max(float(np.abs(d).max()), 1e-12)
+        for i, ax in enumerate(axes.flat):
+            ax.axis("off")
+            if i < n:
+                img, cmap = _image(np.clip(0.5 + d[i] / (2 * scale), 0, 1))
+                ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+                title = (class_names[i] if i < len(class_names) else str(i)) if meta.get("per_class") else "universal"
+                ax.set_title(title, fontsize=7)
+        fig.suptitle(f"{meta['attack']} {meta['norm']} eps={meta['eps']:g}, source {meta['source']}: "
+                     "perturbation (grey = 0, black/white = -/+ max)", fontsize=8)
+        out.append(_save(fig, run_dir, f"deltas_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_{meta['source']}"))
+    return out
+
+
 def example_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
     """One PNG per cell: rows clean / perturbation (amplified) / adversarial, with predicted class names."""
     def name(i: int) -> str:
@@ -101,4 +125,5 @@ def example_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
 
 def write_plots(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
     """Every figure the run's artifacts allow."""
-    return class_visualization_grids(run_dir, class_names) + example_grids(run_dir, class_names)
+    return (class_visualization_grids(run_dir, class_names) + delta_grids(run_dir, class_names)
+            + example_grids(run_dir, class_names))
