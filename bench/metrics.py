@@ -15,6 +15,8 @@ from torch import nn
 from attacks import per_example_norm
 
 from .errors import BenchError
+from .ssim import psnr as batched_psnr
+from .ssim import ssim as batched_ssim
 
 
 class NonFiniteOutput(BenchError):
@@ -74,8 +76,9 @@ def lp_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, float]:
     return {"linf_mean": float(linf.mean()), "linf_max": float(linf.max()), "l2_mean": float(l2.mean())}
 
 
-def ssim_psnr(x: torch.Tensor, x_adv: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image SSIM (Wang et al.: gaussian sigma 1.5, data_range 1) and PSNR (dB; inf if identical)."""
+def ssim_psnr_reference(x: torch.Tensor, x_adv: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image SSIM (Wang et al.: gaussian sigma 1.5, data_range 1) and PSNR (dB; inf if identical)
+    by scikit-image, one image at a time: the reference `bench.ssim` is tested against."""
     a = x.detach().cpu().double().numpy()
     b = x_adv.detach().cpu().double().numpy()
     ssim = np.empty(len(a))
@@ -88,7 +91,16 @@ def ssim_psnr(x: torch.Tensor, x_adv: torch.Tensor) -> tuple[np.ndarray, np.ndar
     return ssim, psnr
 
 
-def perceptibility(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, float]:
+def ssim_psnr(x: torch.Tensor, x_adv: torch.Tensor,
+              device: torch.device | str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image SSIM and PSNR, batched in torch on `device` (default: x's); equal to scikit-image's
+    to ~1e-7 (tests/test_metrics.py)."""
+    device = torch.device(device) if device is not None else x.device
+    a, b = x.to(device), x_adv.to(device)
+    return (batched_ssim(a, b).cpu().double().numpy(), batched_psnr(a, b).cpu().double().numpy())
+
+
+def perceptibility(x: torch.Tensor, x_adv: torch.Tensor, device: torch.device | str | None = None) -> dict[str, float]:
     """Lp norms plus mean SSIM and PSNR; PSNR's mean is inf when every image is unchanged."""
-    ssim, psnr = ssim_psnr(x, x_adv)
+    ssim, psnr = ssim_psnr(x, x_adv, device)
     return {**lp_norms(x, x_adv), "ssim_mean": float(ssim.mean()), "psnr_mean": float(np.mean(psnr))}

@@ -188,7 +188,7 @@ def _cell_rows(cfg: RunConfig, label: str, attack: Attack, fitted: attacks.Fitte
     t0 = time.perf_counter()
     x_adv = _adversarial(attack, fitted, models[source], eval_, target, cfg.batch_size, device)
     perturb_seconds = time.perf_counter() - t0
-    percept = metrics.perceptibility(eval_.x, x_adv)
+    percept = metrics.perceptibility(eval_.x, x_adv, device)
     rows = []
     for name, model in models.items():
         pred_adv = metrics.predict(model, x_adv, cfg.batch_size)

@@ -56,3 +56,24 @@ def test_norms():
     p = metrics.lp_norms(x, x_adv)
     assert p["linf_max"] == pytest.approx(0.3) and p["linf_mean"] == pytest.approx(0.2)
     assert p["l2_mean"] == pytest.approx((0.3 + 0.2) / 2)
+
+
+@pytest.mark.parametrize("shape", [(6, 1, 28, 28), (3, 3, 224, 224), (4, 1, 16, 16), (2, 3, 11, 13)])
+def test_batched_ssim_and_psnr_agree_with_scikit_image_per_image(shape):
+    """The runner's torch SSIM/PSNR against scikit-image, image by image (issue 7: within 1e-4)."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(shape, generator=g)
+    x_adv = (x + 0.08 * torch.randn(shape, generator=g)).clamp(0, 1)
+    x_adv[0] = x[0]  # an unchanged image: SSIM 1, PSNR inf
+    ssim, psnr = metrics.ssim_psnr(x, x_adv)
+    ref_ssim, ref_psnr = metrics.ssim_psnr_reference(x, x_adv)
+    assert np.abs(ssim - ref_ssim).max() <= 1e-4 and ssim[0] == pytest.approx(1.0)
+    assert np.isinf(psnr[0]) and np.isinf(ref_psnr[0])
+    assert np.abs(psnr[1:] - ref_psnr[1:]).max() <= 1e-4
+
+
+def test_batched_ssim_rejects_images_smaller_than_the_window():
+    from bench.ssim import ssim
+
+    with pytest.raises(ValueError, match="smaller than the 11x11 SSIM window"):
+        ssim(torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8))

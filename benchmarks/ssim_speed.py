@@ -1,0 +1,55 @@
+"""Batched torch SSIM/PSNR (`bench.ssim`, what the runner uses) against scikit-image's
+per-image reference on the same images, side by side in one run: seconds and max difference.
+
+    python benchmarks/ssim_speed.py [--n 1000] [--size 224] [--device cpu] [--out FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench import metrics  # noqa: E402
+from benchlib import write_result  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--channels", type=int, default=3)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "ssim_speed.json"))
+    a = ap.parse_args()
+    g = torch.Generator().manual_seed(0)
+    shape = (a.n, a.channels, a.size, a.size)
+    x = torch.rand(shape, generator=g)
+    x_adv = (x + (8 / 255) * torch.sign(torch.randn(shape, generator=g))).clamp(0, 1)
+    device = torch.device(a.device)
+    metrics.ssim_psnr(x[:4], x_adv[:4], device)  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    ssim_t, psnr_t = metrics.ssim_psnr(x, x_adv, device)
+    torch_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ssim_r, psnr_r = metrics.ssim_psnr_reference(x, x_adv)
+    ref_seconds = time.perf_counter() - t0
+    write_result({
+        "benchmark": "ssim_speed", "images": list(shape), "device": str(device), "torch_threads": torch.get_num_threads(),
+        "torch_seconds": round(torch_seconds, 3), "skimage_seconds": round(ref_seconds, 3),
+        "speedup": round(ref_seconds / torch_seconds, 1),
+        "max_abs_diff_ssim": float(np.abs(ssim_t - ssim_r).max()),
+        "max_abs_diff_psnr": float(np.abs(psnr_t - psnr_r).max()),
+    }, a.out)
+
+
+if __name__ == "__main__":
+    main()
