@@ -46,46 +46,48 @@ def _artifacts(run_dir: Path, prefix: str):
         yield load_file(str(path)), meta
 
 
+def _image_grid(images: np.ndarray, titles: Sequence[str], suptitle: str):
+    """A figure with one image per panel, ten per row, each titled; images are CHW in [0, 1]."""
+    n = len(images)
+    cols = min(n, 10)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols + 0.6, 1.6 * rows + 0.5), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            img, cmap = _image(np.clip(images[i], 0, 1))
+            ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+            ax.set_title(titles[i], fontsize=7)
+    fig.suptitle(suptitle, fontsize=8)
+    return fig
+
+
+def _class_titles(n: int, class_names: Sequence[str]) -> list[str]:
+    return [class_names[i] if i < len(class_names) else str(i) for i in range(n)]
+
+
 def class_visualization_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
     """One PNG per (attack, eps, source): each class's visualization G(c), titled with the class name."""
     out = []
     for tensors, meta in _artifacts(run_dir, "classviz_"):
         vis = tensors["visualizations"]
-        n = len(vis)
-        cols = min(n, 10)
-        rows = (n + cols - 1) // cols
-        fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.6 * rows + 0.4), squeeze=False)
-        for i, ax in enumerate(axes.flat):
-            ax.axis("off")
-            if i < n:
-                img, cmap = _image(np.clip(vis[i], 0, 1))
-                ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
-                ax.set_title(class_names[i] if i < len(class_names) else str(i), fontsize=7)
-        fig.suptitle(f"{meta['attack']} class visualizations, source {meta['source']}", fontsize=9)
+        fig = _image_grid(vis, _class_titles(len(vis), class_names),
+                          f"{meta['attack']} class visualizations, source {meta['source']}")
         out.append(_save(fig, run_dir, f"classviz_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_{meta['source']}"))
     return out
 
 
 def delta_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
     """One PNG per fitted universal attack: its delta (or one per class, titled with the class
-    name), shown as 0.5 + delta / (2 eps) so that mid-grey is zero and black/white are -eps/+eps."""
+    name), shown as 0.5 + delta / (2 max|delta|) so that mid-grey is zero."""
     out = []
     for tensors, meta in _artifacts(run_dir, "deltas_"):
         d = tensors["deltas"]
-        n = len(d)
-        cols = min(n, 10)
-        rows = (n + cols - 1) // cols
-        fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols + 0.6, 1.6 * rows + 0.5), squeeze=False)
         scale = max(float(np.abs(d).max()), 1e-12)
-        for i, ax in enumerate(axes.flat):
-            ax.axis("off")
-            if i < n:
-                img, cmap = _image(np.clip(0.5 + d[i] / (2 * scale), 0, 1))
-                ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
-                title = (class_names[i] if i < len(class_names) else str(i)) if meta.get("per_class") else "universal"
-                ax.set_title(title, fontsize=7)
-        fig.suptitle(f"{meta['attack']} {meta['norm']} eps={meta['eps']:g}, source {meta['source']}: "
-                     "perturbation (grey = 0, black/white = -/+ max)", fontsize=8)
+        titles = _class_titles(len(d), class_names) if meta.get("per_class") else ["universal"] * len(d)
+        fig = _image_grid(0.5 + d / (2 * scale), titles,
+                          f"{meta['attack']} {meta['norm']} eps={meta['eps']:g}, source {meta['source']}: "
+                          "perturbation (grey = 0, black/white = -/+ max)")
         out.append(_save(fig, run_dir, f"deltas_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_{meta['source']}"))
     return out
 

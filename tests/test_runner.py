@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 import torch
 
 from bench.config import AttackSpec, RunConfig
