@@ -215,7 +215,9 @@ def _render(run_dir: Path, formats: Sequence[str] | None = None) -> str:
     warnings = [w["message"] for w in json.loads(sanity.read_text())] if sanity.is_file() else []
     manifest = run_dir / "manifest.json"
     classes = json.loads(manifest.read_text()).get("dataset", {}).get("classes", []) if manifest.is_file() else []
-    return render_run(df, run_dir, class_names=classes, model_warnings=warnings, formats=formats or FORMATS, log=log)
+    if formats is None:  # everything, but the PDF only when BENCH_PDF is not 0 (the tests skip it: ~3 s a run)
+        formats = [f for f in FORMATS if f != "pdf" or os.environ.get("BENCH_PDF", "1") != "0"]
+    return render_run(df, run_dir, class_names=classes, model_warnings=warnings, formats=formats, log=log)
 
 
 def _models_ready(cfg: RunConfig, ds, cache_dir) -> bool:

@@ -14,6 +14,7 @@ from zoo import Normalized
 from zoo.train import fit_classifier
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+os.environ.setdefault("BENCH_PDF", "0")  # `bench run` skips pdflatex in tests; test_report_outputs turns it on
 
 
 @pytest.fixture(scope="session")

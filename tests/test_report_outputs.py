@@ -3,6 +3,7 @@ summary.md, a self-contained index.html, `bench report` (regeneration, formats, 
 from __future__ import annotations
 
 import html.parser
+import os
 import re
 import shutil
 import subprocess
@@ -19,9 +20,11 @@ PNG = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, zoo_cache) -> Path:
     out = tmp_path_factory.mktemp("runs")
+    os.environ["BENCH_PDF"] = "1"  # this run compiles report.tex like a user's would
     code = main(["run", "--dataset", "synthetic", "--models", "mini:resnet,mini:vgg", "--attacks", "fgsm,pgd",
                  "--eps", "0.05,0.1", "--n", "60", "--cache-dir", str(zoo_cache), "--output", str(out),
                  "--run-id", "r"])
+    os.environ["BENCH_PDF"] = "0"
     assert code == 0
     return out / "r"
 
