@@ -33,11 +33,15 @@ def _dual_step(w: torch.Tensor, f: torch.Tensor, norm: str) -> tuple[torch.Tenso
 
 
 def deepfool(model: nn.Module, x: torch.Tensor, *, norm: str = "linf", target: torch.Tensor | None = None,
-             steps: int = 10, overshoot: float = 0.02, candidates: int = 10) -> torch.Tensor:
+             steps: int = 10, overshoot: float = 0.02, candidates: int = 10, box_aware: bool = False) -> torch.Tensor:
     """The minimal perturbation r (per image) that moves `model`'s label of `x` off its current
     prediction (or onto `target`); images still unchanged after `steps` iterations keep their last r.
 
     `candidates`: the classes (by clean logit rank) whose boundaries are tried, as in DeepFool.
+    `box_aware`: drop step components that push pixels at 0 or 1 out of the image box (more images
+    flip on their own; UAP keeps them off: summed over images those components still carry
+    information, and on the mini zoo box-aware steps lowered UAP's white-box rate from 61% to 58%
+    on mini:resnet and from 28% to 16% on mini:vgg).
     """
     x = x.detach()
     with torch.no_grad():
@@ -59,7 +63,7 @@ def deepfool(model: nn.Module, x: torch.Tensor, *, norm: str = "linf", target: t
         if target is not None:
             f = logits.gather(1, target[:, None]).squeeze(1) - own
             (g_t,) = torch.autograd.grad(f.sum(), xa)
-            _, step = _dual_step(_in_box(g_t, xa.detach()), f.detach(), norm)
+            _, step = _dual_step(_in_box(g_t, xa.detach()) if box_aware else g_t, f.detach(), norm)
         else:
             (g_own,) = torch.autograd.grad(own.sum(), xa, retain_graph=True)
             best_dist = torch.full((len(x),), float("inf"), device=x.device)
@@ -68,7 +72,8 @@ def deepfool(model: nn.Module, x: torch.Tensor, *, norm: str = "linf", target: t
                 cls = cand[:, j]
                 f = logits.gather(1, cls[:, None]).squeeze(1) - own
                 (g,) = torch.autograd.grad(logits.gather(1, cls[:, None]).sum(), xa, retain_graph=j < k - 1)
-                dist, s = _dual_step(_in_box(g - g_own, xa.detach()), f.detach(), norm)
+                w = g - g_own
+                dist, s = _dual_step(_in_box(w, xa.detach()) if box_aware else w, f.detach(), norm)
                 better = dist < best_dist
                 best_dist = torch.where(better, dist, best_dist)
                 step = torch.where(better.view(-1, *[1] * (x.dim() - 1)), s, step)

@@ -210,7 +210,9 @@ def _render(run_dir: Path, formats: Sequence[str] | None = None) -> str:
 
     from .store import Store
 
-    df = rows_frame(Store(run_dir).rows())
+    from .runfolder import grid_keys
+
+    df = rows_frame(Store(run_dir).rows(grid_keys(run_dir)))
     sanity = run_dir / "sanity.json"
     warnings = [w["message"] for w in json.loads(sanity.read_text())] if sanity.is_file() else []
     manifest = run_dir / "manifest.json"

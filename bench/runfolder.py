@@ -48,6 +48,8 @@ def claim(run_dir: Path, config: dict[str, Any], identity: dict[str, Any], keys:
     if diff:
         raise BenchError(f"run folder {run_dir} holds another configuration ({diff}); use another --run-id, "
                          "or --fresh to discard its results")
+    if old.get("cells") != keys:  # same config, new code version of an attack: its cells are recomputed
+        atomic_write_bytes(Path(run_dir) / RUN_FILE, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
 
 
 def _first_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
@@ -71,6 +73,13 @@ def fresh(run_dir: Path) -> None:
     for name in GENERATED:
         shutil.rmtree(run_dir / name, ignore_errors=True)
     (run_dir / RUN_FILE).unlink(missing_ok=True)
+
+
+def grid_keys(run_dir: Path) -> set[str] | None:
+    """The cell keys of the folder's grid (None for a folder without run.json): stored cells outside
+    it (left by an older attack version) are not results of this run."""
+    run = read_run(run_dir)
+    return None if run is None else set(run["cells"])
 
 
 def missing_cells(run_dir: Path, stored: set[str]) -> list[str]:

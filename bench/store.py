@@ -50,10 +50,12 @@ class Store:
         save_weights({k: v.detach().cpu() for k, v in tensors.items()}, path, meta)
         return path
 
-    def rows(self) -> list[dict[str, Any]]:
-        """All stored rows in grid order (the order of the config, not of completion)."""
+    def rows(self, keys: set[str] | None = None) -> list[dict[str, Any]]:
+        """Stored rows (of the cells in `keys`, or all) in grid order (the config's, not completion's)."""
         records = []
         for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
+            if keys is not None and path.stem not in keys:
+                continue
             try:
                 records.append(json.loads(path.read_text()))
             except (OSError, json.JSONDecodeError):

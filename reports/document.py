@@ -23,7 +23,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 
 def _figure(path: Path, run_dir: Path, caption: str, width: str = r"\linewidth") -> str:
     rel = path.relative_to(run_dir).as_posix()
-    return (f"\\begin{{figure}}[htbp]\n\\centering\n\\includegraphics[width={width}]{{{rel}}}\n"
+    return (f"\\begin{{figure}}[htbp]\n\\centering\n\\includegraphics[width={width},height=0.8\\textheight,keepaspectratio]{{{rel}}}\n"
             f"\\caption{{{latex_escape(caption)}}}\n\\end{{figure}}\n")
 
 

@@ -168,3 +168,24 @@ def test_a_corrupt_fitted_attack_is_refitted(tmp_path, private_cache, capsys):
     assert main(args + ["--run-id", "two"]) == 0
     assert "refitting class_uap" in capsys.readouterr().err
     assert _results(tmp_path / "one") == _results(tmp_path / "two")
+
+
+def test_cells_of_an_older_attack_version_are_recomputed_and_left_out(tmp_path, private_cache, capsys, monkeypatch):
+    import attacks.torchattacks_adapter as ta
+
+    args = ["run", "--dataset", "synthetic", "--models", "mini:vgg", "--attacks", "fgsm,pgd", "--n", "50",
+            "--output", str(tmp_path), "--cache-dir", str(private_cache), "--run-id", "v"]
+    assert main(args) == 0
+    before = _results(tmp_path / "v")
+    monkeypatch.setattr(ta.PGD, "version", ta.PGD.version + 1)  # a code change that alters PGD's results
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "2 cells computed, 2 already stored" in capsys.readouterr().err  # only pgd's two cells
+    assert len(list((tmp_path / "v" / "cells").glob("*.json"))) == 6  # the old ones stay on disk...
+    import io
+
+    import pandas as pd
+
+    old, new = pd.read_csv(io.BytesIO(before)), pd.read_csv(tmp_path / "v" / "results.csv")
+    assert len(new) == len(old) == 4  # ...and are not rows of the run: no duplicate pgd rows
+    pd.testing.assert_frame_equal(new[new.attack == "fgsm"], old[old.attack == "fgsm"])

@@ -42,12 +42,12 @@ def test_batched_deepfool_finds_small_label_flips(tiny_model, synthetic):
     with torch.no_grad():
         clean = tiny_model(x).argmax(1)
     for norm in ("linf", "l2"):
-        r = deepfool(tiny_model, x, norm=norm, steps=30)
+        r = deepfool(tiny_model, x, norm=norm, steps=30, box_aware=True)
         with torch.no_grad():
             flipped = tiny_model((x + r).clamp(0, 1)).argmax(1) != clean
         assert float(flipped.float().mean()) >= 0.9
     target = (clean + 1) % synthetic.num_classes
-    r = deepfool(tiny_model, x, norm="linf", target=target, steps=30)
+    r = deepfool(tiny_model, x, norm="linf", target=target, steps=30, box_aware=True)
     with torch.no_grad():
         reached = tiny_model((x + r).clamp(0, 1)).argmax(1) == target
     assert float(reached.float().mean()) >= 0.8
