@@ -58,7 +58,21 @@ def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str]
                                             "(amplified for display), adversarial, with predicted classes.",
                              r"0.9\linewidth"))
     parts.append("\\end{document}\n")
-    return "".join(parts)
+    return _flush_floats("".join(parts))
+
+
+def _flush_floats(tex: str, every: int = 6) -> str:
+    """A \\clearpage after every `every` figures: a run with dozens of figures otherwise piles up
+    floats until pdflatex gives up ("Output loop---100 consecutive dead cycles")."""
+    out, count = [], 0
+    for chunk in tex.split("\\end{figure}\n"):
+        out.append(chunk)
+        count += 1
+        if count % every == 0:
+            out.append("\\end{figure}\n\\clearpage\n")
+        else:
+            out.append("\\end{figure}\n")
+    return "".join(out[:-1])
 
 
 def compile_pdf(run_dir: Path, tex: str = "report.tex", timeout: float = 120) -> tuple[Path | None, str]:
