@@ -38,6 +38,10 @@ class ClassViz(Attack):
         if p["untargeted"] not in UNTARGETED_RULES:
             raise AttackError(f"class_viz untargeted={p['untargeted']!r} is not one of {', '.join(UNTARGETED_RULES)}")
 
+    def gradient_passes(self, n_eval: int, n_fit: int) -> int:
+        """One image per class per step (10 classes assumed; the count is not known before the fit)."""
+        return self._params["steps"] * 10
+
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
             *, seed: int) -> Fitted:
         self.check_budget_supported(budget)

@@ -102,6 +102,12 @@ class UAP(_Universal):
             raise AttackError(f"uap target_rate must be in (0, 1] (the fit fooling rate to stop at), "
                               f"got {self._params['target_rate']!r}")
 
+    def gradient_passes(self, n_eval: int, n_fit: int) -> int:
+        """Upper bound: every pass runs DeepFool on every fit image (one backward per candidate class
+        per step untargeted; one per step and per target class, `candidates` of them, targeted)."""
+        p = self._params
+        return p["max_passes"] * n_fit * p["deepfool_steps"] * p["candidates"]
+
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
             *, seed: int) -> Fitted:
         self.check_budget_supported(budget)

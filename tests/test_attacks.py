@@ -22,6 +22,12 @@ CASES = [
     ("vizpert", {"steps": 5, "condition": "image"}, "linf"),
     ("vizpert", {"steps": 5, "condition": "image"}, "l2"),
     ("class_uap", {"steps": 5}, "linf"), ("class_uap", {"steps": 5}, "l2"),
+    ("uap", {"max_passes": 1}, "linf"), ("uap", {"max_passes": 1}, "l2"),
+    ("uap", {"max_passes": 1, "targeted": True}, "linf"),
+    ("sgd_uap", {"steps": 10}, "linf"), ("sgd_uap", {"steps": 10}, "l2"),
+    ("sgd_uap", {"steps": 10, "targeted": True}, "l2"),
+    ("class_viz", {"steps": 10}, "linf"), ("class_viz", {"steps": 10}, "l2"),
+    ("noise", {}, "linf"), ("noise", {}, "l2"),
 ]
 
 

@@ -60,8 +60,12 @@ def test_latex_tables_are_balanced_booktabs(tmp_path):
     written = write_tables(df, tmp_path)
     texs = [p for p in written if p.suffix == ".tex"]
     assert len(texs) == 2 * 2 + 3  # attacks x modes, the summary, the eps threshold table, tables.tex
-    for p in texs:
+    singles = [p for p in texs if p.name != "tables.tex"]
+    for p in singles:
         _check_latex(p.read_text())
+    combined = (tmp_path / "tables.tex").read_text()
+    assert combined.count("\\begin{table}") == combined.count("\\end{table}") == len(singles)
+    assert all(p.read_text() in combined for p in singles)
 
 
 def test_latex_escaping_of_special_characters():
