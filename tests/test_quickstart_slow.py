@@ -22,7 +22,7 @@ def quickstart(tmp_path_factory):
     if not data._has_fashion_mnist(data.DEBIAN_FASHION_MNIST) and not os.environ.get("BENCH_DATA"):
         pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
     work = tmp_path_factory.mktemp("quickstart")
-    env = {**os.environ, "BENCH_CACHE": str(work / "cache"), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "BENCH_CACHE": str(work / "cache"), "PYTHONPATH": str(ROOT), "BENCH_PDF": "1"}  # as a user
     proc = subprocess.run([sys.executable, "-m", "bench", "run"], cwd=work, env=env, capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
