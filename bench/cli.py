@@ -153,7 +153,7 @@ def _config_from_args(a: argparse.Namespace) -> RunConfig:
 
 def _validate_names(cfg: RunConfig) -> None:
     """Fail on a bad dataset, model or attack name before any data is loaded or model trained."""
-    if cfg.dataset not in DATASETS:
+    if cfg.dataset not in DATASETS and not cfg.dataset.startswith("imagefolder:"):
         raise BenchError(attacks.registry.unknown_name_message("dataset", cfg.dataset, DATASETS,
                                                                "bench list datasets"))
     for name in cfg.models:
@@ -314,6 +314,8 @@ def cmd_list(a: argparse.Namespace) -> int:
         rows = zoo.describe()
     else:
         rows = [(d.name, d.description) for d in DATASETS.values()]
+        rows.append(("imagefolder:<path>", "one sub-folder of images per class (ImageNet val layout: synset folders "
+                                           "get timm's ImageNet-1k labels); 224x224 eval transform"))
     width = max(len(n) for n, _ in rows)
     for name, desc in rows:
         print(f"{name:<{width}}  {desc}")

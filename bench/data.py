@@ -191,7 +191,11 @@ DATASETS: dict[str, DatasetEntry] = {
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = False,
                  cache_dir: Path | None = None) -> Dataset:
-    """Load a registered dataset by name."""
+    """Load a registered dataset by name, or `imagefolder:<path>`."""
+    from .imagefolder import PREFIX, load_imagefolder
+
+    if name.startswith(PREFIX):
+        return load_imagefolder(name)
     if name not in DATASETS:
         raise BenchError(unknown_name_message("dataset", name, DATASETS, "bench list datasets"))
     entry = DATASETS[name]

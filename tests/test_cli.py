@@ -61,6 +61,8 @@ BAD_INPUTS = [
     (["run", "--dataset", "synthetic", "--models", "timm:vit_tiny_patch16_224", "--attacks", "fgsm"],
      "cannot take synthetic's 1x16x16 images"),
     (["merge", "{tmp}"], "is not a run folder"),
+    (["run", "--dataset", "imagefolder:/nonexistent/val"], "is not a folder"),
+    (["run", "--dataset", "imagefolder:{tmp}"], "no class sub-folders"),
 ]
 
 

@@ -6,6 +6,7 @@ locally by `train_mini` and cached) and `timm:<any timm model>`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -102,16 +103,22 @@ def _load_timm(name: str, spec: InputSpec, *, pretrained: bool, checkpoint: str 
     arch = name.split(":", 1)[1]
     kwargs: dict[str, Any] = {"num_classes": spec.num_classes, "in_chans": spec.channels}
     try:
-        net = timm.create_model(arch, pretrained=pretrained,
-                                pretrained_cfg_overlay={"file": checkpoint} if checkpoint else None, **kwargs)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # random-init models are the same in every process (resume, shards, merge)
+            net = timm.create_model(arch, pretrained=pretrained,
+                                    pretrained_cfg_overlay={"file": checkpoint} if checkpoint else None, **kwargs)
     except (RuntimeError, OSError, ValueError) as exc:
         raise ZooError(f"could not create timm:{arch}: {str(exc).splitlines()[0]}") from None
+    digest = hashlib.sha256()
+    for key, tensor in sorted(net.state_dict().items()):  # identifies the weights in cell keys and manifests
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     if pretrained or checkpoint:
         cfg = net.pretrained_cfg
         mean, std = tuple(cfg.get("mean", spec.mean)), tuple(cfg.get("std", spec.std))
     else:
         mean, std = spec.mean, spec.std
-    return Normalized(net, mean, std, name=name)
+    return Normalized(net, mean, std, name=name, weights_sha256=digest.hexdigest())
 
 
 def validate_name(name: str) -> None:

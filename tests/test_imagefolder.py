@@ -1,0 +1,72 @@
+"""`imagefolder:<path>`: ImageNet-style folders get timm's labels and names, unreadable images are
+skipped and counted, and the whole grid runs at 224x224 with random-init timm models on the CPU."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from bench.cli import main
+from bench.errors import BenchError
+from bench.imagefolder import load_imagefolder
+
+SYNSETS = ("n01440764", "n01443537", "n01484850")  # tench, goldfish, great white shark: indices 0, 1, 2
+
+
+def make_folder(root: Path, classes=SYNSETS, per_class: int = 3, size=(96, 80)) -> Path:
+    rng = np.random.default_rng(0)
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(root / c / f"{i}.JPEG")
+    (root / classes[0] / "broken.jpg").write_bytes(b"not a jpeg")
+    (root / classes[0] / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_synset_folders_take_timm_imagenet_labels_and_names(tmp_path):
+    ds = load_imagefolder(f"imagefolder:{make_folder(tmp_path / 'val')}", size=64)
+    assert ds.num_classes == 1000 and ds.class_names[0] == "tench" and ds.class_names[1] == "goldfish"
+    assert ds.train.x.shape[1:] == (3, 64, 64) and len(ds.train) + len(ds.test) == 9
+    assert set(ds.train.y.tolist()) | set(ds.test.y.tolist()) == {0, 1, 2}
+    assert 0.0 <= float(ds.train.x.min()) and float(ds.train.x.max()) <= 1.0
+    assert "1 unreadable skipped" in ds.source
+
+
+def test_other_folder_names_are_sorted_classes(tmp_path):
+    ds = load_imagefolder(f"imagefolder:{make_folder(tmp_path / 'pets', classes=('dog', 'cat'))}", size=32)
+    assert ds.class_names == ("cat", "dog") and ds.num_classes == 2
+
+
+@pytest.mark.parametrize("how,needle", [("missing", "is not a folder"), ("no-classes", "no class sub-folders"),
+                                        ("no-images", "no readable images")])
+def test_bad_folders_are_one_line_errors(tmp_path, how, needle):
+    root = tmp_path / "data"
+    if how != "missing":
+        root.mkdir()
+    if how == "no-images":
+        (root / "n01440764").mkdir()
+        (root / "n01440764" / "x.jpg").write_bytes(b"garbage")
+    with pytest.raises(BenchError, match=needle):
+        load_imagefolder(f"imagefolder:{root}", size=32)
+
+
+@pytest.mark.slow
+def test_grid_at_224_with_random_init_timm_models(tmp_path, capsys):
+    """The issue's CPU acceptance: resnet18, densenet121, vgg11 (random init) on a generated folder."""
+    root = make_folder(tmp_path / "val", per_class=2)
+    code = main(["run", "--dataset", f"imagefolder:{root}", "--models", "timm:resnet18,timm:densenet121,timm:vgg11",
+                 "--attacks", "fgsm,pgd", "--eps", "8/255", "--n", "3", "--n-fit", "3", "--batch-size", "3",
+                 "--output", str(tmp_path / "runs"), "--run-id", "r"])
+    assert code == 0, capsys.readouterr().err[-2000:]
+    run_dir = tmp_path / "runs" / "r"
+    df = pd.read_csv(run_dir / "results.csv")
+    assert len(df) == 2 * 3 * 2 * 3 and (df.linf_max <= 8 / 255 + 1e-6).all()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["dataset"]["classes"][0] == "tench" and "1 unreadable skipped" in manifest["dataset"]["source"]
+    for name in ("index.html", "tables.tex", "report.tex", "summary.md", "plots/heatmaps_all_eps0.03137.png"):
+        assert (run_dir / name).is_file(), name
