@@ -273,13 +273,15 @@ def cmd_run(a: argparse.Namespace) -> int:
         device=device_info(device), weights_sha256=weights, zoo_cards=cards,
         cells={"computed": result.computed, "skipped": result.skipped,
                "failed": [f.__dict__ for f in result.failures]},
-        sanity=warnings, wall_seconds=round(time.time() - started, 2), command=sys.argv,
+        batch_fallbacks=result.batch_fallbacks, sanity=warnings, wall_seconds=round(time.time() - started, 2), command=sys.argv,
     )
     name = "manifest.json" if shard.count == 1 else f"manifest.shard-{shard.index}-of-{shard.count}.json"
     atomic_write_bytes(run_dir / name, (json.dumps(manifest, indent=2, default=str) + "\n").encode())
     log(f"{result.computed} cells computed, {result.skipped} already stored; results in {run_dir}")
     for f in result.failures:
         log(f"FAILED cell {f.cell}: {f.error}")
+    for fb in result.batch_fallbacks:
+        log(f"out of memory on {fb['model']}: batch size {fb['from']} -> {fb['to']} for the rest of the run")
     if shard.count > 1:
         log(f"shard {shard} done; when every shard has finished: bench merge {run_dir}")
         return 1 if result.failures else 0

@@ -23,6 +23,7 @@ import attacks
 from attacks import Attack, Budget, BudgetViolation
 
 from . import metrics
+from .batching import BatchSizer
 from .config import RunConfig
 from .data import Split
 from .fitcache import fit_with_cache
@@ -54,24 +55,22 @@ class GridResult:
     computed: int = 0
     skipped: int = 0
     failures: list[CellFailure] = field(default_factory=list)
-
-
-def _batches(x: torch.Tensor, *others: torch.Tensor, size: int):
-    for i in range(0, len(x), size):
-        yield (x[i:i + size],) + tuple(o[i:i + size] for o in others)
+    batch_fallbacks: list[dict[str, Any]] = field(default_factory=list)  # out-of-memory halvings
 
 
 def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split: Split,
-                 target: torch.Tensor | None, batch_size: int, device: torch.device) -> torch.Tensor:
-    """Perturb the whole eval split batch by batch; the budget is checked on every batch."""
-    out = []
+                 target: torch.Tensor | None, sizer: BatchSizer, key: str, device: torch.device) -> torch.Tensor:
+    """Perturb the whole eval split batch by batch (halving the batch on out-of-memory); the budget
+    is checked on every batch."""
     tgt = target if target is not None else split.y
-    for xb, yb, tb in _batches(split.x, split.y, tgt, size=batch_size):
-        xb, yb, tb = xb.to(device), yb.to(device), tb.to(device)
+
+    def one(i: int, j: int) -> torch.Tensor:
+        xb, yb, tb = split.x[i:j].to(device), split.y[i:j].to(device), tgt[i:j].to(device)
         x_adv = attack.perturb(fitted, model, xb, yb, tb if target is not None else None)
         fitted.budget.check(xb, x_adv, who=f"attack {attack.label!r}")  # the runner's own check
-        out.append(x_adv.cpu())
-    return torch.cat(out)
+        return x_adv.cpu()
+
+    return torch.cat(sizer.map(key, len(split), one))
 
 
 def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Split, num_classes: int,
@@ -92,6 +91,8 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
     bar = tqdm(total=sum(len(g.cells) for g in mine), desc="grid" if shard.count == 1 else f"grid {shard}",
                unit="cell")
     example_idx = _example_indices(eval_.y, EXAMPLES)
+    sizer = BatchSizer(cfg.batch_size)
+    result.batch_fallbacks = sizer.fallbacks
     for group in mine:
         attack, budget, source, label = group.attack, group.budget, group.source, group.spec.display
         todo = [c for c in group.cells if not store.has(c.key)]
@@ -115,7 +116,7 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
             bar.set_postfix_str(f"{label} {source} {'T' if cell.targeted else 'U'}", refresh=False)
             try:
                 rows, x_adv = _cell_rows(cfg, label, attack, fitted, budget, source, models, clean_pred,
-                                         eval_, targets if cell.targeted else None, device, fit_seconds, cached,
+                                         eval_, targets if cell.targeted else None, device, fit_seconds, cached, sizer,
                                          seed_parts=(cfg.seed, attack.config(), budget.eps, budget.norm,
                                                      source, cell.targeted))
             except CELL_ERRORS as exc:
@@ -183,10 +184,10 @@ def _store_examples(store: Store, key: str, label: str, budget: Budget, source: 
 def _cell_rows(cfg: RunConfig, label: str, attack: Attack, fitted: attacks.Fitted, budget: Budget, source: str,
                models: dict[str, nn.Module], clean_pred: dict[str, torch.Tensor], eval_: Split,
                target: torch.Tensor | None, device: torch.device, fit_seconds: float, fit_cached: bool,
-               seed_parts: tuple) -> tuple[list[dict[str, Any]], torch.Tensor]:
+               sizer: BatchSizer, seed_parts: tuple) -> tuple[list[dict[str, Any]], torch.Tensor]:
     torch.manual_seed(derive_seed(*seed_parts))
     t0 = time.perf_counter()
-    x_adv = _adversarial(attack, fitted, models[source], eval_, target, cfg.batch_size, device)
+    x_adv = _adversarial(attack, fitted, models[source], eval_, target, sizer, source, device)
     perturb_seconds = time.perf_counter() - t0
     percept = metrics.perceptibility(eval_.x, x_adv, device)
     rows = []

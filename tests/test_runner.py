@@ -86,3 +86,32 @@ def test_failing_cell_is_reported_and_the_rest_completes(synthetic, zoo_cache, t
 def test_eps_zero_fools_nobody(synthetic, zoo_cache, tmp_path):
     _, df = _run(_cfg(eps=(0.0,)), synthetic, zoo_cache, tmp_path)
     assert (df.fooling_rate == 0).all() and (df.linf_max == 0).all()
+
+
+def test_out_of_memory_halves_the_batch_and_records_it(tiny_model, synthetic, tmp_path):
+    """A batch that does not fit is halved and retried; the run completes and says so."""
+    import attacks
+    from attacks.torchattacks_adapter import FGSM
+    from bench.data import Split
+
+    class SmallMemoryFGSM(FGSM):
+        name = "fgsm_small_memory"
+
+        def _perturb(self, fitted, model, x, y, target):
+            if len(x) > 16:
+                raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+            return super()._perturb(fitted, model, x, y, target)
+
+    attacks.REGISTRY.register("fgsm_small_memory", SmallMemoryFGSM, "test only")
+    try:
+        cfg = RunConfig(dataset="synthetic", models=("m",), attacks=(AttackSpec("fgsm_small_memory"),), eps=(0.1,),
+                        targeted=(False,), n=100, n_fit=10, batch_size=64)
+        split = Split(synthetic.test.x[:100], synthetic.test.y[:100])
+        result = run_grid(cfg, {"m": tiny_model}, split, split, synthetic.num_classes, Store(tmp_path),
+                          device=torch.device("cpu"), identity={})
+    finally:
+        attacks.REGISTRY._entries.pop("fgsm_small_memory")
+    assert result.computed == 1 and not result.failures
+    assert result.batch_fallbacks == [{"model": "m", "from": 64, "to": 32}, {"model": "m", "from": 32, "to": 16}]
+    rows = Store(tmp_path).rows()
+    assert rows[0]["n"] == 100 and rows[0]["linf_max"] <= 0.1 + 1e-6
