@@ -31,9 +31,22 @@ def _plots(run_dir: Path, prefix: str) -> list[Path]:
     return sorted((run_dir / "plots").glob(f"{prefix}*.png"))
 
 
+FIGURES_PER_FLUSH = 6  # a \\clearpage after every 6 figures: with dozens of figures pdflatex otherwise
+                      # piles up floats until it gives up ("Output loop---100 consecutive dead cycles")
+
+
 def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str] = ()) -> str:
     """The document text: run facts, sanity warnings, all tables, heatmaps, curves, grids."""
     parts = [PREAMBLE % {"run": latex_escape(run_dir.name)}]
+    figures = 0
+
+    def figure(path: Path, caption: str, width: str = r"\linewidth") -> None:
+        nonlocal figures
+        parts.append(_figure(path, run_dir, caption, width))
+        figures += 1
+        if figures % FIGURES_PER_FLUSH == 0:
+            parts.append("\\clearpage\n")
+
     if facts:
         parts.append("\\section*{Run}\n\\begin{itemize}\n" + "".join(f"\\item {latex_escape(f)}\n" for f in facts)
                      + "\\end{itemize}\n")
@@ -42,37 +55,21 @@ def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str]
                      + "".join(f"\\item {latex_escape(w)}\n" for w in warnings) + "\\end{itemize}\n")
     parts.append("\\section{Tables}\n\\input{tables.tex}\n\\clearpage\n\\section{Figures}\n")
     for path in _plots(run_dir, "heatmaps_all_"):
-        parts.append(_figure(path, run_dir, "Transfer matrices of every attack (rows: source attacked white-box, "
-                                            "outlined diagonal; columns: target), one colour scale 0-100%."))
+        figure(path, "Transfer matrices of every attack (rows: source attacked white-box, "
+                     "outlined diagonal; columns: target), one colour scale 0-100%.")
     for path in _plots(run_dir, "curves_eps_") + _plots(run_dir, "ssim_vs_fooling_"):
         what = "Rates against eps" if path.name.startswith("curves") else "White-box fooling rate against SSIM"
-        parts.append(_figure(path, run_dir, f"{what} ({path.stem.rsplit('_', 1)[-1]}).", r"0.85\linewidth"))
+        figure(path, f"{what} ({path.stem.rsplit('_', 1)[-1]}).", r"0.85\linewidth")
     parts.append("\\clearpage\n")
     for path in _plots(run_dir, "classviz_"):
-        parts.append(_figure(path, run_dir, f"Class visualizations: {path.stem}.", r"0.9\linewidth"))
+        figure(path, f"Class visualizations: {path.stem}.", r"0.9\linewidth")
     for path in _plots(run_dir, "deltas_"):
-        parts.append(_figure(path, run_dir, f"Fitted universal perturbations: {path.stem}.", r"0.9\linewidth"))
-    examples = _plots(run_dir, "examples_")
-    for path in examples:
-        parts.append(_figure(path, run_dir, f"Examples {path.stem[len('examples_'):]}: clean, perturbation "
-                                            "(amplified for display), adversarial, with predicted classes.",
-                             r"0.9\linewidth"))
+        figure(path, f"Fitted universal perturbations: {path.stem}.", r"0.9\linewidth")
+    for path in _plots(run_dir, "examples_"):
+        figure(path, f"Examples {path.stem[len('examples_'):]}: clean, perturbation (amplified for display), "
+                     "adversarial, with predicted classes.", r"0.9\linewidth")
     parts.append("\\end{document}\n")
-    return _flush_floats("".join(parts))
-
-
-def _flush_floats(tex: str, every: int = 6) -> str:
-    """A \\clearpage after every `every` figures: a run with dozens of figures otherwise piles up
-    floats until pdflatex gives up ("Output loop---100 consecutive dead cycles")."""
-    out, count = [], 0
-    for chunk in tex.split("\\end{figure}\n"):
-        out.append(chunk)
-        count += 1
-        if count % every == 0:
-            out.append("\\end{figure}\n\\clearpage\n")
-        else:
-            out.append("\\end{figure}\n")
-    return "".join(out[:-1])
+    return "".join(parts)
 
 
 def compile_pdf(run_dir: Path, tex: str = "report.tex", timeout: float = 120) -> tuple[Path | None, str]:

@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from .plots import _save  # noqa: E402
-from .tables import eps_tag, transfer_matrix  # noqa: E402
+from .tables import eps_tag, summary_table, transfer_matrix  # noqa: E402
 
 CMAP = "viridis"
 VMIN, VMAX = 0.0, 100.0  # shared colour scale of every heatmap (percent)
@@ -92,33 +92,15 @@ def small_multiples(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     return out
 
 
-def _rates(df: pd.DataFrame) -> pd.DataFrame:
-    """Per attack, norm, eps: white-box and mean-transfer fooling rate and targeted success (%),
-    and white-box SSIM."""
-    d = df.copy()
-    d["targeted"] = d.targeted.astype(bool)
-    d["whitebox"] = d.whitebox.astype(bool)
-    out = []
-    for (attack, norm, eps), g in d.groupby(["attack", "norm", "eps"], sort=False):
-        un, tg = g[~g.targeted], g[g.targeted]
-        out.append({"attack": attack, "norm": norm, "eps": eps,
-                    "fool_wb": un[un.whitebox].fooling_rate.mean() * 100,
-                    "fool_tr": un[~un.whitebox].fooling_rate.mean() * 100,
-                    "tgt_wb": tg[tg.whitebox].targeted_success.mean() * 100,
-                    "tgt_tr": tg[~tg.whitebox].targeted_success.mean() * 100,
-                    "ssim": g[g.whitebox].ssim_mean.mean()})
-    return pd.DataFrame(out)
-
-
 def eps_curves(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     """Per norm: fooling rate and targeted success vs eps, white-box (solid) and mean transfer
     (dashed), one colour per attack."""
     out = []
-    r = _rates(df)
+    r = summary_table(df)
     for norm, g in r.groupby("norm", sort=False):
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
-        for ax, (wb, tr, what) in zip(axes, (("fool_wb", "fool_tr", "untargeted fooling rate"),
-                                             ("tgt_wb", "tgt_tr", "targeted success"))):
+        for ax, (wb, tr, what) in zip(axes, (("fool_whitebox", "fool_transfer", "untargeted fooling rate"),
+                                             ("targeted_whitebox", "targeted_transfer", "targeted success"))):
             for i, (attack, ga) in enumerate(g.groupby("attack", sort=False)):
                 ga = ga.sort_values("eps")
                 color = f"C{i % 10}"
@@ -140,14 +122,14 @@ def ssim_vs_fooling(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     """Per norm: white-box fooling rate against SSIM, one line per attack through its eps values
     (up and right is better: fools more while staying less perceptible)."""
     out = []
-    r = _rates(df)
+    r = summary_table(df)
     for norm, g in r.groupby("norm", sort=False):
         fig, ax = plt.subplots(figsize=(5.5, 4))
         for i, (attack, ga) in enumerate(g.groupby("attack", sort=False)):
             ga = ga.sort_values("eps")
-            ax.plot(ga.ssim, ga.fool_wb, "-o", color=f"C{i % 10}", label=attack, markersize=4)
+            ax.plot(ga.ssim, ga.fool_whitebox, "-o", color=f"C{i % 10}", label=attack, markersize=4)
             for _, row in ga.iterrows():
-                ax.annotate(f"{row.eps:.3g}", (row.ssim, row.fool_wb), fontsize=6, xytext=(3, 3),
+                ax.annotate(f"{row.eps:.3g}", (row.ssim, row.fool_whitebox), fontsize=6, xytext=(3, 3),
                             textcoords="offset points")
         ax.set_xlabel("SSIM (clean vs adversarial, white-box)", fontsize=8)
         ax.set_ylabel("white-box untargeted fooling rate (%)", fontsize=8)

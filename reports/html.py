@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from .tables import _display
+from .tables import _display, best_mask
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1200px;
@@ -28,24 +28,19 @@ code { background: #f4f4f4; padding: 0 .2em; }
 """
 
 
-def table_html(df: pd.DataFrame, bold: Sequence[str] = ()) -> str:
-    """A plain HTML table with numbers formatted as in the Markdown summary; `bold` columns get
-    their largest value marked."""
+BEST_TD = '<td class="best">'
+
+
+def table_html(df: pd.DataFrame, bold: Sequence[str] | str = ()) -> str:
+    """A plain HTML table with numbers formatted as in the Markdown summary; the best value of the
+    `bold` columns is marked (`best_mask`)."""
     shown = _display(df)
-    best = {}
-    for c in bold:
-        if c in df.columns:
-            values = pd.to_numeric(df[c], errors="coerce")
-            if values.notna().any():
-                best[c] = values.max()
+    best = best_mask(df, bold)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     rows = []
     for i in range(len(shown)):
-        cells = []
-        for c in shown.columns:
-            raw = df[c].iloc[i]
-            mark = ' class="best"' if c in best and pd.notna(raw) and raw == best[c] else ""
-            cells.append(f"<td{mark}>{html.escape(str(shown[c].iloc[i]))}</td>")
+        cells = [(BEST_TD if best[c].iloc[i] else "<td>") + html.escape(str(shown[c].iloc[i])) + "</td>"
+                 for c in shown.columns]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>\n"
 

@@ -13,8 +13,7 @@ from .figures import write_figures
 from .html import index_html, table_html
 from .plots import write_plots
 from .sanity import result_warnings
-from .tables import (BOLD_SUMMARY, ablation_table, clean_accuracy_table, eps_threshold_table, summary_markdown,
-                     summary_table, whitebox_table, write_tables)
+from .tables import summary_markdown, summary_sections, summary_table, write_tables
 
 FORMATS = ("csv", "latex", "markdown", "plots", "html", "pdf")
 
@@ -49,19 +48,7 @@ def run_facts(run_dir: Path) -> list[str]:
 
 
 def _sections(df: pd.DataFrame) -> list[tuple[str, str]]:
-    out = [("Summary (rates in %)", table_html(summary_table(df), BOLD_SUMMARY))]
-    for targeted, title in ((False, "White-box fooling rate per source model (%)"),
-                            (True, "White-box targeted success per source model (%)")):
-        wb = whitebox_table(df, targeted)
-        if not wb.empty:
-            out.append((title, table_html(wb, [c for c in wb.columns if c not in ("attack", "norm", "eps")])))
-    out.append(("Smallest eps reaching a 94.5% white-box fooling rate (the paper's figure)",
-                table_html(eps_threshold_table(df))))
-    abl = ablation_table(df)
-    if not abl.empty:
-        out.append(("VizPert ablation (white-box, %)", table_html(abl.drop(columns="params"), list(abl.columns[4:]))))
-    out.append(("Clean accuracy (%)", table_html(clean_accuracy_table(df))))
-    return out
+    return [(title, table_html(table, bold)) for title, table, bold in summary_sections(df)]
 
 
 def render_run(df: pd.DataFrame, run_dir: Path, *, class_names: Sequence[str] = (),

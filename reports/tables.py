@@ -165,22 +165,29 @@ def to_markdown(df: pd.DataFrame) -> str:
     return _display(df).to_markdown(index=False) + "\n"
 
 
+def best_mask(frame: pd.DataFrame, bold: Sequence[str] | str = ()) -> pd.DataFrame:
+    """True where a value is the largest of its column, for the `bold` columns (or "all": every
+    column after the first but eps); non-numeric columns have no best value."""
+    columns = [c for c in frame.columns[1:] if c != "eps"] if bold == "all" else list(bold)
+    mask = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+    for c in columns:
+        values = pd.to_numeric(frame[c], errors="coerce") if c in frame.columns else pd.Series(dtype=float)
+        if values.notna().any():
+            mask[c] = values == values.max()
+    return mask
+
+
 def to_latex(df: pd.DataFrame, caption: str, label: str, index: bool = False,
              bold: Sequence[str] | str = ()) -> str:
     """A booktabs table (toprule/midrule/bottomrule) with caption and label; text escaped for LaTeX.
 
-    `bold`: columns whose best (largest) value is set in bold, or "all" for every numeric column.
+    `bold`: columns whose best (largest) value is set in bold, or "all" (see `best_mask`).
     """
     frame = df.reset_index() if index else df
     shown = _display(frame)
     styler = shown.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
-    columns = [c for c in frame.columns[1:] if c != "eps"] if bold == "all" else list(bold)
-    mask = pd.DataFrame("", index=shown.index, columns=shown.columns)
-    for c in columns:
-        values = pd.to_numeric(frame[c], errors="coerce") if c in frame.columns else pd.Series(dtype=float)
-        if values.notna().any():
-            mask.loc[(values == values.max()).to_numpy(), c] = "textbf:--rwrap;"
-    styler = styler.apply(lambda _: mask, axis=None)
+    styles = best_mask(frame, bold).map(lambda best: "textbf:--rwrap;" if best else "")
+    styler = styler.apply(lambda _: styles, axis=None)
     return styler.to_latex(hrules=True, caption=caption, label=label, position_float="centering",
                            column_format="l" * 1 + "r" * (shown.shape[1] - 1))
 
@@ -254,24 +261,30 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
     return written
 
 
+def summary_sections(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Sequence[str] | str]]:
+    """The tables a reader sees first, in order, as (title, table, columns whose best value is
+    marked): the Markdown summary and the HTML page both show these."""
+    out: list[tuple[str, pd.DataFrame, Sequence[str] | str]] = [
+        ("Summary (rates in %)", summary_table(df), BOLD_SUMMARY)]
+    for targeted, title in ((False, "White-box fooling rate per source model (%)"),
+                            (True, "White-box targeted success per source model (%)")):
+        wb = whitebox_table(df, targeted)
+        if not wb.empty:
+            out.append((title, wb, [c for c in wb.columns if c not in ("attack", "norm", "eps")]))
+    out.append(("Smallest eps reaching a 94.5% white-box fooling rate (the paper's figure)",
+                eps_threshold_table(df), ()))
+    abl = ablation_table(df)
+    if not abl.empty:
+        out.append(("VizPert ablation (white-box, %; parameters in ablation_vizpert.csv)",
+                    abl.drop(columns="params"), "all"))
+    out.append(("Clean accuracy (%)", clean_accuracy_table(df), ()))
+    return out
+
+
 def summary_markdown(df: pd.DataFrame, warnings: Sequence[str] = ()) -> str:
-    """The Markdown summary the CLI prints: sanity warnings, summary, per-source white-box table,
-    clean accuracy."""
+    """The Markdown summary the CLI prints: sanity warnings, then `summary_sections`."""
     parts = []
     if warnings:
         parts += ["## Sanity warnings\n\n"] + [f"- {w}\n" for w in warnings] + ["\n"]
-    parts += ["## Summary (rates in %)\n", to_markdown(summary_table(df))]
-    wb = whitebox_table(df)
-    if not wb.empty:
-        parts += ["\n## White-box fooling rate per source model (%)\n", to_markdown(wb)]
-    wbt = whitebox_table(df, targeted=True)
-    if not wbt.empty:
-        parts += ["\n## White-box targeted success per source model (%)\n", to_markdown(wbt)]
-    parts += ["\n## Smallest eps reaching a 94.5% white-box fooling rate (the paper's figure)\n",
-              to_markdown(eps_threshold_table(df))]
-    abl = ablation_table(df)
-    if not abl.empty:
-        parts += ["\n## VizPert ablation (white-box, %; parameters in ablation_vizpert.csv)\n",
-                  to_markdown(abl.drop(columns="params"))]
-    parts += ["\n## Clean accuracy (%)\n", to_markdown(clean_accuracy_table(df))]
+    parts.append("\n".join(f"## {title}\n{to_markdown(table)}" for title, table, _ in summary_sections(df)))
     return "".join(parts)
