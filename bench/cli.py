@@ -12,13 +12,13 @@ from typing import Sequence
 
 import attacks
 import zoo
+from zoo.cache import atomic_write_json
 
 from . import models as bench_models
 from .config import DEFAULT_ATTACKS, DEFAULT_MODELS, AttackSpec, RunConfig
 from .data import DATASETS, load_dataset, make_splits
 from .device import resolve_device
 from .errors import BenchError
-from zoo.cache import atomic_write_bytes
 
 USER_ERRORS = (BenchError, zoo.ZooError, attacks.AttackError)
 MODES = {"both": (False, True), "untargeted": (False,), "targeted": (True,)}
@@ -208,11 +208,9 @@ def _render(run_dir: Path, formats: Sequence[str] | None = None) -> str:
     cells and files; returns the Markdown summary (with the sanity warnings)."""
     from reports import FORMATS, render_run, rows_frame
 
-    from .store import Store
+    from .runfolder import stored_rows
 
-    from .runfolder import grid_keys
-
-    df = rows_frame(Store(run_dir).rows(grid_keys(run_dir)))
+    df = rows_frame(stored_rows(run_dir))
     sanity = run_dir / "sanity.json"
     warnings = [w["message"] for w in json.loads(sanity.read_text())] if sanity.is_file() else []
     manifest = run_dir / "manifest.json"
@@ -252,7 +250,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         return _dry_run(cfg, a, ds, eval_, identity, shard, existing, device)
     cards = bench_models.train_missing(list(cfg.models), ds, cache_dir=a.cache_dir, log=log, device=device)
     models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=a.cache_dir)
-    weights = {name: getattr(m, "weights_sha256", None) for name, m in models.items()}
+    weights = bench_models.weight_hashes(models)
     identity["weights"] = weights
     groups = plan_grid(cfg, identity)
     run_dir = _new_run_dir(Path(a.output), a.run_id)
@@ -263,7 +261,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     warnings = check_models(models, eval_.x, eval_.y, device)
     for w in warnings:
         log(f"warning: {w['message']}")
-    atomic_write_bytes(run_dir / "sanity.json", (json.dumps(warnings, indent=1) + "\n").encode())
+    atomic_write_json(run_dir / "sanity.json", warnings, indent=1)
     store = Store(run_dir)
     result = run_grid(cfg, models, fit, eval_, ds.num_classes, store, device=device, identity=identity,
                       groups=groups, shard=shard, fit_cache=zoo.cache_root(a.cache_dir), log=log)
@@ -276,7 +274,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         batch_fallbacks=result.batch_fallbacks, sanity=warnings, wall_seconds=round(time.time() - started, 2), command=sys.argv,
     )
     name = "manifest.json" if shard.count == 1 else f"manifest.shard-{shard.index}-of-{shard.count}.json"
-    atomic_write_bytes(run_dir / name, (json.dumps(manifest, indent=2, default=str) + "\n").encode())
+    atomic_write_json(run_dir / name, manifest, indent=2, default=str)
     log(f"{result.computed} cells computed, {result.skipped} already stored; results in {run_dir}")
     for f in result.failures:
         log(f"FAILED cell {f.cell}: {f.error}")
@@ -301,7 +299,7 @@ def _dry_run(cfg: RunConfig, a: argparse.Namespace, ds, eval_, identity: dict, s
     pass_seconds = None
     if _models_ready(cfg, ds, a.cache_dir):
         models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=a.cache_dir)
-        identity["weights"] = {name: getattr(m, "weights_sha256", None) for name, m in models.items()}
+        identity["weights"] = bench_models.weight_hashes(models)
         xb, yb = eval_.x[:min(cfg.batch_size, 64)].to(device), eval_.y[:min(cfg.batch_size, 64)].to(device)
         pass_seconds = {name: seconds_per_pass(m, xb, yb) for name, m in models.items()}
     stored = Store(existing).keys() if existing is not None and not a.fresh else set()
@@ -349,7 +347,7 @@ def cmd_report(a: argparse.Namespace) -> int:
         raise BenchError(str(exc)) from None
     runs = [Path(r) for r in a.run_dir]
     for run_dir in runs:
-        if not Store(run_dir).rows():
+        if not Store(run_dir).keys():
             raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
     if len(runs) == 1:
         print(_render(runs[0], formats))
@@ -363,9 +361,9 @@ def _compare(run_a: Path, run_b: Path, output: Path | None) -> int:
     """`bench report A B`: the cells both runs have, metrics side by side with B - A."""
     from reports import compare_runs, compare_summary, rows_frame, to_markdown
 
-    from .store import Store
+    from .runfolder import stored_rows
 
-    a, b = rows_frame(Store(run_a).rows()), rows_frame(Store(run_b).rows())
+    a, b = rows_frame(stored_rows(run_a)), rows_frame(stored_rows(run_b))
     cells = compare_runs(a, b)
     if cells.empty:
         raise BenchError(f"{run_a} and {run_b} share no cell (attack, norm, eps, mode, source, target); "
@@ -405,7 +403,7 @@ def cmd_merge(a: argparse.Namespace) -> int:
                   "cells": {"computed": sum(p["cells"]["computed"] for p in parts),
                             "failed": [f for p in parts for f in p["cells"]["failed"]]},
                   "wall_seconds": [p["wall_seconds"] for p in parts]}
-        atomic_write_bytes(run_dir / "manifest.json", (json.dumps(merged, indent=2, default=str) + "\n").encode())
+        atomic_write_json(run_dir / "manifest.json", merged, indent=2, default=str)
     summary = _render(run_dir)
     _link_latest(run_dir)
     print(summary)

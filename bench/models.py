@@ -62,3 +62,8 @@ def load_models(names: list[str], ds: Dataset, device: torch.device,
             raise BenchError(f"model {name} has {out.shape[-1]} outputs but {ds.name} has {ds.num_classes} classes")
         models[name] = model
     return models
+
+
+def weight_hashes(models: dict[str, nn.Module]) -> dict[str, str | None]:
+    """Each model's weights sha256 (what cell keys and manifests identify the zoo by)."""
+    return {name: getattr(m, "weights_sha256", None) for name, m in models.items()}

@@ -11,9 +11,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from zoo.cache import atomic_write_bytes
+from zoo.cache import atomic_write_bytes, atomic_write_json
 
 from .errors import BenchError
+from .store import Store
 
 RUN_FILE = "run.json"
 # config keys that do not change results: a run may be resumed with other values
@@ -41,15 +42,13 @@ def claim(run_dir: Path, config: dict[str, Any], identity: dict[str, Any], keys:
     record = {"config": locked_config(config), "identity": json.loads(json.dumps(identity, default=str)),
               "cells": keys}
     old = read_run(run_dir)
-    if old is None:
-        atomic_write_bytes(Path(run_dir) / RUN_FILE, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
-        return
-    diff = _first_difference(old, record)
-    if diff:
-        raise BenchError(f"run folder {run_dir} holds another configuration ({diff}); use another --run-id, "
-                         "or --fresh to discard its results")
-    if old.get("cells") != keys:  # same config, new code version of an attack: its cells are recomputed
-        atomic_write_bytes(Path(run_dir) / RUN_FILE, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
+    if old is not None:
+        diff = _first_difference(old, record)
+        if diff:
+            raise BenchError(f"run folder {run_dir} holds another configuration ({diff}); use another --run-id, "
+                             "or --fresh to discard its results")
+    if old is None or old.get("cells") != keys:  # new, or a new code version of an attack: cells recomputed
+        atomic_write_json(Path(run_dir) / RUN_FILE, record, indent=1, sort_keys=True)
 
 
 def _first_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
@@ -80,6 +79,11 @@ def grid_keys(run_dir: Path) -> set[str] | None:
     it (left by an older attack version) are not results of this run."""
     run = read_run(run_dir)
     return None if run is None else set(run["cells"])
+
+
+def stored_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """The stored rows of the folder's grid (all rows for a folder without run.json), in grid order."""
+    return Store(run_dir).rows(grid_keys(run_dir))
 
 
 def missing_cells(run_dir: Path, stored: set[str]) -> list[str]:

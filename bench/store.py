@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import torch
 
-from zoo.cache import atomic_write_bytes, save_weights
+from zoo.cache import atomic_write_json, save_weights
 
 
 def cell_key(identity: dict[str, Any]) -> str:
@@ -41,7 +41,7 @@ class Store:
     def put(self, key: str, order: Iterable[int], rows: list[dict[str, Any]]) -> None:
         """Store one finished cell (its rows for every target) in one atomic write."""
         record = {"key": key, "order": list(order), "rows": rows}
-        atomic_write_bytes(self._path(key), (json.dumps(record, sort_keys=True) + "\n").encode())
+        atomic_write_json(self._path(key), record, sort_keys=True)
 
     def put_artifact(self, name: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
         """Tensors the reports draw (visualizations, example images): `<run>/artifacts/<name>.safetensors`."""

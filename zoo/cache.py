@@ -42,6 +42,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def atomic_write_json(path: Path, value: Any, **dumps: Any) -> None:
+    """`value` as JSON (plus a final newline) written atomically; `dumps` go to json.dumps."""
+    atomic_write_bytes(path, (json.dumps(value, **dumps) + "\n").encode())
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -51,7 +56,7 @@ def save_weights(state: dict[str, torch.Tensor], weights: Path, card: dict[str, 
     data = st_save({k: v.detach().cpu().contiguous() for k, v in state.items()})
     card = {**card, "sha256": sha256_bytes(data), "file": weights.name, "bytes": len(data)}
     atomic_write_bytes(weights, data)
-    atomic_write_bytes(weights.with_suffix(".json"), (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_json(weights.with_suffix(".json"), card, indent=2, sort_keys=True)
     return card
 
 
