@@ -94,17 +94,10 @@ def ssim_psnr_reference(x: torch.Tensor, x_adv: torch.Tensor) -> tuple[np.ndarra
 def ssim_psnr(x: torch.Tensor, x_adv: torch.Tensor,
               device: torch.device | str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-image SSIM and PSNR, batched in torch on `device` (default: x's); equal to scikit-image's
-    within 1e-5 (tests/test_metrics.py). On the CPU, images over 64x64 go to scikit-image (faster there)."""
+    within 1e-5 (tests/test_metrics.py)."""
     device = torch.device(device) if device is not None else x.device
-    if device.type == "cpu" and x.shape[-1] * x.shape[-2] > CPU_TORCH_MAX_PIXELS:
-        return ssim_psnr_reference(x, x_adv)
     a, b = x.to(device), x_adv.to(device)
     return (batched_ssim(a, b).cpu().double().numpy(), batched_psnr(a, b).cpu().double().numpy())
-
-
-# benchmarks/ssim_speed.py on the 2-core CPU: torch 15x faster than scikit-image at 1x28x28, but
-# 0.7x at 3x224x224 (memory-bound depthwise convolutions); so large images on the CPU keep scikit-image
-CPU_TORCH_MAX_PIXELS = 64 * 64
 
 
 def perceptibility(x: torch.Tensor, x_adv: torch.Tensor, device: torch.device | str | None = None) -> dict[str, float]:

@@ -58,9 +58,11 @@ def test_norms():
     assert p["l2_mean"] == pytest.approx((0.3 + 0.2) / 2)
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["conv", "fused"])
 @pytest.mark.parametrize("shape", [(6, 1, 28, 28), (3, 3, 224, 224), (4, 1, 16, 16), (2, 3, 11, 13)])
-def test_batched_ssim_and_psnr_agree_with_scikit_image_per_image(shape):
-    """The runner's torch SSIM/PSNR against scikit-image, image by image (issue 7: within 1e-4)."""
+def test_batched_ssim_and_psnr_agree_with_scikit_image_per_image(shape, fused):
+    """The runner's torch SSIM/PSNR, both paths (grouped convolution, compiled CPU loop), against
+    scikit-image, image by image (issue 7: within 1e-4)."""
     g = torch.Generator().manual_seed(1)
     x = torch.rand(shape, generator=g)
     x_adv = (x + 0.08 * torch.randn(shape, generator=g)).clamp(0, 1)
@@ -68,7 +70,7 @@ def test_batched_ssim_and_psnr_agree_with_scikit_image_per_image(shape):
     from bench.ssim import psnr as batched_psnr
     from bench.ssim import ssim as batched_ssim
 
-    ssim, psnr = batched_ssim(x, x_adv).numpy(), batched_psnr(x, x_adv).numpy()
+    ssim, psnr = batched_ssim(x, x_adv, fused=fused).numpy(), batched_psnr(x, x_adv).numpy()
     ref_ssim, ref_psnr = metrics.ssim_psnr_reference(x, x_adv)
     assert np.abs(ssim - ref_ssim).max() <= 1e-4 and ssim[0] == pytest.approx(1.0)
     assert np.isinf(psnr[0]) and np.isinf(ref_psnr[0])
