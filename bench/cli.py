@@ -66,6 +66,14 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="print the grid (cells, stored ones, rough cost) and exit without computing")
     r.add_argument("--shard", help="i/n: compute only the i-th of n disjoint shares of the grid "
                                    "(then `bench merge`)")
+    r.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=None,
+                   help="timm: models load pretrained weights from the local Hugging Face cache (default: no)")
+    r.add_argument("--checkpoint", action="append", metavar="MODEL=PATH",
+                   help="weights file (safetensors or weights-only torch) for one model; repeatable")
+    r.add_argument("--amp", choices=("none", "bf16"), help="run the models under bf16 autocast (default none)")
+    r.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="NHWC memory layout for the models (default: no)")
+    r.add_argument("--workers", type=int, help="image decoding processes for imagefolder: data (default: up to 8)")
     _data_args(r, defaults=False)
 
     ls = sub.add_parser("list", help="list registered attacks, models or datasets")
@@ -105,6 +113,7 @@ RUN_DEFAULTS = {
     "eps": [0.1], "norm": "linf", "mode": "both", "n": 1000, "n_fit": 1000, "seed": 0, "batch_size": 250,
     "device": "auto", "output": "reports/runs", "run_id": None, "data_dir": None, "download": False,
     "cache_dir": None, "fresh": False, "dry_run": False, "shard": None,
+    "pretrained": False, "checkpoints": {}, "amp": "none", "channels_last": False, "workers": None,
 }
 
 
@@ -117,13 +126,26 @@ def _resolve_run_options(a: argparse.Namespace) -> argparse.Namespace:
         merged.update(read_config(a.config))
     flags = {"models": _csv, "attacks": lambda t: [AttackSpec(n) for n in _csv(t)], "eps": _csv}
     for key in RUN_DEFAULTS:
-        value = getattr(a, key)
+        value = getattr(a, key, None)
         if value is not None:
             merged[key] = flags[key](value) if key in flags else value
+    if a.checkpoint:
+        merged["checkpoints"] = {**merged["checkpoints"], **_checkpoint_flags(a.checkpoint)}
     if isinstance(merged["eps"], (int, float, str)):
         merged["eps"] = [merged["eps"]]
     merged["eps"] = tuple(attacks.parse_eps(e) for e in merged["eps"])
     return argparse.Namespace(**{**vars(a), **merged})
+
+
+def _checkpoint_flags(items: list[str]) -> dict[str, str]:
+    """`--checkpoint timm:vgg16=/w/vgg16.safetensors` (repeatable) -> {model: path}."""
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise BenchError(f"--checkpoint {item!r} is not MODEL=PATH; e.g. --checkpoint timm:vgg16=vgg16.safetensors")
+        out[name.strip()] = path.strip()
+    return out
 
 
 def _config_from_args(a: argparse.Namespace) -> RunConfig:
@@ -146,9 +168,20 @@ def _config_from_args(a: argparse.Namespace) -> RunConfig:
         raise BenchError(f"mode {a.mode!r} is not one of {', '.join(sorted(MODES))}")
     if a.norm not in attacks.NORMS:
         raise BenchError(f"norm {a.norm!r} is not one of {', '.join(attacks.NORMS)}")
+    if a.amp not in ("none", "bf16"):
+        raise BenchError(f"amp {a.amp!r} is not one of none, bf16")
+    if a.workers is not None and a.workers < 0:
+        raise BenchError(f"--workers must be 0 or more, got {a.workers}")
+    for name in a.checkpoints:
+        if name not in names:
+            raise BenchError(f"a checkpoint is given for {name}, which is not in --models ({', '.join(names)}); "
+                             "name a model of the run")
+        if not name.startswith("timm:"):
+            raise BenchError(f"{name} is a mini-zoo model, trained and cached locally; --checkpoint is for timm: models")
     return RunConfig(dataset=a.dataset, models=tuple(names), attacks=tuple(a.attacks),
                      eps=eps, norm=a.norm, targeted=MODES[a.mode], n=a.n, n_fit=a.n_fit, seed=a.seed,
-                     batch_size=a.batch_size, device=a.device)
+                     batch_size=a.batch_size, device=a.device, pretrained=a.pretrained,
+                     checkpoints=dict(a.checkpoints), amp=a.amp, channels_last=a.channels_last, workers=a.workers)
 
 
 def _validate_names(cfg: RunConfig) -> None:
@@ -229,7 +262,7 @@ def _models_ready(cfg: RunConfig, ds, cache_dir) -> bool:
 def cmd_run(a: argparse.Namespace) -> int:
     from . import runfolder
     from .manifest import build_manifest, device_info
-    from .plan import all_keys, parse_shard, plan_grid
+    from .plan import all_keys, parse_shard, plan_grid, run_identity
     from .runner import run_grid
     from .sanity import check_models
     from .store import Store
@@ -242,14 +275,18 @@ def cmd_run(a: argparse.Namespace) -> int:
     if not a.dry_run:
         _check_output(Path(a.output))
     device = resolve_device(cfg.device)
-    ds = load_dataset(cfg.dataset, a.data_dir, download=a.download, cache_dir=zoo.cache_root(a.cache_dir))
+    ds = load_dataset(cfg.dataset, a.data_dir, download=a.download, cache_dir=zoo.cache_root(a.cache_dir),
+                      data_config=bench_models.dataset_transform(cfg, log), n_fit=cfg.n_fit, n=cfg.n,
+                      seed=cfg.seed, workers=cfg.workers)
     fit, eval_ = make_splits(ds, cfg.n_fit, cfg.n, cfg.seed)
-    identity = {"dataset": cfg.dataset, "n": cfg.n, "n_fit": cfg.n_fit, "seed": cfg.seed}
+    if device.type == "cuda":  # page-locked host memory: batches go to the GPU asynchronously
+        fit, eval_ = fit.pinned(), eval_.pinned()
+    identity = run_identity(cfg, ds.transform)
     existing = Path(a.output) / a.run_id if a.run_id else None
     if a.dry_run:
         return _dry_run(cfg, a, ds, eval_, identity, shard, existing, device)
     cards = bench_models.train_missing(list(cfg.models), ds, cache_dir=a.cache_dir, log=log, device=device)
-    models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=a.cache_dir)
+    models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=a.cache_dir, **bench_models.load_options(cfg))
     weights = bench_models.weight_hashes(models)
     identity["weights"] = weights
     groups = plan_grid(cfg, identity)
@@ -267,8 +304,9 @@ def cmd_run(a: argparse.Namespace) -> int:
                       groups=groups, shard=shard, fit_cache=zoo.cache_root(a.cache_dir), log=log)
     manifest = build_manifest(
         config=cfg.to_dict(), seed=cfg.seed, shard=str(shard),
-        dataset={"name": ds.name, "source": ds.source, "classes": list(ds.class_names)},
-        device=device_info(device), weights_sha256=weights, zoo_cards=cards,
+        dataset={"name": ds.name, "source": ds.source, "classes": list(ds.class_names), "image_shape": list(ds.shape),
+                 "unreadable_skipped": ds.skipped, "transform": ds.transform},
+        device=device_info(device), weights_sha256=weights, models=bench_models.model_info(models), zoo_cards=cards,
         cells={"computed": result.computed, "skipped": result.skipped,
                "failed": [f.__dict__ for f in result.failures]},
         batch_fallbacks=result.batch_fallbacks, sanity=warnings, wall_seconds=round(time.time() - started, 2), command=sys.argv,
@@ -298,7 +336,7 @@ def _dry_run(cfg: RunConfig, a: argparse.Namespace, ds, eval_, identity: dict, s
 
     pass_seconds = None
     if _models_ready(cfg, ds, a.cache_dir):
-        models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=a.cache_dir)
+        models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=a.cache_dir, **bench_models.load_options(cfg))
         identity["weights"] = bench_models.weight_hashes(models)
         xb, yb = eval_.x[:min(cfg.batch_size, 64)].to(device), eval_.y[:min(cfg.batch_size, 64)].to(device)
         pass_seconds = {name: seconds_per_pass(m, xb, yb) for name, m in models.items()}

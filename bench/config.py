@@ -43,6 +43,11 @@ class RunConfig:
     seed: int = 0
     batch_size: int = 250
     device: str = "auto"
+    pretrained: bool = False  # timm: models load pretrained weights (local Hugging Face cache)
+    checkpoints: dict[str, str] = field(default_factory=dict)  # zoo name -> weights file
+    amp: str = "none"  # "bf16": models run under autocast
+    channels_last: bool = False
+    workers: int | None = None  # image decoding processes (imagefolder); None: up to 8
 
     def budgets(self) -> list[Budget]:
         return [Budget(self.norm, e) for e in self.eps]

@@ -40,6 +40,11 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "fresh": ((bool,), "true or false"),
     "dry_run": ((bool,), "true or false"),
     "shard": ((str,), "\"i/n\", e.g. \"1/4\""),
+    "pretrained": ((bool,), "true or false"),
+    "checkpoints": ((dict,), "a table of zoo name = weights file"),
+    "amp": ((str,), "\"none\" or \"bf16\""),
+    "channels_last": ((bool,), "true or false"),
+    "workers": ((int,), "an integer (0: decode images in the main process)"),
 }
 
 
@@ -64,6 +69,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raw["attacks"] = [_attack_spec(a, f"{p}: attacks[{i}]") for i, a in enumerate(raw["attacks"])]
     if "models" in raw and not all(isinstance(m, str) for m in raw["models"]):
         raise BenchError(f"{p}: key 'models' must be a list of zoo names (strings)")
+    for name, file in raw.get("checkpoints", {}).items():
+        if not isinstance(file, str):
+            raise BenchError(f"{p}: checkpoints.{name!r} must be a file path (string), got {type(file).__name__}")
     return raw
 
 

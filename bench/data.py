@@ -40,6 +40,10 @@ class Split:
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
+    def pinned(self) -> "Split":
+        """The same split in page-locked memory (asynchronous copies to a GPU)."""
+        return Split(self.x.pin_memory(), self.y.pin_memory())
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -52,6 +56,8 @@ class Dataset:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     source: str  # where the data came from, for the manifest
+    skipped: int = 0  # unreadable images skipped while loading (imagefolder)
+    transform: dict | None = None  # the eval transform applied while loading (imagefolder), for the manifest
 
     @property
     def num_classes(self) -> int:
@@ -190,12 +196,14 @@ DATASETS: dict[str, DatasetEntry] = {
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = False,
-                 cache_dir: Path | None = None) -> Dataset:
-    """Load a registered dataset by name, or `imagefolder:<path>`."""
+                 cache_dir: Path | None = None, data_config: dict | None = None, n_fit: int | None = None,
+                 n: int | None = None, seed: int = 0, workers: int | None = None) -> Dataset:
+    """Load a registered dataset by name, or `imagefolder:<path>` (only the `n_fit` + `n` images a
+    run uses are decoded, with `data_config`'s eval transform, in `workers` processes)."""
     from .imagefolder import PREFIX, load_imagefolder
 
     if name.startswith(PREFIX):
-        return load_imagefolder(name)
+        return load_imagefolder(name, data_config=data_config, n_fit=n_fit, n=n, seed=seed, workers=workers)
     if name not in DATASETS:
         raise BenchError(unknown_name_message("dataset", name, DATASETS, "bench list datasets"))
     entry = DATASETS[name]

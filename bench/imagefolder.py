@@ -2,17 +2,22 @@
 
 Folders named by ImageNet synsets (n01440764, ...) take timm's ImageNet-1k class index and
 human-readable names, so the labels match pretrained timm models (1000 outputs); other folder
-names are classes in sorted order. Images get the standard eval transform (resize the shorter
-side to size / 0.875, bicubic, centre crop to size) and stay in [0, 1]: the attack works in pixel
-space at the model's input size, normalization stays inside the model. Unreadable images are
-skipped and counted. The images are split in two seeded halves: fit (train) and eval (test).
+names are classes in sorted order. Images get the model's eval transform from timm's data config
+(resize, centre crop at its input size and interpolation) and stay in [0, 1]: the attack works in
+pixel space at the model's input size, normalization stays inside the model.
+
+The files are split in two seeded halves, fit (train) and eval (test), and only the images a run
+uses are decoded (in DataLoader workers), so a 50,000-image folder costs what `n` and `n_fit`
+ask for. Unreadable images are skipped, counted, and replaced by the next file of their half.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch.utils.data import DataLoader
 
 from .data import Dataset, Split
 from .errors import BenchError
@@ -20,7 +25,8 @@ from .errors import BenchError
 PREFIX = "imagefolder:"
 EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".jpe", ".tif", ".tiff"}
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-CROP_PCT = 0.875
+DEFAULT_DATA_CONFIG: dict[str, Any] = {"input_size": [3, 224, 224], "interpolation": "bicubic",
+                                       "crop_pct": 0.875, "crop_mode": "center"}
 
 
 def _classes(root: Path) -> tuple[dict[str, int], tuple[str, ...]]:
@@ -39,44 +45,96 @@ def _classes(root: Path) -> tuple[dict[str, int], tuple[str, ...]]:
     return {f: i for i, f in enumerate(folders)}, tuple(folders)
 
 
-def transform(size: int):
-    """timm's default eval transform for a `size` model, without normalization."""
-    from torchvision import transforms as T
+def transform(data_config: dict[str, Any] | None = None):
+    """timm's eval transform for `data_config` (input_size, interpolation, crop_pct, crop_mode),
+    without normalization; uint8 CHW output."""
+    from timm.data import create_transform
 
-    return T.Compose([T.Resize(int(size / CROP_PCT), interpolation=T.InterpolationMode.BICUBIC),
-                      T.CenterCrop(size), T.ToTensor()])
+    dc = {**DEFAULT_DATA_CONFIG, **(data_config or {})}
+    return create_transform(input_size=tuple(dc["input_size"]), interpolation=dc["interpolation"],
+                            crop_pct=dc["crop_pct"], crop_mode=dc.get("crop_mode"), is_training=False,
+                            normalize=False)
 
 
-def load_imagefolder(spec: str, *, size: int = 224, seed: int = 0) -> Dataset:
-    """Load every readable image under `imagefolder:<path>` at `size` x `size`."""
-    from PIL import Image, UnidentifiedImageError
+class _Files(torch.utils.data.Dataset):
+    """Decode + transform one file per item; None for an unreadable one (counted by the caller)."""
 
+    def __init__(self, paths: list[Path], tf) -> None:
+        self.paths, self.tf = paths, tf
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> torch.Tensor | None:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(self.paths[i]) as im:
+                return self.tf(im.convert("RGB"))
+        except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+            return None
+
+
+def _decode(files: list[tuple[Path, int]], want: int | None, tf, workers: int) -> tuple[list, list, int]:
+    """The first `want` readable images of `files` (all when None), in order: (images, labels, skipped)."""
+    xs: list[torch.Tensor] = []
+    ys: list[int] = []
+    skipped, pos = 0, 0
+    want = len(files) if want is None else want
+    while len(xs) < want and pos < len(files):
+        chunk = files[pos:pos + (want - len(xs))]
+        pos += len(chunk)
+        loader = DataLoader(_Files([p for p, _ in chunk], tf), batch_size=32, num_workers=workers,
+                            collate_fn=list)
+        items = [img for batch in loader for img in batch]
+        for img, (_, label) in zip(items, chunk):
+            if img is None:
+                skipped += 1
+            else:
+                xs.append(img)
+                ys.append(label)
+    return xs, ys, skipped
+
+
+def default_workers() -> int:
+    """Decoding workers: the CPUs this process may use, at most 8 (0 = in the main process)."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(8, n) if n > 1 else 0
+
+
+def load_imagefolder(spec: str, *, data_config: dict[str, Any] | None = None, size: int | None = None,
+                     n_fit: int | None = None, n: int | None = None, seed: int = 0,
+                     workers: int | None = None) -> Dataset:
+    """Decode the images a run needs from `imagefolder:<path>` with the eval transform of `data_config`
+    (`size` overrides its input size): `n_fit` of the fit half and `n` of the eval half (all when None)."""
     root = Path(os.path.expanduser(spec[len(PREFIX):]))
     if not root.is_dir():
         raise BenchError(f"imagefolder path {root} is not a folder; pass imagefolder:<folder with one sub-folder "
                          "per class>")
     index, names = _classes(root)
-    tf = transform(size)
-    xs, ys, skipped = [], [], 0
-    for folder, label in sorted(index.items()):
-        for path in sorted((root / folder).iterdir()):
-            if path.suffix.lower() not in EXTENSIONS:
-                continue
-            try:
-                with Image.open(path) as im:
-                    xs.append(tf(im.convert("RGB")))
-                ys.append(label)
-            except (OSError, UnidentifiedImageError, ValueError):
-                skipped += 1
-    if not xs:
-        raise BenchError(f"imagefolder {root} has no readable images ({skipped} unreadable); supported: "
-                         f"{', '.join(sorted(EXTENSIONS))}")
-    if len(xs) < 2:
-        raise BenchError(f"imagefolder {root} has only one readable image; it needs at least two (fit and eval)")
-    x, y = torch.stack(xs), torch.tensor(ys)
-    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-    half = len(x) // 2
-    fit, ev = perm[:half], perm[half:]
-    source = f"{root} ({len(x)} images, {skipped} unreadable skipped, {size}x{size} eval transform)"
-    return Dataset(f"imagefolder:{root.name}", Split(x[fit], y[fit]), Split(x[ev], y[ev]), names,
-                   IMAGENET_MEAN, IMAGENET_STD, source)
+    dc = {**DEFAULT_DATA_CONFIG, **(data_config or {})}
+    if size is not None:
+        dc["input_size"] = [3, size, size]
+    files = [(path, label) for folder, label in sorted(index.items())
+             for path in sorted((root / folder).iterdir()) if path.suffix.lower() in EXTENSIONS]
+    if len(files) < 2:
+        raise BenchError(f"imagefolder {root} has {len(files)} image file(s); it needs at least two (fit and eval), "
+                         f"with extensions {', '.join(sorted(EXTENSIONS))}")
+    perm = torch.randperm(len(files), generator=torch.Generator().manual_seed(seed)).tolist()
+    half = len(files) // 2
+    tf = transform(dc)
+    workers = default_workers() if workers is None else workers
+    parts, skipped = [], 0
+    for idx, want in ((perm[:half], n_fit), (perm[half:], n)):
+        xs, ys, bad = _decode([files[i] for i in idx], want, tf, workers)
+        skipped += bad
+        parts.append((xs, ys))
+    if not parts[0][0] or not parts[1][0]:
+        raise BenchError(f"imagefolder {root} has no readable images in its {'fit' if not parts[0][0] else 'eval'} "
+                         f"half ({skipped} unreadable); supported: {', '.join(sorted(EXTENSIONS))}")
+    c, h, w = (int(v) for v in dc["input_size"])
+    splits = [Split(torch.stack(xs).float().div_(255.0), torch.tensor(ys)) for xs, ys in parts]
+    source = (f"{root} ({len(files)} image files, {len(splits[0]) + len(splits[1])} decoded, {skipped} unreadable "
+              f"skipped; eval transform {h}x{w}, {dc['interpolation']}, crop_pct {dc['crop_pct']})")
+    return Dataset(f"imagefolder:{root.name}", splits[0], splits[1], names, IMAGENET_MEAN, IMAGENET_STD, source,
+                   skipped=skipped, transform=dc)

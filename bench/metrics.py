@@ -34,7 +34,7 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.T
     device = next(model.parameters()).device
     out = []
     for i in range(0, len(x), batch_size):
-        logits = model(x[i:i + batch_size].to(device))
+        logits = model(x[i:i + batch_size].to(device, non_blocking=True))
         if not bool(torch.isfinite(logits).all()):
             raise NonFiniteOutput(f"model {getattr(model, 'zoo_name', type(model).__name__)} returned NaN or "
                                   f"infinite logits for images {i}..{i + len(logits) - 1}")

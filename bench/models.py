@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import torch
 from torch import nn
 
 import zoo
 
+from .config import RunConfig
 from .data import Dataset
 from .errors import BenchError
 
@@ -41,15 +43,43 @@ def train_missing(names: list[str], ds: Dataset, *, seed: int = 0, force: bool =
     return cards
 
 
-def load_models(names: list[str], ds: Dataset, device: torch.device,
-                cache_dir: str | os.PathLike | None = None) -> dict[str, nn.Module]:
+def load_options(cfg: RunConfig) -> dict[str, Any]:
+    """The keyword arguments of `load_models` that a run config sets."""
+    return {"pretrained": cfg.pretrained, "checkpoints": dict(cfg.checkpoints), "amp": cfg.amp,
+            "channels_last": cfg.channels_last}
+
+
+def dataset_transform(cfg: RunConfig, log=print) -> dict[str, Any] | None:
+    """The eval transform (timm data config) for an imagefolder: dataset: the first timm model's, since
+    every model of a transfer grid must see the same images; None for other datasets."""
+    if not cfg.dataset.startswith("imagefolder:"):
+        return None
+    timm_names = [n for n in cfg.models if n.startswith("timm:")]
+    if not timm_names:
+        return None
+    configs = {n: zoo.data_config(n) for n in timm_names}
+    first = configs[timm_names[0]]
+    keys = ("input_size", "interpolation", "crop_pct", "crop_mode")
+    others = [n for n in timm_names[1:] if any(configs[n].get(k) != first.get(k) for k in keys)]
+    if others:
+        log(f"note: {', '.join(others)} expect another eval transform than {timm_names[0]}; every model sees "
+            f"{timm_names[0]}'s ({first['input_size'][1]}x{first['input_size'][2]}, {first['interpolation']}, "
+            f"crop_pct {first['crop_pct']}), so the transfer matrix compares them on the same images")
+    return {k: first[k] for k in keys if k in first}
+
+
+def load_models(names: list[str], ds: Dataset, device: torch.device, cache_dir: str | os.PathLike | None = None,
+                *, pretrained: bool = False, checkpoints: dict[str, str] | None = None, amp: str = "none",
+                channels_last: bool = False) -> dict[str, nn.Module]:
     """Load every model of the run (after `train_missing`), checking it fits the dataset."""
     spec = input_spec(ds)
     if len(set(names)) != len(names):
         raise BenchError(f"a model is listed twice in {', '.join(names)}; list each once")
+    checkpoints = checkpoints or {}
     models = {}
     for name in names:
-        model = zoo.load(name, spec, device=device, cache_dir=cache_dir)
+        model = zoo.load(name, spec, device=device, cache_dir=cache_dir, pretrained=pretrained,
+                         checkpoint=checkpoints.get(name), amp=amp, channels_last=channels_last)
         try:
             with torch.no_grad():
                 out = model(ds.test.x[:2].to(device))
@@ -62,6 +92,13 @@ def load_models(names: list[str], ds: Dataset, device: torch.device,
             raise BenchError(f"model {name} has {out.shape[-1]} outputs but {ds.name} has {ds.num_classes} classes")
         models[name] = model
     return models
+
+
+def model_info(models: dict[str, nn.Module]) -> dict[str, dict[str, Any]]:
+    """Per model, for the manifest: weights source and sha256, timm data config (mean, std, input
+    size, interpolation, crop), parameters, autocast and memory layout."""
+    return {name: {**getattr(m, "info", {}), "amp": getattr(m, "amp", "none"),
+                   "channels_last": getattr(m, "channels_last", False)} for name, m in models.items()}
 
 
 def weight_hashes(models: dict[str, nn.Module]) -> dict[str, str | None]:

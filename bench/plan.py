@@ -64,6 +64,18 @@ def parse_shard(text: str | None) -> Shard:
     return Shard(int(m.group(1)), int(m.group(2)))
 
 
+def run_identity(cfg: RunConfig, transform: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What every cell of a run depends on besides its own attack and models: dataset, split sizes,
+    seed, the images' eval transform (imagefolder) and autocast; the weight hashes are added once
+    the models are loaded. Defaults are left out, so older run folders keep their keys."""
+    ident: dict[str, Any] = {"dataset": cfg.dataset, "n": cfg.n, "n_fit": cfg.n_fit, "seed": cfg.seed}
+    if transform is not None:
+        ident["transform"] = transform
+    if cfg.amp != "none":
+        ident["amp"] = cfg.amp
+    return ident
+
+
 def plan_grid(cfg: RunConfig, identity: dict[str, Any]) -> list[Group]:
     """All groups of the grid in config order; `identity` (dataset, split sizes, seed, weight hashes)
     goes into every cell key, so a cell computed under another configuration never matches."""

@@ -18,13 +18,17 @@ from .store import Store
 
 RUN_FILE = "run.json"
 # config keys that do not change results: a run may be resumed with other values
-NOT_LOCKED = ("device", "batch_size")
+NOT_LOCKED = ("device", "batch_size", "channels_last", "workers")
+# keys added later: left out of the comparison at their defaults, so older run folders still resume
+LATER_DEFAULTS = {"pretrained": False, "checkpoints": {}, "amp": "none"}
 GENERATED = ("cells", "artifacts", "plots")
 
 
 def locked_config(config: dict[str, Any]) -> dict[str, Any]:
     """The config as compared between a run folder and a resumed/sharded/merged run (JSON types)."""
-    return json.loads(json.dumps({k: v for k, v in config.items() if k not in NOT_LOCKED}, default=str))
+    kept = {k: v for k, v in config.items()
+            if k not in NOT_LOCKED and not (k in LATER_DEFAULTS and v == LATER_DEFAULTS[k])}
+    return json.loads(json.dumps(kept, default=str))
 
 
 def read_run(run_dir: Path) -> dict[str, Any] | None:

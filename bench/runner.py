@@ -65,7 +65,8 @@ def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split
     tgt = target if target is not None else split.y
 
     def one(i: int, j: int) -> torch.Tensor:
-        xb, yb, tb = split.x[i:j].to(device), split.y[i:j].to(device), tgt[i:j].to(device)
+        xb, yb = split.x[i:j].to(device, non_blocking=True), split.y[i:j].to(device, non_blocking=True)
+        tb = tgt[i:j].to(device)
         x_adv = attack.perturb(fitted, model, xb, yb, tb if target is not None else None)
         fitted.budget.check(xb, x_adv, who=f"attack {attack.label!r}")  # the runner's own check
         return x_adv.cpu()
@@ -87,7 +88,8 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
     mine = [g for g in groups if shard.takes(g)]
     targets = make_targets(eval_.y, num_classes, derive_seed(cfg.seed, "targets"))
     clean_pred = {name: metrics.predict(m, eval_.x, cfg.batch_size) for name, m in models.items()}
-    fit_loader = DataLoader(TensorDataset(fit.x, fit.y), batch_size=cfg.batch_size, shuffle=False)
+    fit_loader = DataLoader(TensorDataset(fit.x, fit.y), batch_size=cfg.batch_size, shuffle=False,
+                            pin_memory=device.type == "cuda")
     bar = tqdm(total=sum(len(g.cells) for g in mine), desc="grid" if shard.count == 1 else f"grid {shard}",
                unit="cell")
     example_idx = _example_indices(eval_.y, EXAMPLES)

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# GPU check, one short script (a few minutes on one GPU): the quickstart from a cold cache on CUDA,
-# the VizPert acceptance and ablation configs, and VizPert's perturbation cost vs PGD-10.
-# Writes JSON and Markdown summaries to $OUT (default benchmarks/results/gpu).
-# On a lent machine without torchattacks, carry it as a wheel in .whl/; Fashion-MNIST can travel in
-# .data/fashion-mnist (both git-ignored through .git/info/exclude).
+# GPU check, one short script (about 4 minutes on one H100/H200), with random-initialised 224x224 timm
+# models so that it needs no weights and no network:
+#   1. batched SSIM/PSNR on the GPU vs scikit-image (1000 x 3x224x224): seconds and agreement;
+#   2. throughput_224.py: the runner's PGD-10 vs torchattacks.PGD directly, bf16 + channels-last,
+#      and VizPert perturbation vs PGD-10 (timm:resnet50);
+#   3. an end-to-end `bench run` on a generated ImageNet-style folder (3 synsets of JPEGs) with
+#      timm:resnet18, timm:densenet121, timm:vgg11 and fgsm, pgd, uap, vizpert on CUDA, with
+#      --amp bf16 --channels-last, all reports written.
+# With GPU_CHECK_FASHION=1 it also runs the Fashion-MNIST quickstart cold and warm (about 90 s more).
+# Writes JSON to $OUT (default benchmarks/results/gpu). On a lent machine without torchattacks, carry it
+# as a wheel in .whl/ (git-ignored through .git/info/exclude).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/results/gpu}
@@ -12,33 +18,75 @@ if [ -d .whl ] && ! python3 -c "import torchattacks" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
     export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
 fi
-export PYTHONPATH=$PWD:${PYTHONPATH:-} PYTHONUNBUFFERED=1
+export PYTHONPATH=$PWD:${PYTHONPATH:-} PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
 [ -d .data/fashion-mnist ] && export BENCH_DATA=$PWD/.data/fashion-mnist
 export BENCH_CACHE=${BENCH_CACHE:-/tmp/bench-cache}
 RUNS=/tmp/bench-runs
 LOG="$OUT/log.txt"
 : > "$LOG"
+declare -A SECONDS_OF
 
-step() {  # step NAME COMMAND...: run, time, keep the log
+step() {  # step NAME COMMAND...: run and time it, keeping stderr in the log
     local name=$1; shift
     local t0=$(date +%s.%N)
-    "$@" >"$OUT/$name.md" 2>>"$LOG" || { echo "step $name failed" | tee -a "$LOG"; tail -20 "$LOG"; exit 1; }
-    python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)" > "/tmp/t_$name"
+    echo "== $name" >> "$LOG"
+    "$@" >"/tmp/out_$name.txt" 2>>"$LOG" || { echo "step $name failed" | tee -a "$LOG"; tail -30 "$LOG"; exit 1; }
+    SECONDS_OF[$name]=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
+    echo "$name: ${SECONDS_OF[$name]} s"
 }
 
-step quickstart_cold python3 -m bench run --device cuda --output $RUNS --run-id quickstart
-step quickstart_warm python3 -m bench run --device cuda --output $RUNS --run-id quickstart-warm
-step acceptance python3 -m bench run --device cuda --config configs/vizpert-acceptance.toml --output $RUNS --run-id acceptance
-step ablation_image python3 -m bench run --device cuda --config configs/vizpert-ablation-image.toml --output $RUNS --run-id ablation-image
-python3 benchmarks/vizpert_cost.py --device cuda --out "$OUT/vizpert_cost.json" >/dev/null 2>>"$LOG"
-python3 - "$OUT" <<'PY'
-import json, subprocess, sys, pathlib
+step ssim python3 benchmarks/ssim_speed.py --device cuda --n 1000 --size 224 --out "$OUT/ssim_speed_224_cuda.json"
+step throughput python3 benchmarks/throughput_224.py --device cuda --model timm:resnet50 --batch-size 128 --n 512 \
+    --repeats 2 --vizpert-steps 100 --out "$OUT/throughput_224.json"
+
+python3 - <<'PY'
+# an ImageNet-style folder: 3 synsets x 16 JPEGs of 320x256 random images, plus one broken file
+import numpy as np, pathlib
+from PIL import Image
+rng = np.random.default_rng(0)
+for s in ("n01440764", "n01443537", "n01484850"):
+    d = pathlib.Path("/tmp/val") / s
+    d.mkdir(parents=True, exist_ok=True)
+    for i in range(16):
+        Image.fromarray(rng.integers(0, 256, (256, 320, 3), dtype=np.uint8)).save(d / f"{i}.JPEG")
+(pathlib.Path("/tmp/val") / "n01440764" / "broken.JPEG").write_bytes(b"not a jpeg")
+PY
+cat > /tmp/e2e.toml <<'EOF'
+models = ["timm:resnet18", "timm:densenet121", "timm:vgg11"]
+attacks = ["fgsm", "pgd", "uap", { name = "vizpert", steps = 100 }]
+eps = ["8/255"]
+n = 20
+n_fit = 20
+batch_size = 64
+EOF
+step e2e python3 -m bench run --config /tmp/e2e.toml --dataset imagefolder:/tmp/val --device cuda --amp bf16 \
+    --channels-last --output $RUNS --run-id e2e
+cp $RUNS/e2e/results.csv "$OUT/e2e_results.csv"
+python3 - "$RUNS/e2e" "$OUT/e2e_manifest.json" <<'PY'
+import json, sys, pathlib
+run = pathlib.Path(sys.argv[1])
+m = json.loads((run / "manifest.json").read_text())
+keep = {k: m[k] for k in ("device", "dataset", "models", "batch_fallbacks", "cells", "wall_seconds", "sanity")}
+keep["dataset"].pop("classes", None)
+keep["reports"] = sorted(p.name for p in run.iterdir() if p.is_file())
+keep["plots"] = len(list((run / "plots").glob("*.png")))
+pathlib.Path(sys.argv[2]).write_text(json.dumps(keep, indent=1, default=str) + "\n")
+PY
+
+if [ "${GPU_CHECK_FASHION:-0}" = 1 ]; then
+    step quickstart_cold python3 -m bench run --device cuda --output $RUNS --run-id quickstart
+    step quickstart_warm python3 -m bench run --device cuda --output $RUNS --run-id quickstart-warm
+fi
+
+python3 - "$OUT" "$(declare -p SECONDS_OF)" <<'PY'
+import json, re, subprocess, sys, pathlib
 out = pathlib.Path(sys.argv[1])
-times = {n: float(pathlib.Path(f"/tmp/t_{n}").read_text()) for n in
-         ("quickstart_cold", "quickstart_warm", "acceptance", "ablation_image")}
+times = {k: float(v) for k, v in re.findall(r'\[(\w+)\]="([\d.]+)"', sys.argv[2])}
 gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
                      capture_output=True, text=True).stdout.strip()
-(out / "gpu_check.json").write_text(json.dumps({"gpu": gpu, "wall_seconds": times}, indent=2) + "\n")
-print(json.dumps({"gpu": gpu, "wall_seconds": times}, indent=2))
+result = {"gpu": gpu, "wall_seconds": times}
+for name in ("ssim_speed_224_cuda", "throughput_224"):
+    result[name] = json.loads((out / f"{name}.json").read_text())
+(out / "gpu_check.json").write_text(json.dumps(result, indent=2) + "\n")
+print(json.dumps(result, indent=2))
 PY
-cp $RUNS/acceptance/results.csv "$OUT/acceptance_results.csv"

@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never download; set before timm imports huggingface_hub
+
+import pytest  # noqa: E402
 import torch
 from torch import nn
 

@@ -63,6 +63,16 @@ BAD_INPUTS = [
     (["merge", "{tmp}"], "is not a run folder"),
     (["run", "--dataset", "imagefolder:/nonexistent/val"], "is not a folder"),
     (["run", "--dataset", "imagefolder:{tmp}"], "no class sub-folders"),
+    (["run", "--checkpoint", "timm:resnet18"], "is not MODEL=PATH"),
+    (["run", "--checkpoint", "timm:resnet18=w.safetensors"], "not in --models"),
+    (["run", "--dataset", "synthetic", "--models", "timm:resnet18", "--checkpoint", "timm:resnet18={tmp}/w.pth"],
+     "does not exist"),
+    (["run", "--checkpoint", "mini:vgg=w.pth", "--models", "mini:vgg", "--dataset", "synthetic"],
+     "--checkpoint is for timm: models"),
+    (["run", "--dataset", "synthetic", "--models", "timm:resnet18", "--pretrained"], "predicts 1000 classes"),
+    (["run", "--workers", "-1"], "--workers must be 0 or more"),
+    (["run", "--config", "{tmp}/cfg.toml"], "amp 'fp8' is not one of", "amp = 'fp8'\n"),
+    (["run", "--config", "{tmp}/cfg.toml"], "must be a file path", "[checkpoints]\n'timm:vgg16' = 3\n"),
 ]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from bench.cli import main
@@ -51,14 +52,52 @@ def test_bad_folders_are_one_line_errors(tmp_path, how, needle):
     if how == "no-images":
         (root / "n01440764").mkdir()
         (root / "n01440764" / "x.jpg").write_bytes(b"garbage")
+        (root / "n01440764" / "y.png").write_bytes(b"garbage too")
     with pytest.raises(BenchError, match=needle):
         load_imagefolder(f"imagefolder:{root}", size=32)
+
+
+def test_only_the_images_a_run_uses_are_decoded_and_unreadable_ones_are_replaced(tmp_path):
+    """n_fit + n images are decoded (not the whole folder); a broken file among them is skipped,
+    counted, and replaced by the next file of its half; the same seed gives the same images."""
+    root = make_folder(tmp_path / "val", per_class=8)  # 24 readable + 1 broken
+    full = load_imagefolder(f"imagefolder:{root}", size=32, workers=0)
+    assert len(full.train) + len(full.test) == 24 and full.skipped == 1
+    ds = load_imagefolder(f"imagefolder:{root}", size=32, n_fit=5, n=7, workers=2)
+    assert (len(ds.train), len(ds.test)) == (5, 7)
+    again = load_imagefolder(f"imagefolder:{root}", size=32, n_fit=5, n=7, workers=0)
+    assert torch.equal(ds.test.x, again.test.x) and torch.equal(ds.train.y, again.train.y)
+    # the chosen images are the first readable ones of each seeded half, in order
+    assert torch.equal(ds.test.x, full.test.x[:7]) and torch.equal(ds.train.x, full.train.x[:5])
+
+
+def test_the_transform_follows_the_data_config(tmp_path):
+    """Input size, interpolation and crop come from the model's timm data config."""
+    root = make_folder(tmp_path / "val", per_class=2)
+    a = load_imagefolder(f"imagefolder:{root}", data_config={"input_size": [3, 40, 40], "interpolation": "bilinear",
+                                                                "crop_pct": 1.0}, workers=0)
+    b = load_imagefolder(f"imagefolder:{root}", data_config={"input_size": [3, 40, 40], "interpolation": "bicubic",
+                                                                "crop_pct": 0.5}, workers=0)
+    assert a.train.x.shape[1:] == (3, 40, 40) and not torch.equal(a.train.x, b.train.x)
+    assert a.transform["interpolation"] == "bilinear" and "40x40, bilinear, crop_pct 1.0" in a.source
+
+
+def test_dataset_transform_is_the_first_timm_models_and_differences_are_noted():
+    from bench.config import RunConfig
+    from bench.models import dataset_transform
+
+    notes = []
+    cfg = RunConfig(dataset="imagefolder:/x", models=("timm:resnet50.a1_in1k", "timm:vgg16.tv_in1k"))
+    tf = dataset_transform(cfg, notes.append)
+    assert tf == {"input_size": [3, 224, 224], "interpolation": "bicubic", "crop_pct": 0.95, "crop_mode": "center"}
+    assert len(notes) == 1 and "timm:vgg16.tv_in1k" in notes[0]
+    assert dataset_transform(RunConfig(), notes.append) is None  # fashion-mnist: no transform
 
 
 @pytest.mark.slow
 def test_grid_at_224_with_random_init_timm_models(tmp_path, capsys):
     """The issue's CPU acceptance: resnet18, densenet121, vgg11 (random init) on a generated folder."""
-    root = make_folder(tmp_path / "val", per_class=2)
+    root = make_folder(tmp_path / "val", per_class=3)
     code = main(["run", "--dataset", f"imagefolder:{root}", "--models", "timm:resnet18,timm:densenet121,timm:vgg11",
                  "--attacks", "fgsm,pgd", "--eps", "8/255", "--n", "3", "--n-fit", "3", "--batch-size", "3",
                  "--output", str(tmp_path / "runs"), "--run-id", "r"])
@@ -67,6 +106,9 @@ def test_grid_at_224_with_random_init_timm_models(tmp_path, capsys):
     df = pd.read_csv(run_dir / "results.csv")
     assert len(df) == 2 * 3 * 2 * 3 and (df.linf_max <= 8 / 255 + 1e-6).all()
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["dataset"]["classes"][0] == "tench" and "1 unreadable skipped" in manifest["dataset"]["source"]
+    assert manifest["dataset"]["classes"][0] == "tench" and manifest["dataset"]["image_shape"] == [3, 224, 224]
+    info = manifest["models"]["timm:resnet18"]
+    assert info["weights"] == "random init (seed 0)" and info["data_config"]["interpolation"] == "bicubic"
+    assert info["data_config"]["input_size"] == [3, 224, 224] and len(info["weights_sha256"]) == 64
     for name in ("index.html", "tables.tex", "report.tex", "summary.md", "plots/heatmaps_all_eps0.03137.png"):
         assert (run_dir / name).is_file(), name

@@ -6,7 +6,6 @@ locally by `train_mini` and cached) and `timm:<any timm model>`.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from .errors import ZooError
 from .mini import MINI_SPECS
 from .normalize import Normalized
 from .specs import InputSpec, MiniSpec
+from .timm_models import build_timm, data_config
 from .train import accuracy, fit_classifier, wrap
 
 
@@ -85,7 +85,8 @@ def train_mini(name: str, spec: InputSpec, train: tuple[torch.Tensor, torch.Tens
     return save_weights(net.state_dict(), mini_weights_path(name, spec, cache_dir), card)
 
 
-def _load_mini(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None) -> Normalized:
+def _load_mini(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None, *, amp: str = "none",
+               channels_last: bool = False) -> Normalized:
     mini = _mini_spec(name)
     path = mini_weights_path(name, spec, cache_dir)
     if read_card(path) is None:
@@ -96,29 +97,23 @@ def _load_mini(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None) 
         raise NotTrainedError(f"{exc}; run `bench zoo train --force` to rebuild it") from None
     net = mini.build(spec)
     net.load_state_dict(state)
-    return Normalized(net, card["input"]["mean"], card["input"]["std"], name=name, weights_sha256=card["sha256"])
+    model = Normalized(net, card["input"]["mean"], card["input"]["std"], name=name, weights_sha256=card["sha256"],
+                       amp=amp, channels_last=channels_last)
+    model.info = {"weights": f"mini zoo cache {path}", "weights_sha256": card["sha256"],
+                  "data_config": {"input_size": [spec.channels, spec.height, spec.width],
+                                  "mean": card["input"]["mean"], "std": card["input"]["std"]},
+                  "params": card.get("params")}
+    return model
 
 
-def _load_timm(name: str, spec: InputSpec, *, pretrained: bool, checkpoint: str | None) -> Normalized:
-    arch = name.split(":", 1)[1]
-    kwargs: dict[str, Any] = {"num_classes": spec.num_classes, "in_chans": spec.channels}
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)  # random-init models are the same in every process (resume, shards, merge)
-            net = timm.create_model(arch, pretrained=pretrained,
-                                    pretrained_cfg_overlay={"file": checkpoint} if checkpoint else None, **kwargs)
-    except (RuntimeError, OSError, ValueError) as exc:
-        raise ZooError(f"could not create timm:{arch}: {str(exc).splitlines()[0]}") from None
-    digest = hashlib.sha256()
-    for key, tensor in sorted(net.state_dict().items()):  # identifies the weights in cell keys and manifests
-        digest.update(key.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    if pretrained or checkpoint:
-        cfg = net.pretrained_cfg
-        mean, std = tuple(cfg.get("mean", spec.mean)), tuple(cfg.get("std", spec.std))
-    else:
-        mean, std = spec.mean, spec.std
-    return Normalized(net, mean, std, name=name, weights_sha256=digest.hexdigest())
+def _load_timm(name: str, spec: InputSpec, *, pretrained: bool, checkpoint: str | None,
+               amp: str, channels_last: bool) -> Normalized:
+    net, info = build_timm(name, spec, pretrained=pretrained, checkpoint=checkpoint)
+    dc = info["data_config"]
+    model = Normalized(net, dc["mean"], dc["std"], name=name, weights_sha256=info["weights_sha256"], amp=amp,
+                       channels_last=channels_last)
+    model.info = info
+    return model
 
 
 def validate_name(name: str) -> None:
@@ -136,17 +131,24 @@ def validate_name(name: str) -> None:
 
 
 def load(name: str, spec: InputSpec, *, device: str | torch.device = "cpu", pretrained: bool = False,
-         checkpoint: str | None = None, cache_dir: str | os.PathLike | None = None) -> Normalized:
-    """The zoo model `name` for input `spec`: frozen, eval mode, [0, 1] input, on `device`."""
+         checkpoint: str | None = None, cache_dir: str | os.PathLike | None = None, amp: str = "none",
+         channels_last: bool = False) -> Normalized:
+    """The zoo model `name` for input `spec`: frozen, eval mode, [0, 1] input, on `device`.
+
+    `pretrained` and `checkpoint` apply to `timm:` models (mini models are trained locally);
+    `model.info` says where the weights came from and which preprocessing they expect."""
     validate_name(name)
     if name.startswith("mini:"):
-        model = _load_mini(name, spec, cache_dir)
+        if checkpoint:
+            raise ZooError(f"{name} is a mini-zoo model, trained and cached locally; --checkpoint is for timm: models")
+        model = _load_mini(name, spec, cache_dir, amp=amp, channels_last=channels_last)
     else:
-        model = _load_timm(name, spec, pretrained=pretrained, checkpoint=checkpoint)
+        model = _load_timm(name, spec, pretrained=pretrained, checkpoint=checkpoint, amp=amp,
+                           channels_last=channels_last)
     return model.to(device).eval()
 
 
 __all__ = [
     "InputSpec", "MiniSpec", "MINI_SPECS", "Normalized", "NotTrainedError", "ZooError", "cache_root",
-    "describe", "load", "validate_name", "mini_status", "mini_weights_path", "train_mini",
+    "data_config", "describe", "load", "validate_name", "mini_status", "mini_weights_path", "train_mini",
 ]

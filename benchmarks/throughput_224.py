@@ -1,0 +1,103 @@
+"""Throughput at 224x224 with a random-initialised timm model (no weights needed), side by side in one run:
+
+- the runner's PGD-10 (`bench.runner._adversarial`: batches from host memory, Attack.perturb with its
+  clipping and budget checks, results back to the host) against torchattacks.PGD called directly on
+  the same model and the same batches already on the device;
+- the runner's PGD-10 again with bf16 autocast + channels-last (the `--amp bf16 --channels-last` options);
+- VizPert perturbation (class-conditional lookup, after a short fit) against PGD-10.
+
+    python benchmarks/throughput_224.py --device cuda --model timm:resnet50 --batch-size 128 --n 1024
+    python benchmarks/throughput_224.py --device cpu --model timm:resnet18 --batch-size 8 --n 16 --repeats 2
+
+Writes JSON (images/s, ratios); asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torchattacks
+from torch.utils.data import DataLoader, TensorDataset
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import attacks  # noqa: E402
+import zoo  # noqa: E402
+from bench.batching import BatchSizer  # noqa: E402
+from bench.data import Split  # noqa: E402
+from bench.runner import _adversarial  # noqa: E402
+from benchlib import interleaved_medians, write_result  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="timm:resnet50")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--n", type=int, default=1024)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--classes", type=int, default=1000)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--vizpert-steps", type=int, default=50, help="fit steps (timing perturbation, not quality)")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "throughput_224.json"))
+    a = p.parse_args()
+    device = torch.device(a.device)
+    spec = zoo.InputSpec("imagefolder:bench", 3, 224, 224, a.classes, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    model = zoo.load(a.model, spec, device=device)
+    fast = zoo.load(a.model, spec, device=device, amp="bf16", channels_last=True)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(a.n, 3, 224, 224, generator=g)
+    y = torch.randint(0, a.classes, (a.n,), generator=g)
+    split = Split(x.pin_memory(), y.pin_memory()) if device.type == "cuda" else Split(x, y)
+    on_device = [(x[i:i + a.batch_size].to(device), y[i:i + a.batch_size].to(device))
+                 for i in range(0, a.n, a.batch_size)]
+    budget = attacks.Budget("linf", 8 / 255)
+    pgd = attacks.create("pgd")
+    fitted_pgd = pgd.fit(model, [], budget, seed=0)
+    viz = attacks.create("vizpert", steps=a.vizpert_steps)
+    fit_loader = DataLoader(TensorDataset(x[: a.batch_size * 2], y[: a.batch_size * 2]), batch_size=a.batch_size)
+    t0 = time.perf_counter()
+    fitted_viz = viz.fit(model, [(xb.to(device), yb.to(device)) for xb, yb in fit_loader], budget, seed=0)
+    fit_seconds = time.perf_counter() - t0
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    def runner(attack, fitted, m):
+        def run() -> None:
+            _adversarial(attack, fitted, m, split, None, BatchSizer(a.batch_size), "bench", device)
+            sync()
+        return run
+
+    def direct() -> None:
+        atk = torchattacks.PGD(model, eps=budget.eps, alpha=2.5 * budget.eps / 10, steps=10, random_start=True)
+        for xb, yb in on_device:
+            atk(xb, yb)
+        sync()
+
+    runs = {"runner_pgd10": runner(pgd, fitted_pgd, model), "torchattacks_pgd10": direct,
+            "runner_pgd10_bf16_channels_last": runner(pgd, fitted_pgd, fast),
+            "runner_vizpert": runner(viz, fitted_viz, model)}
+    med = interleaved_medians(runs, a.repeats)
+    ips = {k: round(a.n / v, 1) for k, v in med.items()}
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    write_result({
+        "benchmark": "throughput_224", "model": a.model, "weights": "random init (seed 0)", "device": str(device),
+        "gpu": gpu, "images": a.n, "batch_size": a.batch_size, "repeats": a.repeats, "image_size": [3, 224, 224],
+        "torch": torch.__version__, "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+        "images_per_second": ips,
+        "runner_vs_torchattacks_pgd": round(ips["runner_pgd10"] / ips["torchattacks_pgd10"], 3),
+        "bf16_channels_last_vs_fp32_pgd": round(ips["runner_pgd10_bf16_channels_last"] / ips["runner_pgd10"], 2),
+        "vizpert_vs_pgd10": round(ips["runner_vizpert"] / ips["runner_pgd10"], 1),
+        "vizpert_fit": {"steps": a.vizpert_steps, "images": len(fit_loader.dataset), "seconds": round(fit_seconds, 1)},
+    }, a.out)
+
+
+if __name__ == "__main__":
+    main()

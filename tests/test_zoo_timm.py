@@ -1,0 +1,127 @@
+"""timm models beyond random init (issue 7): pretrained weights from the local Hugging Face cache
+(offline), checkpoint files, one-line errors when weights are missing, timm's preprocessing in
+`model.info`, and the bf16 autocast / channels-last options."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import timm
+import torch
+from safetensors.torch import save_file
+
+import zoo
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = zoo.InputSpec("imagefolder:val", 3, 64, 64, 1000, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+
+
+def fake_hf_cache(home: Path, repo: str, state: dict) -> None:
+    """The layout huggingface_hub reads offline: refs/main -> snapshots/<commit>/model.safetensors."""
+    base = home / "hub" / f"models--{repo.replace('/', '--')}"
+    commit = "0" * 40
+    (base / "refs").mkdir(parents=True)
+    (base / "refs" / "main").write_text(commit)
+    (base / "snapshots" / commit).mkdir(parents=True)
+    save_file(state, str(base / "snapshots" / commit / "model.safetensors"))
+
+
+def other_weights(arch: str = "resnet18") -> dict:
+    torch.manual_seed(123)
+    net = timm.create_model(arch, num_classes=1000)
+    for p in net.parameters():
+        p.data.normal_(0, 0.02)
+    return {k: v.contiguous() for k, v in net.state_dict().items()}
+
+
+def run_py(code: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HOME": str(home), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=300)
+
+
+def test_pretrained_weights_load_offline_from_the_hugging_face_cache(tmp_path):
+    state = other_weights()
+    fake_hf_cache(tmp_path / "hf", "timm/resnet18.a1_in1k", state)
+    torch.save(state, tmp_path / "expected.pt")
+    out = run_py(f"""
+import torch, zoo
+spec = zoo.InputSpec("imagefolder:val", 3, 64, 64, 1000, (0.5,) * 3, (0.25,) * 3)
+m = zoo.load("timm:resnet18", spec, pretrained=True)
+expected = torch.load({str(tmp_path / 'expected.pt')!r})
+assert all(torch.equal(v, expected[k]) for k, v in m.model.state_dict().items()), "weights differ"
+print(m.info["weights"], m.info["data_config"]["mean"], m.mean.flatten().tolist())
+""", tmp_path / "hf")
+    assert out.returncode == 0, out.stderr[-1500:]
+    # timm's normalization for the pretrained weights, not the dataset's
+    assert "hf-hub:timm/resnet18.a1_in1k [0.485, 0.456, 0.406]" in out.stdout
+
+
+def test_missing_pretrained_weights_are_one_line_saying_where_and_how(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "bench", "run", "--dataset", "synthetic", "--models", "timm:resnet18",
+                          "--pretrained", "--output", str(tmp_path / "runs")], capture_output=True, text=True,
+                         env={**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1",
+                              "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=300)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    # synthetic has 4 classes: the class mismatch is caught before any download is tried
+    assert out.stderr.count("\n") == 1 and "predicts 1000 classes but synthetic has 4" in out.stderr
+    out = run_py("""
+import zoo
+spec = zoo.InputSpec("imagefolder:val", 3, 64, 64, 1000, (0.5,) * 3, (0.25,) * 3)
+try:
+    zoo.load("timm:densenet121", spec, pretrained=True)
+except zoo.ZooError as exc:
+    print(exc)
+""", tmp_path / "hf")
+    msg = out.stdout.strip()
+    assert msg.count("\n") == 0 and "no pretrained weights for timm:densenet121" in msg, out.stderr[-800:]
+    assert str(tmp_path / "hf" / "hub") in msg and "HF_HUB_OFFLINE=1" in msg and "--checkpoint timm:densenet121=PATH" in msg
+
+
+@pytest.mark.parametrize("fmt", ["safetensors", "pth", "pth-nested"])
+def test_checkpoint_files_load_strictly(tmp_path, fmt):
+    state = other_weights()
+    path = tmp_path / f"w.{fmt.split('-')[0]}"
+    if fmt == "safetensors":
+        save_file(state, str(path))
+    else:
+        torch.save({"state_dict": state} if fmt == "pth-nested" else state, path)
+    m = zoo.load("timm:resnet18", SPEC, checkpoint=str(path))
+    assert all(torch.equal(v, state[k]) for k, v in m.model.state_dict().items())
+    assert m.info["weights"] == f"checkpoint {path.resolve()}"
+    assert m.info["data_config"]["mean"] == [0.485, 0.456, 0.406]  # timm's normalization for real weights
+    random = zoo.load("timm:resnet18", SPEC)
+    assert random.weights_sha256 != m.weights_sha256 and random.info["data_config"]["mean"] == [0.5, 0.5, 0.5]
+
+
+def test_bad_checkpoints_are_one_line_errors(tmp_path):
+    with pytest.raises(zoo.ZooError, match="does not exist"):
+        zoo.load("timm:resnet18", SPEC, checkpoint=str(tmp_path / "nope.safetensors"))
+    save_file(other_weights("resnet34"), str(tmp_path / "r34.safetensors"))
+    with pytest.raises(zoo.ZooError, match="does not fit timm:resnet18"):
+        zoo.load("timm:resnet18", SPEC, checkpoint=str(tmp_path / "r34.safetensors"))
+    torch.save({"net": torch.nn.Linear(2, 2)}, tmp_path / "pickled.pth")  # a pickled module, not weights
+    with pytest.raises(zoo.ZooError, match="not a weights-only torch file"):
+        zoo.load("timm:resnet18", SPEC, checkpoint=str(tmp_path / "pickled.pth"))
+
+
+def test_bf16_autocast_and_channels_last_keep_the_contract():
+    """Same weights; float32 logits either way; channels-last changes nothing beyond float noise and
+    bf16 keeps most top-1 labels (a random-init net has small logit margins)."""
+    x = torch.rand(16, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    base = zoo.load("timm:resnet18", SPEC)
+    cl = zoo.load("timm:resnet18", SPEC, channels_last=True)
+    bf = zoo.load("timm:resnet18", SPEC, amp="bf16")
+    with torch.no_grad():
+        ref, out_cl, out_bf = base(x), cl(x), bf(x)
+    assert out_cl.dtype == out_bf.dtype == torch.float32
+    assert torch.allclose(ref, out_cl, atol=1e-4)
+    assert 0 < (out_bf - ref).abs().max() < 0.1 * ref.abs().max()
+    xg = x.clone().requires_grad_(True)
+    torch.nn.functional.cross_entropy(bf(xg), ref.argmax(1)).backward()
+    assert xg.grad is not None and xg.grad.dtype == torch.float32 and bool(torch.isfinite(xg.grad).all())
+    with pytest.raises(ValueError, match="amp 'fp8'"):
+        zoo.Normalized(torch.nn.Identity(), (0.5,), (0.5,), amp="fp8")
