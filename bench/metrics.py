@@ -70,9 +70,9 @@ def targeted_success(pred_adv: torch.Tensor, target: torch.Tensor) -> float:
 
 def lp_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, float]:
     """Mean and max Linf and mean L2 distance between clean and adversarial images."""
-    delta = (x_adv - x).cpu()
-    linf = per_example_norm(delta, "linf")
-    l2 = per_example_norm(delta, "l2")
+    delta = x_adv - x.to(x_adv.device, non_blocking=True)
+    linf = per_example_norm(delta, "linf").cpu()
+    l2 = per_example_norm(delta, "l2").cpu()
     return {"linf_mean": float(linf.mean()), "linf_max": float(linf.max()), "l2_mean": float(l2.mean())}
 
 

@@ -36,6 +36,7 @@ PERCEPT_COLUMNS = ("linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean")
 TIMING_COLUMNS = ("fit_seconds", "perturb_seconds", "images_per_second", "fit_cached")
 CELL_ERRORS = (BudgetViolation, attacks.AttackError, metrics.NonFiniteOutput)
 EXAMPLES = 6  # eval images kept per cell for the example grids
+MAX_SHOWN_CLASSES = 20  # per-class visualizations/deltas kept for the report when a dataset has more
 
 
 def derive_seed(*parts: Any) -> int:
@@ -61,17 +62,35 @@ class GridResult:
 def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split: Split,
                  target: torch.Tensor | None, sizer: BatchSizer, key: str, device: torch.device) -> torch.Tensor:
     """Perturb the whole eval split batch by batch (halving the batch on out-of-memory); the budget
-    is checked on every batch."""
+    is checked on every batch. The adversarial images stay on the GPU when they take under a
+    quarter of its free memory (they are scored there next); otherwise, and on the CPU, they
+    come back to host memory."""
     tgt = target if target is not None else split.y
+    out = _output_buffer(split.x, device)
 
-    def one(i: int, j: int) -> torch.Tensor:
+    def one(i: int, j: int) -> None:
         xb, yb = split.x[i:j].to(device, non_blocking=True), split.y[i:j].to(device, non_blocking=True)
         tb = tgt[i:j].to(device)
         x_adv = attack.perturb(fitted, model, xb, yb, tb if target is not None else None)
         fitted.budget.check(xb, x_adv, who=f"attack {attack.label!r}")  # the runner's own check
-        return x_adv.cpu()
+        out[i:j].copy_(x_adv, non_blocking=True)
 
-    return torch.cat(sizer.map(key, len(split), one))
+    sizer.map(key, len(split), one)
+    if out.device.type == "cpu" and device.type == "cuda":
+        torch.cuda.synchronize(device)  # the last copies into pinned memory were asynchronous
+    return out
+
+
+def _output_buffer(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Where a cell's adversarial images go: on the GPU if they fit easily (no copies back and forth:
+    measured 16% of PGD-10's time on resnet50 at 224x224, benchmarks/throughput_224.py), else in
+    host memory (page-locked when a GPU fills it)."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        if x.numel() * x.element_size() < free // 4:
+            return torch.empty(x.shape, dtype=x.dtype, device=device)
+        return torch.empty(x.shape, dtype=x.dtype, pin_memory=True)
+    return torch.empty_like(x)
 
 
 def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Split, num_classes: int,
@@ -93,6 +112,7 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
     bar = tqdm(total=sum(len(g.cells) for g in mine), desc="grid" if shard.count == 1 else f"grid {shard}",
                unit="cell")
     example_idx = _example_indices(eval_.y, EXAMPLES)
+    shown_classes = torch.unique(eval_.y)[:MAX_SHOWN_CLASSES]
     sizer = BatchSizer(cfg.batch_size)
     result.batch_fallbacks = sizer.fallbacks
     for group in mine:
@@ -113,7 +133,7 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
                 result.failures.append(CellFailure(f"{group.where} targeted={cell.targeted}", str(exc)))
             bar.update(len(todo))
             continue
-        _store_fitted_images(store, fitted, label, budget, source)
+        _store_fitted_images(store, fitted, label, budget, source, shown_classes)
         for cell in todo:
             bar.set_postfix_str(f"{label} {source} {'T' if cell.targeted else 'U'}", refresh=False)
             try:
@@ -143,16 +163,29 @@ def _fault_point(computed: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _store_fitted_images(store: Store, fitted: attacks.Fitted, label: str, budget: Budget, source: str) -> None:
+def _store_fitted_images(store: Store, fitted: attacks.Fitted, label: str, budget: Budget, source: str,
+                         shown: torch.Tensor) -> None:
     """Keep what a fit learned that is worth looking at (class visualizations, universal deltas)
-    for the report's image grids."""
+    for the report's image grids. With more than MAX_SHOWN_CLASSES classes (ImageNet: 1000 images
+    of 3x224x224 per fit) only the classes `shown` are kept, with their indices."""
     meta = {"attack": label, "norm": budget.norm, "eps": budget.eps, "source": source}
     tag = f"{label}_{budget.norm}_eps{budget.eps:g}_{source}"
+
+    def per_class(t: torch.Tensor) -> dict[str, torch.Tensor]:
+        if len(t) <= MAX_SHOWN_CLASSES:
+            return {}
+        return {"classes": shown}
+
     if "visualizations" in fitted.tensors:
-        store.put_artifact(f"classviz_{tag}", {"visualizations": fitted.tensors["visualizations"]}, meta)
-    for name, per_class in (("deltas", True), ("delta", False)):
+        vis = fitted.tensors["visualizations"]
+        extra = per_class(vis)
+        store.put_artifact(f"classviz_{tag}", {"visualizations": vis[shown] if extra else vis, **extra}, meta)
+    for name, is_per_class in (("deltas", True), ("delta", False)):
         if name in fitted.tensors:
-            store.put_artifact(f"deltas_{tag}", {"deltas": fitted.tensors[name]}, {**meta, "per_class": per_class})
+            d = fitted.tensors[name]
+            extra = per_class(d) if is_per_class else {}
+            store.put_artifact(f"deltas_{tag}", {"deltas": d[shown] if extra else d, **extra},
+                               {**meta, "per_class": is_per_class})
 
 
 def _fit_identity(identity: dict[str, Any], source: str) -> dict[str, Any]:

@@ -36,8 +36,8 @@ step() {  # step NAME COMMAND...: run and time it, keeping stderr in the log
 }
 
 step ssim python3 benchmarks/ssim_speed.py --device cuda --n 1000 --size 224 --out "$OUT/ssim_speed_224_cuda.json"
-step throughput python3 benchmarks/throughput_224.py --device cuda --model timm:resnet50 --batch-size 128 --n 512 \
-    --repeats 2 --vizpert-steps 100 --out "$OUT/throughput_224.json"
+step throughput python3 benchmarks/throughput_224.py --device cuda --model timm:resnet50 --batch-size 128 --n 256 \
+    --repeats 2 --vizpert-steps 50 --out "$OUT/throughput_224.json"
 
 python3 - <<'PY'
 # an ImageNet-style folder: 3 synsets x 16 JPEGs of 320x256 random images, plus one broken file
@@ -53,7 +53,7 @@ for s in ("n01440764", "n01443537", "n01484850"):
 PY
 cat > /tmp/e2e.toml <<'EOF'
 models = ["timm:resnet18", "timm:densenet121", "timm:vgg11"]
-attacks = ["fgsm", "pgd", "uap", { name = "vizpert", steps = 100 }]
+attacks = ["fgsm", "pgd", "uap", { name = "vizpert", steps = 50 }]
 eps = ["8/255"]
 n = 20
 n_fit = 20

@@ -62,8 +62,11 @@ def _image_grid(images: np.ndarray, titles: Sequence[str], suptitle: str):
     return fig
 
 
-def _class_titles(n: int, class_names: Sequence[str]) -> list[str]:
-    return [class_names[i] if i < len(class_names) else str(i) for i in range(n)]
+def _class_titles(n: int, class_names: Sequence[str], classes: np.ndarray | None = None) -> list[str]:
+    """Titles of n per-class panels: rows 0..n-1, or the class indices `classes` when the run kept a
+    subset (datasets with many classes)."""
+    idx = [int(c) for c in classes] if classes is not None else list(range(n))
+    return [class_names[i] if i < len(class_names) else str(i) for i in idx]
 
 
 def class_visualization_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
@@ -71,7 +74,7 @@ def class_visualization_grids(run_dir: Path, class_names: Sequence[str]) -> list
     out = []
     for tensors, meta in _artifacts(run_dir, "classviz_"):
         vis = tensors["visualizations"]
-        fig = _image_grid(vis, _class_titles(len(vis), class_names),
+        fig = _image_grid(vis, _class_titles(len(vis), class_names, tensors.get("classes")),
                           f"{meta['attack']} class visualizations, source {meta['source']}")
         out.append(_save(fig, run_dir, f"classviz_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_{meta['source']}"))
     return out
@@ -84,7 +87,8 @@ def delta_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
     for tensors, meta in _artifacts(run_dir, "deltas_"):
         d = tensors["deltas"]
         scale = max(float(np.abs(d).max()), 1e-12)
-        titles = _class_titles(len(d), class_names) if meta.get("per_class") else ["universal"] * len(d)
+        titles = (_class_titles(len(d), class_names, tensors.get("classes")) if meta.get("per_class")
+                  else ["universal"] * len(d))
         fig = _image_grid(0.5 + d / (2 * scale), titles,
                           f"{meta['attack']} {meta['norm']} eps={meta['eps']:g}, source {meta['source']}: "
                           "perturbation (grey = 0, black/white = -/+ max)")

@@ -115,3 +115,30 @@ def test_out_of_memory_halves_the_batch_and_records_it(tiny_model, synthetic, tm
     assert result.batch_fallbacks == [{"model": "m", "from": 64, "to": 32}, {"model": "m", "from": 32, "to": 16}]
     rows = Store(tmp_path).rows()
     assert rows[0]["n"] == 100 and rows[0]["linf_max"] <= 0.1 + 1e-6
+
+
+def test_many_class_fits_keep_only_the_shown_classes_for_the_report(tmp_path):
+    """An ImageNet fit has 1000 per-class deltas of 3x224x224 (600 MB): the run keeps the report's
+    classes only (the eval split's first 20), with their indices, and the plots title them by name."""
+    from safetensors.torch import load_file
+
+    from attacks import Budget, Fitted
+    from bench.runner import MAX_SHOWN_CLASSES, _store_fitted_images
+    from bench.store import Store
+    from reports.plots import delta_grids
+
+    deltas = torch.arange(30.0).view(30, 1, 1, 1).expand(30, 1, 12, 12).contiguous() / 100
+    fitted = Fitted("class_uap", Budget("linf", 0.3), {"deltas": deltas})
+    shown = torch.arange(5, 30)[:MAX_SHOWN_CLASSES]
+    store = Store(tmp_path)
+    _store_fitted_images(store, fitted, "class_uap", fitted.budget, "m", shown)
+    saved = load_file(str(next((tmp_path / "artifacts").glob("deltas_*.safetensors"))))
+    assert saved["deltas"].shape[0] == MAX_SHOWN_CLASSES and torch.equal(saved["classes"], shown)
+    assert torch.equal(saved["deltas"][0], deltas[5])  # row i is class shown[i]
+    names = [f"class-{i}" for i in range(30)]
+    paths = delta_grids(tmp_path, names)
+    assert len(paths) == 1 and paths[0].is_file()
+    small = Fitted("class_uap", Budget("linf", 0.3), {"deltas": deltas[:10]})  # few classes: all kept, as before
+    _store_fitted_images(store, small, "few", small.budget, "m", torch.arange(10))
+    saved = load_file(str(next((tmp_path / "artifacts").glob("deltas_few*.safetensors"))))
+    assert saved["deltas"].shape[0] == 10 and "classes" not in saved
