@@ -127,6 +127,7 @@ def psnr(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> torch.
     """Per-image PSNR in dB (inf for identical images), as scikit-image's peak_signal_noise_ratio.
     The squared error is summed in float32 (torch's pairwise sums: within 1e-5 dB of float64, and
     3x faster on the CPU than summing in float64)."""
-    mse = (x.float() - y.float()).square_().flatten(1).mean(1).double()
+    mse = torch.cat([(x[i:i + 64].float() - y[i:i + 64].float()).square_().flatten(1).mean(1).double()
+                     for i in range(0, len(x), 64)]) if len(x) else torch.empty(0, dtype=torch.float64)
     value = 10 * torch.log10(data_range ** 2 / mse)
     return torch.where(mse == 0, torch.full_like(value, math.inf), value)

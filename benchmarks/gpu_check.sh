@@ -8,11 +8,11 @@
 #      timm:resnet18, timm:densenet121, timm:vgg11 and fgsm, pgd, uap, vizpert on CUDA, with
 #      --amp bf16 --channels-last, all reports written.
 # With GPU_CHECK_FASHION=1 it also runs the Fashion-MNIST quickstart cold and warm (about 90 s more).
-# Writes JSON to $OUT (default benchmarks/results/gpu). On a lent machine without torchattacks, carry it
+# Writes JSON to $OUT (default benchmarks/results/gpu_imagenet). On a lent machine without torchattacks, carry it
 # as a wheel in .whl/ (git-ignored through .git/info/exclude).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-benchmarks/results/gpu}
+OUT=${OUT:-benchmarks/results/gpu_imagenet}
 mkdir -p "$OUT"
 if [ -d .whl ] && ! python3 -c "import torchattacks" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl

@@ -1,11 +1,12 @@
 """Batched torch SSIM/PSNR (`bench.ssim`, what the runner uses) against scikit-image's
 per-image reference on the same images, side by side in one run: seconds and max difference.
 
-    python benchmarks/ssim_speed.py [--n 1000] [--size 224] [--device cpu] [--out FILE]
+    python benchmarks/ssim_speed.py [--n 1000] [--size 224] [--device cpu] [--repeats 3] [--out FILE]
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--channels", type=int, default=3)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None, help="default results/ssim_speed_<size>.json")
     a = ap.parse_args()
     a.out = a.out or str(Path(__file__).parent / "results" / f"ssim_speed_{a.size}.json")
@@ -41,19 +43,23 @@ def main() -> None:
     t0 = time.perf_counter()
     batched(x[:4], x_adv[:4])  # warm-up: on the CPU this compiles the fused loop (once per process and shape)
     warmup_seconds = time.perf_counter() - t0
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    ssim_t, psnr_t = batched(x, x_adv)
-    torch_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ssim_r, psnr_r = metrics.ssim_psnr_reference(x, x_adv)
-    ref_seconds = time.perf_counter() - t0
+    torch_times, ref_times = [], []
+    for _ in range(a.repeats):  # interleaved, so that machine drift hits both alike; medians reported
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        ssim_t, psnr_t = batched(x, x_adv)
+        torch_times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        ssim_r, psnr_r = metrics.ssim_psnr_reference(x, x_adv)
+        ref_times.append(time.perf_counter() - t0)
+    torch_seconds, ref_seconds = statistics.median(torch_times), statistics.median(ref_times)
     write_result({
         "benchmark": "ssim_speed", "images": list(shape), "device": str(device), "torch_threads": torch.get_num_threads(),
         "torch_seconds": round(torch_seconds, 3), "torch_warmup_seconds": round(warmup_seconds, 3),
         "skimage_seconds": round(ref_seconds, 3),
-        "speedup": round(ref_seconds / torch_seconds, 1),
+        "speedup": round(ref_seconds / torch_seconds, 1), "repeats": a.repeats,
+        "torch_seconds_all": [round(t, 3) for t in torch_times], "skimage_seconds_all": [round(t, 3) for t in ref_times],
         "max_abs_diff_ssim": float(np.abs(ssim_t - ssim_r).max()),
         "max_abs_diff_psnr": float(np.abs(psnr_t - psnr_r).max()),
     }, a.out)

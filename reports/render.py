@@ -44,6 +44,14 @@ def run_facts(run_dir: Path) -> list[str]:
              f"{', '.join(format(e, '.4g') for e in cfg.get('eps', []))}",
              f"device {m.get('device', {}).get('device')}; torch {m.get('versions', {}).get('torch')}; "
              f"git {str(m.get('git_commit'))[:12]}"]
+    data = m.get("dataset", {})
+    if data.get("source"):
+        facts.append(f"data: {data['source']}")
+    for name, info in m.get("models", {}).items():
+        if info.get("weights"):
+            dc = info.get("data_config", {})
+            extra = "".join(f", {k} {info[k]}" for k in ("amp",) if info.get(k, "none") != "none")
+            facts.append(f"{name}: {info['weights']}; mean {dc.get('mean')}, std {dc.get('std')}{extra}")
     return facts
 
 
