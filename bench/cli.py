@@ -74,6 +74,9 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="NHWC memory layout for the models (default: no)")
     r.add_argument("--workers", type=int, help="image decoding processes for imagefolder: data (default: up to 8)")
+    r.add_argument("--executor", choices=("local", "ray"),
+                   help="local (default): groups one after another here; ray: each group a Ray task")
+    r.add_argument("--ray-address", help="Ray cluster to use with --executor ray (default: start a local instance)")
     _data_args(r, defaults=False)
 
     ls = sub.add_parser("list", help="list registered attacks, models or datasets")
@@ -114,6 +117,7 @@ RUN_DEFAULTS = {
     "device": "auto", "output": "reports/runs", "run_id": None, "data_dir": None, "download": False,
     "cache_dir": None, "fresh": False, "dry_run": False, "shard": None,
     "pretrained": False, "checkpoints": {}, "amp": "none", "channels_last": False, "workers": None,
+    "executor": "local", "ray_address": None,
 }
 
 
@@ -170,6 +174,10 @@ def _config_from_args(a: argparse.Namespace) -> RunConfig:
         raise BenchError(f"norm {a.norm!r} is not one of {', '.join(attacks.NORMS)}")
     if a.amp not in ("none", "bf16"):
         raise BenchError(f"amp {a.amp!r} is not one of none, bf16")
+    if a.executor not in ("local", "ray"):
+        raise BenchError(f"executor {a.executor!r} is not one of local, ray")
+    if a.ray_address and a.executor != "ray":
+        raise BenchError("--ray-address is for --executor ray; add --executor ray or drop the address")
     if a.workers is not None and a.workers < 0:
         raise BenchError(f"--workers must be 0 or more, got {a.workers}")
     for name in a.checkpoints:
@@ -181,7 +189,8 @@ def _config_from_args(a: argparse.Namespace) -> RunConfig:
     return RunConfig(dataset=a.dataset, models=tuple(names), attacks=tuple(a.attacks),
                      eps=eps, norm=a.norm, targeted=MODES[a.mode], n=a.n, n_fit=a.n_fit, seed=a.seed,
                      batch_size=a.batch_size, device=a.device, pretrained=a.pretrained,
-                     checkpoints=dict(a.checkpoints), amp=a.amp, channels_last=a.channels_last, workers=a.workers)
+                     checkpoints=dict(a.checkpoints), amp=a.amp, channels_last=a.channels_last, workers=a.workers,
+                     executor=a.executor, ray_address=a.ray_address)
 
 
 def _validate_names(cfg: RunConfig) -> None:
@@ -272,6 +281,11 @@ def cmd_run(a: argparse.Namespace) -> int:
     cfg = _config_from_args(a)
     shard = parse_shard(a.shard)
     _validate_names(cfg)
+    if cfg.executor == "ray":
+        from .ray_executor import check_address, require_ray
+
+        require_ray()
+        check_address(cfg.ray_address)
     if not a.dry_run:
         _check_output(Path(a.output))
     device = resolve_device(cfg.device)
@@ -301,7 +315,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     atomic_write_json(run_dir / "sanity.json", warnings, indent=1)
     store = Store(run_dir)
     result = run_grid(cfg, models, fit, eval_, ds.num_classes, store, device=device, identity=identity,
-                      groups=groups, shard=shard, fit_cache=zoo.cache_root(a.cache_dir), log=log)
+                      groups=groups, shard=shard, fit_cache=zoo.cache_root(a.cache_dir), log=log,
+                      executor=cfg.executor, ray_address=cfg.ray_address)
     manifest = build_manifest(
         config=cfg.to_dict(), seed=cfg.seed, shard=str(shard),
         dataset={"name": ds.name, "source": ds.source, "classes": list(ds.class_names), "image_shape": list(ds.shape),

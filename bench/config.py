@@ -48,6 +48,8 @@ class RunConfig:
     amp: str = "none"  # "bf16": models run under autocast
     channels_last: bool = False
     workers: int | None = None  # image decoding processes (imagefolder); None: up to 8
+    executor: str = "local"  # "ray": groups run as Ray tasks (bench/ray_executor.py)
+    ray_address: str | None = None  # an existing Ray cluster; None starts a local instance
 
     def budgets(self) -> list[Budget]:
         return [Budget(self.norm, e) for e in self.eps]

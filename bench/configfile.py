@@ -45,6 +45,8 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "amp": ((str,), "\"none\" or \"bf16\""),
     "channels_last": ((bool,), "true or false"),
     "workers": ((int,), "an integer (0: decode images in the main process)"),
+    "executor": ((str,), "\"local\" or \"ray\""),
+    "ray_address": ((str,), "a Ray cluster address, e.g. \"ray://head:10001\""),
 }
 
 

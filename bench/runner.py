@@ -12,7 +12,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -27,7 +27,7 @@ from .batching import BatchSizer
 from .config import RunConfig
 from .data import Split
 from .fitcache import fit_with_cache
-from .plan import Group, Shard, plan_grid
+from .plan import Cell, Group, Shard, plan_grid
 from .store import Store
 from .targets import make_targets
 
@@ -57,6 +57,93 @@ class GridResult:
     skipped: int = 0
     failures: list[CellFailure] = field(default_factory=list)
     batch_fallbacks: list[dict[str, Any]] = field(default_factory=list)  # out-of-memory halvings
+
+
+@dataclass
+class Artifact:
+    """Tensors for the report (fitted images, examples) that the driver writes to the store."""
+
+    name: str
+    tensors: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+
+
+@dataclass
+class CellDone:
+    """A finished cell: its rows, for the driver to store."""
+
+    cell: Cell
+    rows: list[dict[str, Any]]
+
+
+@dataclass
+class GridContext:
+    """What every group of a run needs, computed once by the driver (and shipped once to Ray workers)."""
+
+    cfg: RunConfig
+    models: dict[str, nn.Module]
+    fit: Split
+    eval_: Split
+    targets: torch.Tensor
+    clean_pred: dict[str, torch.Tensor]
+    identity: dict[str, Any]
+    fit_cache: Path | None
+    device: torch.device
+    example_idx: torch.Tensor
+    shown_classes: torch.Tensor
+
+
+Event = Artifact | CellDone | CellFailure
+
+
+def make_context(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Split, num_classes: int, *,
+                 device: torch.device, identity: dict[str, Any], fit_cache: Path | None) -> GridContext:
+    """Targets, clean predictions and example indices: the parts of a run every group shares."""
+    return GridContext(
+        cfg=cfg, models=models, fit=fit, eval_=eval_,
+        targets=make_targets(eval_.y, num_classes, derive_seed(cfg.seed, "targets")),
+        clean_pred={name: metrics.predict(m, eval_.x, cfg.batch_size) for name, m in models.items()},
+        identity=identity, fit_cache=fit_cache, device=device,
+        example_idx=_example_indices(eval_.y, EXAMPLES), shown_classes=torch.unique(eval_.y)[:MAX_SHOWN_CLASSES])
+
+
+def group_events(group: Group, todo: list[Cell], ctx: GridContext, sizer: BatchSizer, log=None) -> Iterator[Event]:
+    """Compute the cells `todo` of one group (one fit, then each targeted mode), yielding what the
+    driver stores as it comes: artifacts, finished cells and failures. Writes nothing itself, so the
+    same code runs in the driver (local executor) and in Ray workers."""
+    cfg, device = ctx.cfg, ctx.device
+    attack, budget, source, label = group.attack, group.budget, group.source, group.spec.display
+    model = ctx.models[source]
+    fit_loader = DataLoader(TensorDataset(ctx.fit.x, ctx.fit.y), batch_size=cfg.batch_size, shuffle=False,
+                            pin_memory=device.type == "cuda")
+    try:
+        fitted, fit_seconds, cached = fit_with_cache(
+            attack, model, fit_loader, budget, seed=derive_seed(cfg.seed, attack.config(), source),
+            cache_dir=ctx.fit_cache, identity=_fit_identity(ctx.identity, source), log=log)
+    except CELL_ERRORS as exc:
+        for cell in todo:
+            yield CellFailure(f"{group.where} targeted={cell.targeted}", str(exc))
+        return
+    yield from _fitted_artifacts(fitted, label, budget, source, ctx.shown_classes)
+    for cell in todo:
+        try:
+            rows, x_adv = _cell_rows(cfg, label, attack, fitted, budget, source, ctx.models, ctx.clean_pred,
+                                     ctx.eval_, ctx.targets if cell.targeted else None, device, fit_seconds, cached,
+                                     sizer, seed_parts=(cfg.seed, attack.config(), budget.eps, budget.norm,
+                                                        source, cell.targeted))
+        except CELL_ERRORS as exc:
+            yield CellFailure(f"{group.where} targeted={cell.targeted}", str(exc))
+            continue
+        yield _example_artifact(cell.key, label, budget, source, cell.targeted, ctx.eval_, x_adv, ctx.example_idx,
+                                ctx.targets, model)
+        yield CellDone(cell, rows)
+
+
+def _local_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, sizer: BatchSizer,
+                  log=None) -> Iterator[Event]:
+    """The local executor: groups one after another in this process."""
+    for group, todo in work:
+        yield from group_events(group, todo, ctx, sizer, log)
 
 
 def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split: Split,
@@ -95,60 +182,47 @@ def _output_buffer(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Split, num_classes: int,
              store: Store, *, device: torch.device, identity: dict[str, Any], groups: list[Group] | None = None,
-             shard: Shard = Shard(), fit_cache: Path | None = None, log=None) -> GridResult:
+             shard: Shard = Shard(), fit_cache: Path | None = None, log=None, executor: str = "local",
+             ray_address: str | None = None) -> GridResult:
     """Compute every missing cell of this shard's groups into `store`; failed cells are reported, not stored.
 
     `groups` is the plan (`plan_grid(cfg, identity)` when None). Fitted attacks are cached under
     `fit_cache` (None: no caching). A cell fails (and is retried by the next run) on a budget
-    violation, an attack error or NaN/inf model outputs.
+    violation, an attack error or NaN/inf model outputs. `executor` "ray" computes the groups as
+    Ray tasks (`bench/ray_executor.py`); either way only this process writes the store.
     """
     result = GridResult()
     groups = plan_grid(cfg, identity) if groups is None else groups
     mine = [g for g in groups if shard.takes(g)]
-    targets = make_targets(eval_.y, num_classes, derive_seed(cfg.seed, "targets"))
-    clean_pred = {name: metrics.predict(m, eval_.x, cfg.batch_size) for name, m in models.items()}
-    fit_loader = DataLoader(TensorDataset(fit.x, fit.y), batch_size=cfg.batch_size, shuffle=False,
-                            pin_memory=device.type == "cuda")
+    ctx = make_context(cfg, models, fit, eval_, num_classes, device=device, identity=identity, fit_cache=fit_cache)
     bar = tqdm(total=sum(len(g.cells) for g in mine), desc="grid" if shard.count == 1 else f"grid {shard}",
                unit="cell")
-    example_idx = _example_indices(eval_.y, EXAMPLES)
-    shown_classes = torch.unique(eval_.y)[:MAX_SHOWN_CLASSES]
-    sizer = BatchSizer(cfg.batch_size)
-    result.batch_fallbacks = sizer.fallbacks
+    work = []
     for group in mine:
-        attack, budget, source, label = group.attack, group.budget, group.source, group.spec.display
         todo = [c for c in group.cells if not store.has(c.key)]
         result.skipped += len(group.cells) - len(todo)
         bar.update(len(group.cells) - len(todo))
-        if not todo:
-            continue
-        model = models[source]
-        fit_seed = derive_seed(cfg.seed, attack.config(), source)
-        try:
-            fitted, fit_seconds, cached = fit_with_cache(
-                attack, model, fit_loader, budget, seed=fit_seed, cache_dir=fit_cache,
-                identity=_fit_identity(identity, source), log=log)
-        except CELL_ERRORS as exc:
-            for cell in todo:
-                result.failures.append(CellFailure(f"{group.where} targeted={cell.targeted}", str(exc)))
-            bar.update(len(todo))
-            continue
-        _store_fitted_images(store, fitted, label, budget, source, shown_classes)
-        for cell in todo:
-            bar.set_postfix_str(f"{label} {source} {'T' if cell.targeted else 'U'}", refresh=False)
-            try:
-                rows, x_adv = _cell_rows(cfg, label, attack, fitted, budget, source, models, clean_pred,
-                                         eval_, targets if cell.targeted else None, device, fit_seconds, cached, sizer,
-                                         seed_parts=(cfg.seed, attack.config(), budget.eps, budget.norm,
-                                                     source, cell.targeted))
-            except CELL_ERRORS as exc:
-                result.failures.append(CellFailure(f"{group.where} targeted={cell.targeted}", str(exc)))
-                bar.update(1)
-                continue
-            _store_examples(store, cell.key, label, budget, source, cell.targeted, eval_, x_adv, example_idx,
-                            targets, model)
-            store.put(cell.key, cell.order, rows)
+        if todo:
+            work.append((group, todo))
+    if executor == "ray":
+        from .ray_executor import ray_events
+
+        events = ray_events(work, ctx, address=ray_address, log=log, fallbacks=result.batch_fallbacks)
+    else:
+        sizer = BatchSizer(cfg.batch_size)
+        result.batch_fallbacks = sizer.fallbacks
+        events = _local_events(work, ctx, sizer, log)
+    for event in events:
+        if isinstance(event, Artifact):
+            store.put_artifact(event.name, event.tensors, event.meta)
+        elif isinstance(event, CellFailure):
+            result.failures.append(event)
+            bar.update(1)
+        else:
+            store.put(event.cell.key, event.cell.order, event.rows)
             result.computed += 1
+            bar.set_postfix_str(f"{event.rows[0]['attack']} {event.rows[0]['source']} "
+                                f"{'T' if event.cell.targeted else 'U'}", refresh=False)
             bar.update(1)
             _fault_point(result.computed)
     bar.close()
@@ -163,29 +237,29 @@ def _fault_point(computed: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _store_fitted_images(store: Store, fitted: attacks.Fitted, label: str, budget: Budget, source: str,
-                         shown: torch.Tensor) -> None:
-    """Keep what a fit learned that is worth looking at (class visualizations, universal deltas)
-    for the report's image grids. With more than MAX_SHOWN_CLASSES classes (ImageNet: 1000 images
-    of 3x224x224 per fit) only the classes `shown` are kept, with their indices."""
+def _fitted_artifacts(fitted: attacks.Fitted, label: str, budget: Budget, source: str,
+                      shown: torch.Tensor) -> list[Artifact]:
+    """What a fit learned that is worth looking at (class visualizations, universal deltas), for the
+    report's image grids. With more than MAX_SHOWN_CLASSES classes (ImageNet: 1000 images of
+    3x224x224 per fit) only the classes `shown` are kept, with their indices."""
     meta = {"attack": label, "norm": budget.norm, "eps": budget.eps, "source": source}
     tag = f"{label}_{budget.norm}_eps{budget.eps:g}_{source}"
+    out = []
 
-    def per_class(t: torch.Tensor) -> dict[str, torch.Tensor]:
-        if len(t) <= MAX_SHOWN_CLASSES:
-            return {}
-        return {"classes": shown}
+    def rows(t: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"classes": shown} if len(t) > MAX_SHOWN_CLASSES else {}
 
     if "visualizations" in fitted.tensors:
         vis = fitted.tensors["visualizations"]
-        extra = per_class(vis)
-        store.put_artifact(f"classviz_{tag}", {"visualizations": vis[shown] if extra else vis, **extra}, meta)
-    for name, is_per_class in (("deltas", True), ("delta", False)):
+        extra = rows(vis)
+        out.append(Artifact(f"classviz_{tag}", {"visualizations": vis[shown] if extra else vis, **extra}, meta))
+    for name, per_class in (("deltas", True), ("delta", False)):
         if name in fitted.tensors:
             d = fitted.tensors[name]
-            extra = per_class(d) if is_per_class else {}
-            store.put_artifact(f"deltas_{tag}", {"deltas": d[shown] if extra else d, **extra},
-                               {**meta, "per_class": is_per_class})
+            extra = rows(d) if per_class else {}
+            out.append(Artifact(f"deltas_{tag}", {"deltas": d[shown] if extra else d, **extra},
+                                {**meta, "per_class": per_class}))
+    return out
 
 
 def _fit_identity(identity: dict[str, Any], source: str) -> dict[str, Any]:
@@ -203,17 +277,16 @@ def _example_indices(y: torch.Tensor, k: int) -> torch.Tensor:
     return torch.tensor(idx, dtype=torch.long)
 
 
-def _store_examples(store: Store, key: str, label: str, budget: Budget, source: str, targeted: bool,
-                    eval_: Split, x_adv: torch.Tensor, idx: torch.Tensor, targets: torch.Tensor,
-                    model: nn.Module) -> None:
-    """Keep a few clean/adversarial pairs with their labels for the report's example grids."""
+def _example_artifact(key: str, label: str, budget: Budget, source: str, targeted: bool, eval_: Split,
+                      x_adv: torch.Tensor, idx: torch.Tensor, targets: torch.Tensor, model: nn.Module) -> Artifact:
+    """A few clean/adversarial pairs with their labels for the report's example grids."""
     x, xa = eval_.x[idx], x_adv[idx]
-    tensors = {"x": x, "x_adv": xa, "y": eval_.y[idx], "pred_clean": metrics.predict(model, x),
+    tensors = {"x": x, "x_adv": xa.cpu(), "y": eval_.y[idx], "pred_clean": metrics.predict(model, x),
                "pred_adv": metrics.predict(model, xa)}
     if targeted:
         tensors["target"] = targets[idx]
-    store.put_artifact(f"examples_{key}", tensors, {"attack": label, "norm": budget.norm, "eps": budget.eps,
-                                                     "source": source, "targeted": targeted})
+    return Artifact(f"examples_{key}", tensors, {"attack": label, "norm": budget.norm, "eps": budget.eps,
+                                                 "source": source, "targeted": targeted})
 
 
 def _cell_rows(cfg: RunConfig, label: str, attack: Attack, fitted: attacks.Fitted, budget: Budget, source: str,

@@ -71,6 +71,7 @@ BAD_INPUTS = [
      "--checkpoint is for timm: models"),
     (["run", "--dataset", "synthetic", "--models", "timm:resnet18", "--pretrained"], "predicts 1000 classes"),
     (["run", "--workers", "-1"], "--workers must be 0 or more"),
+    (["run", "--ray-address", "ray://head:10001"], "--ray-address is for --executor ray"),
     (["run", "--config", "{tmp}/cfg.toml"], "amp 'fp8' is not one of", "amp = 'fp8'\n"),
     (["run", "--config", "{tmp}/cfg.toml"], "must be a file path", "[checkpoints]\n'timm:vgg16' = 3\n"),
 ]

@@ -123,7 +123,7 @@ def test_many_class_fits_keep_only_the_shown_classes_for_the_report(tmp_path):
     from safetensors.torch import load_file
 
     from attacks import Budget, Fitted
-    from bench.runner import MAX_SHOWN_CLASSES, _store_fitted_images
+    from bench.runner import MAX_SHOWN_CLASSES, _fitted_artifacts
     from bench.store import Store
     from reports.plots import delta_grids
 
@@ -131,7 +131,8 @@ def test_many_class_fits_keep_only_the_shown_classes_for_the_report(tmp_path):
     fitted = Fitted("class_uap", Budget("linf", 0.3), {"deltas": deltas})
     shown = torch.arange(5, 30)[:MAX_SHOWN_CLASSES]
     store = Store(tmp_path)
-    _store_fitted_images(store, fitted, "class_uap", fitted.budget, "m", shown)
+    for art in _fitted_artifacts(fitted, "class_uap", fitted.budget, "m", shown):
+        store.put_artifact(art.name, art.tensors, art.meta)
     saved = load_file(str(next((tmp_path / "artifacts").glob("deltas_*.safetensors"))))
     assert saved["deltas"].shape[0] == MAX_SHOWN_CLASSES and torch.equal(saved["classes"], shown)
     assert torch.equal(saved["deltas"][0], deltas[5])  # row i is class shown[i]
@@ -139,6 +140,7 @@ def test_many_class_fits_keep_only_the_shown_classes_for_the_report(tmp_path):
     paths = delta_grids(tmp_path, names)
     assert len(paths) == 1 and paths[0].is_file()
     small = Fitted("class_uap", Budget("linf", 0.3), {"deltas": deltas[:10]})  # few classes: all kept, as before
-    _store_fitted_images(store, small, "few", small.budget, "m", torch.arange(10))
+    for art in _fitted_artifacts(small, "few", small.budget, "m", torch.arange(10)):
+        store.put_artifact(art.name, art.tensors, art.meta)
     saved = load_file(str(next((tmp_path / "artifacts").glob("deltas_few*.safetensors"))))
     assert saved["deltas"].shape[0] == 10 and "classes" not in saved
