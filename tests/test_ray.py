@@ -24,6 +24,7 @@ def bench(args: list[str], out: Path, cache: Path, **env: str) -> subprocess.Com
                           env=full_env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow  # about 40 s: two Ray-free runs and one Ray run with a local instance
 def test_ray_executor_retries_reports_and_matches_the_local_results(tmp_path, zoo_cache):
     local = bench(["--run-id", "local"], tmp_path, zoo_cache)
     assert local.returncode == 0, local.stderr[-2000:]

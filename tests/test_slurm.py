@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 GRID = "--dataset synthetic --models mini:resnet,mini:vgg --attacks fgsm,pgd --n 100 --n-fit 50 --eps 0.1"
 
 
+@pytest.mark.slow  # about 25 s: three bench runs and a merge in subprocesses
 def test_array_shards_then_merge_equal_one_local_run(tmp_path, zoo_cache):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_CACHE": str(zoo_cache), "BENCH_PDF": "0",
            "PYTHON": sys.executable, "CONFIG": str(tmp_path / "none.toml"), "OUTPUT": str(tmp_path / "runs"),
