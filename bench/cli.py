@@ -368,7 +368,8 @@ def cmd_list(a: argparse.Namespace) -> int:
     else:
         rows = [(d.name, d.description) for d in DATASETS.values()]
         rows.append(("imagefolder:<path>", "one sub-folder of images per class (ImageNet val layout: synset folders "
-                                           "get timm's ImageNet-1k labels); the first timm model's eval transform (default 224x224)"))
+                                           "get timm's ImageNet-1k labels); the first timm model's eval transform "
+                                           "(default 224x224)"))
     width = max(len(n) for n, _ in rows)
     for name, desc in rows:
         print(f"{name:<{width}}  {desc}")
