@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 import zoo
+from zoo.errors import first_line
 
 from .config import RunConfig
 from .data import Dataset
@@ -85,7 +86,7 @@ def load_models(names: list[str], ds: Dataset, device: torch.device, cache_dir: 
                 out = model(ds.test.x[:2].to(device))
         except (RuntimeError, ValueError, AssertionError) as exc:
             c, h, w = ds.shape
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            first = first_line(exc, 160)
             raise BenchError(f"model {name} cannot take {ds.name}'s {c}x{h}x{w} images ({first}); choose a model "
                              "for this input size (convolutional nets with global pooling take any size)") from None
         if out.shape[-1] != ds.num_classes:

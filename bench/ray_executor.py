@@ -21,6 +21,8 @@ from typing import Any, Iterator
 
 import torch
 
+from zoo.errors import first_line
+
 from .batching import BatchSizer
 from .errors import BenchError
 from .plan import Cell, Group
@@ -51,8 +53,12 @@ def check_address(address: str | None) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as exc:
-        raise BenchError(f"cannot reach the Ray cluster at {address} ({exc}); check --ray-address "
-                         "(ray://host:10001 or host:6379), or leave it out for a local instance") from None
+        raise _unreachable(address, exc) from None
+
+
+def _unreachable(address: str | None, exc: BaseException) -> BenchError:
+    return BenchError(f"cannot reach the Ray cluster at {address} ({first_line(exc)}); check --ray-address "
+                      "(ray://host:10001 or host:6379), or leave it out for a local instance")
 
 
 def _injected_fault(group: Group) -> None:
@@ -105,9 +111,7 @@ def ray_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, *, addres
             ray.init(address=address, include_dashboard=False, runtime_env=env, log_to_driver=True,
                      configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise BenchError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0]}; check "
-                             "--ray-address (ray://host:10001 or host:6379), or leave it out for a local instance") \
-                from None
+            raise _unreachable(address, exc) from None
         log(f"ray: {'local instance' if address is None else address}, resources {ray.cluster_resources()}")
     try:
         shipped = replace(ctx, models={n: copy.deepcopy(m).cpu() for n, m in ctx.models.items()},

@@ -22,6 +22,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from zoo.errors import first_line
+
 SIGMA, TRUNCATE = 1.5, 3.5
 K1, K2 = 0.01, 0.03
 
@@ -88,7 +90,7 @@ def _fused_cpu():
             _compiled = fn
         except (RuntimeError, OSError, ImportError, AssertionError, torch._dynamo.exc.TorchDynamoException) as exc:
             log.warning("torch.compile is not available for SSIM (%s); using the slower convolution",
-                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                        first_line(exc))
             _compiled = False
     return _compiled or None
 

@@ -14,7 +14,7 @@ import timm
 import torch
 from torch import nn
 
-from .errors import ZooError
+from .errors import ZooError, first_line
 from .specs import InputSpec
 
 DATA_CONFIG_KEYS = ("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std")
@@ -63,7 +63,7 @@ def _missing_weights(name: str, cfg: dict[str, Any], exc: BaseException) -> ZooE
     where = (f"hf-hub:{cfg['hf_hub_id']} in the Hugging Face cache {_hf_cache()}" if cfg.get("hf_hub_id")
              else f"{cfg.get('url', 'no known source')} in the torch hub cache {torch.hub.get_dir()}")
     offline = " (HF_HUB_OFFLINE=1)" if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") else ""
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+    reason = first_line(exc, 120)
     return ZooError(
         f"no pretrained weights for {name}: looked for {where}{offline} ({reason}); fetch them once where there is "
         f"network (python -c \"import timm; timm.create_model('{arch}', pretrained=True)\") and copy the cache, "
@@ -79,7 +79,7 @@ def _load_checkpoint(net: nn.Module, name: str, path: str) -> None:
     try:
         timm.models.load_checkpoint(net, str(p), strict=True, weights_only=True)
     except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError, ValueError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        first = first_line(exc, 160)
         if isinstance(exc, (pickle.UnpicklingError, EOFError)) or "weights_only" in str(exc):
             raise ZooError(f"checkpoint {p} is not a weights-only torch file or safetensors file ({first[:100]}); "
                            "save it with torch.save(model.state_dict(), path) or safetensors") from None
@@ -108,7 +108,7 @@ def build_timm(name: str, spec: InputSpec, *, pretrained: bool = False,
     except (OSError, ConnectionError) as exc:  # LocalEntryNotFoundError, OfflineModeIsEnabled, network errors
         raise _missing_weights(name, cfg, exc) from None
     except (RuntimeError, ValueError) as exc:
-        raise ZooError(f"could not create {name}: {str(exc).splitlines()[0]}") from None
+        raise ZooError(f"could not create {name}: {first_line(exc)}") from None
     if checkpoint:
         _load_checkpoint(net, name, checkpoint)
         source = f"checkpoint {Path(os.path.expanduser(checkpoint)).resolve()}"
