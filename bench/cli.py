@@ -184,8 +184,7 @@ def _config_from_args(a: argparse.Namespace) -> RunConfig:
         if name not in names:
             raise BenchError(f"a checkpoint is given for {name}, which is not in --models ({', '.join(names)}); "
                              "name a model of the run")
-        if not name.startswith("timm:"):
-            raise BenchError(f"{name} is a mini-zoo model, trained and cached locally; --checkpoint is for timm: models")
+        zoo.check_checkpoint_target(name)
     return RunConfig(dataset=a.dataset, models=tuple(names), attacks=tuple(a.attacks),
                      eps=eps, norm=a.norm, targeted=MODES[a.mode], n=a.n, n_fit=a.n_fit, seed=a.seed,
                      batch_size=a.batch_size, device=a.device, pretrained=a.pretrained,

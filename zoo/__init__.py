@@ -130,6 +130,12 @@ def validate_name(name: str) -> None:
         raise ZooError(f"unknown model {name!r}{hint}; names are mini:<arch> or timm:<name> (`bench list models`)")
 
 
+def check_checkpoint_target(name: str) -> None:
+    """Raise ZooError unless `name` can take a checkpoint file (timm: models; mini ones are trained here)."""
+    if not name.startswith("timm:"):
+        raise ZooError(f"{name} is a mini-zoo model, trained and cached locally; --checkpoint is for timm: models")
+
+
 def load(name: str, spec: InputSpec, *, device: str | torch.device = "cpu", pretrained: bool = False,
          checkpoint: str | None = None, cache_dir: str | os.PathLike | None = None, amp: str = "none",
          channels_last: bool = False) -> Normalized:
@@ -140,7 +146,7 @@ def load(name: str, spec: InputSpec, *, device: str | torch.device = "cpu", pret
     validate_name(name)
     if name.startswith("mini:"):
         if checkpoint:
-            raise ZooError(f"{name} is a mini-zoo model, trained and cached locally; --checkpoint is for timm: models")
+            check_checkpoint_target(name)
         model = _load_mini(name, spec, cache_dir, amp=amp, channels_last=channels_last)
     else:
         model = _load_timm(name, spec, pretrained=pretrained, checkpoint=checkpoint, amp=amp,
@@ -150,5 +156,5 @@ def load(name: str, spec: InputSpec, *, device: str | torch.device = "cpu", pret
 
 __all__ = [
     "InputSpec", "MiniSpec", "MINI_SPECS", "Normalized", "NotTrainedError", "ZooError", "cache_root",
-    "data_config", "describe", "load", "validate_name", "mini_status", "mini_weights_path", "train_mini",
+    "check_checkpoint_target", "data_config", "describe", "load", "validate_name", "mini_status", "mini_weights_path", "train_mini",
 ]
