@@ -135,7 +135,7 @@ def group_events(group: Group, todo: list[Cell], ctx: GridContext, sizer: BatchS
             yield CellFailure(f"{group.where} targeted={cell.targeted}", str(exc))
             continue
         yield _example_artifact(cell.key, label, budget, source, cell.targeted, ctx.eval_, x_adv, ctx.example_idx,
-                                ctx.targets, model)
+                                ctx.targets, ctx.clean_pred[source], model)
         yield CellDone(cell, rows)
 
 
@@ -278,10 +278,12 @@ def _example_indices(y: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def _example_artifact(key: str, label: str, budget: Budget, source: str, targeted: bool, eval_: Split,
-                      x_adv: torch.Tensor, idx: torch.Tensor, targets: torch.Tensor, model: nn.Module) -> Artifact:
-    """A few clean/adversarial pairs with their labels for the report's example grids."""
-    x, xa = eval_.x[idx], x_adv[idx]
-    tensors = {"x": x, "x_adv": xa.cpu(), "y": eval_.y[idx], "pred_clean": metrics.predict(model, x),
+                      x_adv: torch.Tensor, idx: torch.Tensor, targets: torch.Tensor, clean_pred: torch.Tensor,
+                      model: nn.Module) -> Artifact:
+    """A few clean/adversarial pairs with their labels for the report's example grids (the clean
+    labels are the source's clean predictions the metrics use, not predicted again)."""
+    xa = x_adv[idx]
+    tensors = {"x": eval_.x[idx], "x_adv": xa.cpu(), "y": eval_.y[idx], "pred_clean": clean_pred[idx],
                "pred_adv": metrics.predict(model, xa)}
     if targeted:
         tensors["target"] = targets[idx]
