@@ -76,18 +76,14 @@ def _injected_fault(group: Group) -> None:
             os._exit(1)  # the worker process dies, as on a lost node: Ray retries the task
 
 
-def _run_group(group: Group, todo: list[Cell], ctx: GridContext, threads: int) -> tuple[list[Event], list, dict]:
-    """The Ray task: one group's events, the batch-size fallbacks, and who ran it."""
+def _run_group(group: Group, todo: list[Cell], ctx: GridContext, threads: int) -> tuple[list[Event], list]:
+    """The Ray task: one group's events and the batch-size fallbacks."""
     torch.set_num_threads(threads)  # the CPUs Ray gave the task (1 thread or 2 gave identical results.csv)
     _injected_fault(group)
     if ctx.device.type == "cuda":
         ctx = replace(ctx, models={n: m.to(ctx.device) for n, m in ctx.models.items()})
     sizer = BatchSizer(ctx.cfg.batch_size)
-    events = list(group_events(group, todo, ctx, sizer))
-    import ray
-
-    who = {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id()[:12]}
-    return events, sizer.fallbacks, who
+    return list(group_events(group, todo, ctx, sizer)), sizer.fallbacks
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -127,7 +123,7 @@ def ray_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, *, addres
             done, _ = ray.wait(list(pending), num_returns=1)
             group, todo = pending.pop(done[0])
             try:
-                events, group_fallbacks, _who = ray.get(done[0])
+                events, group_fallbacks = ray.get(done[0])
             except ray.exceptions.RayError as exc:
                 text = _failure_text(exc)
                 log(f"task for {group.where} failed: {text}")

@@ -246,18 +246,15 @@ def _fitted_artifacts(fitted: attacks.Fitted, label: str, budget: Budget, source
     tag = f"{label}_{budget.norm}_eps{budget.eps:g}_{source}"
     out = []
 
-    def rows(t: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"classes": shown} if len(t) > MAX_SHOWN_CLASSES else {}
+    def kept(key: str, t: torch.Tensor) -> dict[str, torch.Tensor]:
+        """`t` whole, or only its `shown` rows with their class indices (a single delta is never cut)."""
+        return {key: t} if len(t) <= MAX_SHOWN_CLASSES else {key: t[shown], "classes": shown}
 
     if "visualizations" in fitted.tensors:
-        vis = fitted.tensors["visualizations"]
-        extra = rows(vis)
-        out.append(Artifact(f"classviz_{tag}", {"visualizations": vis[shown] if extra else vis, **extra}, meta))
+        out.append(Artifact(f"classviz_{tag}", kept("visualizations", fitted.tensors["visualizations"]), meta))
     for name, per_class in (("deltas", True), ("delta", False)):
         if name in fitted.tensors:
-            d = fitted.tensors[name]
-            extra = rows(d) if per_class else {}
-            out.append(Artifact(f"deltas_{tag}", {"deltas": d[shown] if extra else d, **extra},
+            out.append(Artifact(f"deltas_{tag}", kept("deltas", fitted.tensors[name]),
                                 {**meta, "per_class": per_class}))
     return out
 
