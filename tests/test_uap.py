@@ -106,8 +106,21 @@ def test_uap_and_sgd_uap_fits_are_deterministic(tiny_model, fit_loader):
         assert torch.equal(a.tensors["delta"], b.tensors["delta"])
 
 
+@pytest.mark.parametrize("norm,eps", [("linf", 0.1), ("l2", 1.0)])
+def test_uap_fill_spends_the_whole_budget(norm, eps, tiny_model, fit_loader):
+    budget = Budget(norm, eps)
+    plain = attacks.create("uap", max_passes=1).fit(tiny_model, fit_loader, budget, seed=0).tensors["delta"]
+    filled = attacks.create("uap", max_passes=1, fill=True).fit(tiny_model, fit_loader, budget, seed=0).tensors["delta"]
+    assert torch.allclose(per_example_norm(filled, norm), torch.tensor([eps]), atol=1e-5)
+    assert float(per_example_norm(plain, norm)) < eps - 1e-3  # the average of unit steps stays inside
+    if norm == "linf":  # every moved pixel at +-eps, with the sign the fit gave it
+        moved = plain != 0
+        assert torch.equal(filled[moved].sign(), plain[moved].sign())
+        assert torch.allclose(filled[moved].abs(), torch.tensor(eps))
+
+
 @pytest.mark.parametrize("params,needle", [
-    ({"aggregate": "median"}, "aggregate must be"), ({"target_rate": 0}, "target_rate must be in"),
+    ({"aggregate": "median"}, "aggregate must be one of 'unit'"), ({"fill": "yes"}, "fill must be true or false"), ({"target_rate": 0}, "target_rate must be in"),
     ({"max_passes": 0}, "max_passes must be a positive"), ({"targeted": "yes"}, "targeted must be true or false"),
 ])
 def test_uap_parameters_are_checked(params, needle):
