@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+import attacks
 from bench.cli import main
 from bench.config import AttackSpec
 from bench.configfile import read_config
@@ -23,6 +24,8 @@ def test_shipped_configs_parse():
     for path in sorted((ROOT / "configs").glob("*.toml")):
         cfg = read_config(path)
         assert cfg["attacks"] and all(isinstance(a, AttackSpec) for a in cfg["attacks"])
+        for spec in cfg["attacks"]:  # every attack's parameters are ones it takes
+            attacks.create(spec.name, **spec.params)
 
 
 def test_attack_tables_carry_parameters_and_labels(tmp_path):
