@@ -8,6 +8,7 @@ and fit seconds, side by side in one run. ART is a `dev` extra, not a runtime de
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,8 @@ def run_art(model, x_fit: torch.Tensor, eps: float, passes: int, target_rate: fl
     from art.attacks.evasion import UniversalPerturbation
     from art.estimators.classification import PyTorchClassifier
 
+    random.seed(0)  # ART's UniversalPerturbation orders the fit images with Python's random.sample
+
     clf = PyTorchClassifier(model=model, loss=torch.nn.CrossEntropyLoss(), input_shape=tuple(x_fit.shape[1:]),
                             nb_classes=int(model(x_fit[:1]).shape[1]), clip_values=(0.0, 1.0), device_type="cpu")
     attack = UniversalPerturbation(clf, attacker="deepfool", attacker_params={"max_iter": steps, "epsilon": overshoot,
@@ -57,7 +60,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "uap_vs_art.json"))
     a = ap.parse_args()
     torch.manual_seed(0)
-    np.random.seed(0)  # ART shuffles with numpy
+    np.random.seed(0)
     ds = load_dataset("fashion-mnist")
     fit, ev = make_splits(ds, a.n_fit, a.n, 0)
     names = a.models.split(",")
