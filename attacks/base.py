@@ -15,6 +15,7 @@ from torch import nn
 
 from .budget import NORMS, Budget
 from .errors import AttackError
+from .params import Param, resolve
 
 KINDS = ("per_input", "universal", "class_universal")
 
@@ -34,8 +35,9 @@ class Fitted:
 class Attack(ABC):
     """Base class of every attack plugin.
 
-    Subclasses set `name`, `kind`, `norms`, `supports_targeted` and `defaults`, and implement
-    `_perturb`. Parameters are fixed at construction; nothing mutates afterwards.
+    Subclasses set `name`, `kind`, `norms`, `supports_targeted` and `params_spec` (each parameter
+    declared once with its checks, `attacks.params.Param`), and implement `_perturb`. Parameters
+    are fixed at construction; nothing mutates afterwards.
     """
 
     name: ClassVar[str] = ""
@@ -44,14 +46,10 @@ class Attack(ABC):
     version: ClassVar[int] = 1  # bump when results change for the same parameters (invalidates caches)
     norms: ClassVar[tuple[str, ...]] = NORMS
     supports_targeted: ClassVar[bool] = True
-    defaults: ClassVar[Mapping[str, Any]] = {}
+    params_spec: ClassVar[Mapping[str, Param]] = {}
 
     def __init__(self, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            allowed = ", ".join(sorted(self.defaults)) or "none"
-            raise AttackError(f"attack {self.label!r} has no parameter {unknown[0]!r}; its parameters: {allowed}")
-        self._params = {**self.defaults, **params}
+        self._params = resolve(self.label, dict(self.params_spec), params)
 
     @property
     def label(self) -> str:
@@ -67,7 +65,7 @@ class Attack(ABC):
         """Name, code version and parameters: what identifies this attack in cache and cell keys."""
         return {"attack": self.label, "version": self.version, **self.params}
 
-    def gradient_passes(self, n_eval: int, n_fit: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
         """Rough cost in model forward+backward passes over single images (for `bench run --dry-run`):
         `steps` passes per fit image drawn (learned attacks, `batch_size` per step) or per eval image."""
         steps = self._params.get("steps")

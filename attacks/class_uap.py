@@ -13,9 +13,10 @@ from torch import nn
 
 from .base import Attack, Fitted
 from .budget import Budget
-from .errors import AttackError
-from .vizpert.training import (UNTARGETED_RULES, apply_class_deltas, best_untargeted_class, fit_inputs, optimise,
-                               perturb_loss, random_targets, scale_to_budget)
+from .classwise import UNTARGETED_RULES, apply_class_deltas, package_class_deltas
+from .fitting import fit_inputs, optimise, perturb_loss, random_targets
+from .params import Param, positive_int
+from .projection import scale_to_budget
 
 
 class ClassUAP(Attack):
@@ -24,18 +25,16 @@ class ClassUAP(Attack):
     name = "class_uap"
     kind = "class_universal"
     learns = True
-    version = 3  # 2: cosine learning-rate decay; 3: deterministic fits
-    defaults: ClassVar[dict[str, Any]] = {"steps": 300, "batch_size": 128, "lr": 0.2,  # lr tuned, see README
-                                          "untargeted": "best_class"}
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        if self._params["untargeted"] not in UNTARGETED_RULES:
-            raise AttackError(f"class_uap untargeted={self._params['untargeted']!r} is not one of "
-                              f"{', '.join(UNTARGETED_RULES)}")
-        for key in ("steps", "batch_size"):
-            if not isinstance(self._params[key], int) or self._params[key] < 1:
-                raise AttackError(f"class_uap {key} must be a positive integer, got {self._params[key]!r}")
+    # 2: cosine learning-rate decay; 3: deterministic fits
+    # 4: the untargeted class is ranked on clamped images, and perturb uses the stored ranking
+    version = 4
+    params_spec: ClassVar[dict[str, Param]] = {
+        "steps": positive_int(300, "Adam steps"),
+        "batch_size": positive_int(128, "fit images per step"),
+        "lr": Param(0.2, "Adam learning rate (tuned, see README)", float, low=0, low_open=True),
+        "untargeted": Param("best_class", "untargeted use: the best class for every image, or the runner-up "
+                            "for images already labelled as it", choices=UNTARGETED_RULES),
+    }
 
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
             *, seed: int) -> Fitted:
@@ -57,10 +56,7 @@ class ClassUAP(Attack):
         final_loss = optimise([w], loss_fn, steps=p["steps"], lr=p["lr"], desc=f"fit class_uap eps={budget.eps:g}")
         with torch.no_grad():
             deltas = scale_to_budget(directions(), budget)
-            best, rates = best_untargeted_class(model, x_fit[:256], n_cls, lambda xb, c: xb + deltas[c])
-        return Fitted(self.label, budget, {"deltas": deltas.cpu()},
-                      {"final_loss": final_loss, "untargeted_class": best,
-                       "fit_fooling_by_class": [round(r, 4) for r in rates]})
+            return package_class_deltas(self.label, budget, model, x_fit, deltas, {"final_loss": final_loss})
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:

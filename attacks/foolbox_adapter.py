@@ -9,12 +9,15 @@ from torch import nn
 from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError
+from .params import constructor_params
 
 _FB_P = {"linf": float("inf"), "l2": 2.0}
 
 
 class FoolboxAttack(Attack):
     """Wraps `foolbox.attacks.<Class>(**params)`; the attack's own distance must match the budget norm."""
+
+    version = 2  # 2: random draws per batch from the cell seed (the runner); parameters resolved with defaults
 
     def __init__(self, class_name: str, **params: Any) -> None:
         import foolbox
@@ -26,12 +29,13 @@ class FoolboxAttack(Attack):
             names = [n for n in dir(foolbox.attacks) if n[:1].isupper()]
             raise AttackError(unknown_name_message("foolbox attack", class_name, names,
                                                    "python -c 'import foolbox; print(dir(foolbox.attacks))'"))
+        self._label = f"foolbox:{class_name}"
+        self.params_spec = constructor_params(cls, skip=("self",), source="foolbox")
+        super().__init__(**params)
         try:
             self._attack = cls(**params)
         except TypeError as exc:
             raise AttackError(f"foolbox.attacks.{class_name}: {exc}") from None
-        self._label = f"foolbox:{class_name}"
-        self._params = dict(params)
 
     @property
     def label(self) -> str:

@@ -6,9 +6,12 @@ each entry point loads an Attack subclass (or a factory) and is registered under
 from __future__ import annotations
 
 import difflib
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable, Iterable
+
+from common.text import first_line
 
 from .base import Attack
 from .errors import UnknownAttackError
@@ -55,9 +58,17 @@ class Registry:
             return
         self._plugins_loaded = True
         for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name not in self._entries:
+            if ep.name in self._entries:
+                continue
+            try:
                 obj = ep.load()
-                self.register(ep.name, obj, (obj.__doc__ or "").strip().splitlines()[0] if obj.__doc__ else "")
+            except Exception as exc:  # noqa: BLE001 - any failure of foreign code: skip that plugin only
+                package = getattr(getattr(ep, "dist", None), "name", None) or ep.value.split(":")[0]
+                warnings.warn(f"attack plugin {ep.name!r} from package {package!r} failed to load and is skipped "
+                              f"({type(exc).__name__}: {first_line(exc)}); fix or uninstall {package}",
+                              RuntimeWarning, stacklevel=2)
+                continue
+            self.register(ep.name, obj, (obj.__doc__ or "").strip().splitlines()[0] if obj.__doc__ else "")
 
     def create(self, name: str, **params: Any) -> Attack:
         """Make an attack by registry name (or `library:Class`), with its parameters."""
@@ -72,6 +83,13 @@ class Registry:
     def names(self) -> list[str]:
         self._load_plugins()
         return sorted(self._entries)
+
+    def parameters(self, name: str) -> dict[str, Any]:
+        """The declared parameters (`attacks.params.Param`) of a registered attack; {} for factories
+        that declare none (library prefixes resolve theirs per class)."""
+        self._load_plugins()
+        factory = self._entries[name].factory
+        return dict(getattr(factory, "params_spec", {}) or {})
 
     def describe(self) -> list[tuple[str, str]]:
         """(name, one-line description) for every attack and library prefix."""

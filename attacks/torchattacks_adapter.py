@@ -15,6 +15,7 @@ from torch import nn
 from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError
+from .params import Param, constructor_params, flag, positive_int
 
 _TA_NORM = {"linf": "Linf", "l2": "L2"}
 
@@ -51,13 +52,12 @@ class PGD(TorchattacksAttack):
     """Projected gradient descent (Madry et al. 2018), Linf or L2; step alpha defaults to 2.5*eps/steps."""
 
     name = "pgd"
-    defaults: ClassVar[dict[str, Any]] = {"steps": 10, "alpha": None, "random_start": True}
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        steps = self._params["steps"]
-        if not isinstance(steps, int) or steps < 1:
-            raise AttackError(f"pgd steps must be a positive integer, got {steps!r}")
+    version = 2  # 2: random starts drawn per batch from the cell seed and the batch's first image (the runner)
+    params_spec: ClassVar[dict[str, Param]] = {
+        "steps": positive_int(10, "gradient steps"),
+        "alpha": Param(None, "step size (none: 2.5 * eps / steps)", float, low=0, low_open=True, none_ok=True),
+        "random_start": flag(True, "start from a uniform random point of the budget ball"),
+    }
 
     def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
         p = self._params
@@ -66,8 +66,14 @@ class PGD(TorchattacksAttack):
         return cls(model, eps=budget.eps, alpha=alpha, steps=p["steps"], random_start=p["random_start"])
 
 
+BUDGET_ARGS = ("eps", "norm")  # set from the run's budget, never by the user
+
+
 class GenericTorchattack(TorchattacksAttack):
-    """Any torchattacks class by name; eps (and norm, where the class takes one) come from the budget."""
+    """Any torchattacks class by name; eps (and norm, where the class takes one) come from the budget.
+    Its parameters are the class's constructor arguments, with torchattacks' defaults."""
+
+    version = 2  # 2: random draws per batch from the cell seed (the runner); parameters resolved with defaults
 
     def __init__(self, class_name: str, **params: Any) -> None:
         cls = getattr(torchattacks, class_name, None)
@@ -80,11 +86,13 @@ class GenericTorchattack(TorchattacksAttack):
                                                    "python -c 'import torchattacks; print(dir(torchattacks))'"))
         self._cls = cls
         self._label = f"torchattacks:{class_name}"
-        accepted = set(inspect.signature(cls).parameters) - {"model"}
-        bad = sorted(set(params) - accepted)
-        if bad:
-            raise AttackError(f"torchattacks.{class_name} takes no parameter {bad[0]!r}; it takes {', '.join(sorted(accepted))}")
-        self._params = dict(params)
+        for name in BUDGET_ARGS:
+            if name in params:
+                raise AttackError(f"{self._label} takes {name} from the run's budget (--eps, --norm); "
+                                  f"drop the {name} parameter")
+        self.params_spec = constructor_params(cls, skip=("model", *BUDGET_ARGS), source="torchattacks")
+        self._given = dict(params)
+        super().__init__(**params)
 
     @property
     def label(self) -> str:
@@ -92,9 +100,10 @@ class GenericTorchattack(TorchattacksAttack):
 
     def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
         sig = inspect.signature(self._cls).parameters
-        kwargs = dict(self._params)
+        kwargs = dict(self._given)
         if "eps" in sig:
             kwargs["eps"] = budget.eps
         if "norm" in sig:
             kwargs["norm"] = _TA_NORM[budget.norm]
         return self._cls(model, **kwargs)
+

@@ -23,24 +23,11 @@ from tqdm.auto import tqdm
 
 from .base import Attack, Fitted
 from .budget import Budget, per_example_norm
+from .classwise import apply_class_deltas, package_class_deltas
 from .deepfool import deepfool
-from .errors import AttackError
-from .vizpert.training import (apply_class_deltas, best_untargeted_class, deterministic_algorithms, fit_inputs,
-                               random_targets, scale_to_budget)
-
-
-def project(delta: torch.Tensor, budget: Budget) -> torch.Tensor:
-    """Onto the budget ball, per example (Linf: clamp; L2: rescale when longer than eps)."""
-    if budget.norm == "linf":
-        return delta.clamp(-budget.eps, budget.eps)
-    norms = per_example_norm(delta, "l2").clamp_min(1e-12)
-    return delta * (budget.eps / norms).clamp(max=1.0).view(-1, *[1] * (delta.dim() - 1))
-
-
-def to_sphere(r: torch.Tensor, budget: Budget) -> torch.Tensor:
-    """Per example, the point of the budget's sphere in the steepest direction of `r` (Linf: eps
-    times its sign; L2: r rescaled to norm eps)."""
-    return scale_to_budget(r.sign() if budget.norm == "linf" else r, budget)
+from .fitting import deterministic_algorithms, fit_inputs, random_targets
+from .params import Param, flag, positive_int
+from .projection import project, to_sphere
 
 
 @torch.no_grad()
@@ -55,32 +42,25 @@ def _success(model: nn.Module, x: torch.Tensor, clean: torch.Tensor, delta: torc
     return pred != clean if target is None else pred == target
 
 
+TARGETED = flag(False, "learn one delta per target class (used with the run's one-target-per-image protocol)")
+
+
 class _Universal(Attack):
-    """Shared parameter checks and the untargeted/targeted packaging of fitted deltas."""
+    """The untargeted/targeted packaging of fitted deltas shared by uap and sgd_uap."""
 
     kind = "universal"
     learns = True
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        if not isinstance(self._params["targeted"], bool):
-            raise AttackError(f"{self.name} targeted must be true or false, got {self._params['targeted']!r}")
-        for key in self.positive_ints:
-            if not isinstance(self._params[key], int) or self._params[key] < 1:
-                raise AttackError(f"{self.name} {key} must be a positive integer, got {self._params[key]!r}")
         # a targeted variant learns per-class deltas, like class_uap and VizPert's G(c)
         self.kind = "class_universal" if self._params["targeted"] else "universal"  # type: ignore[misc]
-
-    positive_ints: ClassVar[tuple[str, ...]] = ()
 
     def _package(self, model: nn.Module, x_fit: torch.Tensor, deltas: torch.Tensor, budget: Budget,
                  meta: dict[str, Any]) -> Fitted:
         if not self._params["targeted"]:
             return Fitted(self.label, budget, {"delta": deltas.cpu()}, meta)
-        best, rates = best_untargeted_class(model, x_fit[:256], len(deltas),
-                                            lambda xb, c: (xb + deltas[c]).clamp(0, 1))
-        return Fitted(self.label, budget, {"deltas": deltas.cpu()},
-                      {**meta, "untargeted_class": best, "fit_fooling_by_class": [round(r, 4) for r in rates]})
+        return package_class_deltas(self.label, budget, model, x_fit, deltas, meta)
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:
@@ -98,28 +78,23 @@ class UAP(_Universal):
     name = "uap"
     # 2: DeepFool steps not box-aware again (measured better for the universal sum)
     # 3: aggregate "unit" by default (configs/uap-acceptance.toml white-box: 58/47/29% -> 73/70/34%)
-    version = 3
-    defaults: ClassVar[dict[str, Any]] = {"max_passes": 5, "target_rate": 0.8, "batch_size": 64,
-                                          "deepfool_steps": 10, "overshoot": 0.02, "candidates": 10,
-                                          "aggregate": "unit", "fill": False, "targeted": False}
-    AGGREGATES: ClassVar[dict[str, str]] = {
-        "unit": "each image's step taken to the budget's sphere, averaged over the batch",
-        "sum": "Algorithm 1: every image's step is added",
-        "mean": "the steps' sum divided by the batch size"}
-    positive_ints = ("max_passes", "batch_size", "deepfool_steps", "candidates")
+    # 4: targeted: the untargeted class is read from the stored ranking (ties no longer re-derived)
+    version = 4
+    params_spec: ClassVar[dict[str, Param]] = {
+        "max_passes": positive_int(5, "passes over the fit images at most"),
+        "target_rate": Param(0.8, "the fit fooling rate to stop at", float, low=0, high=1, low_open=True),
+        "batch_size": positive_int(64, "not-yet-fooled images per DeepFool batch"),
+        "deepfool_steps": positive_int(10, "DeepFool iterations per batch"),
+        "overshoot": Param(0.02, "DeepFool overshoot", float, low=0),
+        "candidates": positive_int(10, "classes DeepFool considers (untargeted)"),
+        "aggregate": Param("unit", "unit: each step taken to the budget's sphere, averaged over the batch; "
+                           "sum: Algorithm 1, every step added; mean: the sum divided by the batch size",
+                           choices=("unit", "sum", "mean")),
+        "fill": flag(False, "end on the budget's sphere (Linf: every moved pixel at +-eps)"),
+        "targeted": TARGETED,
+    }
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        if self._params["aggregate"] not in self.AGGREGATES:
-            choices = "; ".join(f"'{k}' ({v})" for k, v in self.AGGREGATES.items())
-            raise AttackError(f"uap aggregate must be one of {choices}; got {self._params['aggregate']!r}")
-        if not isinstance(self._params["fill"], bool):
-            raise AttackError(f"uap fill must be true or false, got {self._params['fill']!r}")
-        if not 0.0 < float(self._params["target_rate"]) <= 1.0:
-            raise AttackError(f"uap target_rate must be in (0, 1] (the fit fooling rate to stop at), "
-                              f"got {self._params['target_rate']!r}")
-
-    def gradient_passes(self, n_eval: int, n_fit: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
         """Upper bound: every pass runs DeepFool on every fit image (one backward per candidate class
         per step untargeted; one per step and per target class, `candidates` of them, targeted)."""
         p = self._params
@@ -182,10 +157,16 @@ class SGDUAP(_Universal):
     name = "sgd_uap"
     # 2: defaults 1000 steps of 256 and loss clip 3 (were 300 of 128, clip 9): on mini:vgg at Linf 0.1
     # white-box 38.1 -> 42.7% with 1000 fit images, 44.7-46.4% with 10,000 (README, universal baselines)
-    version = 2
-    defaults: ClassVar[dict[str, Any]] = {"steps": 1000, "batch_size": 256, "step_size": 0.05, "loss_clip": 3.0,
-                                          "targeted": False}
-    positive_ints = ("steps", "batch_size")
+    # 3: targeted: the untargeted class is ranked on clamped images from the stored ranking
+    version = 3
+    params_spec: ClassVar[dict[str, Param]] = {
+        "steps": positive_int(1000, "sign-gradient steps"),
+        "batch_size": positive_int(256, "fit images per step"),
+        "step_size": Param(0.05, "step as a fraction of eps", float, low=0, low_open=True),
+        "loss_clip": Param(3.0, "per-image cross-entropy clipped here (won images stop pulling)", float,
+                           low=0, low_open=True),
+        "targeted": TARGETED,
+    }
 
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
             *, seed: int) -> Fitted:

@@ -1,13 +1,46 @@
-"""The resolved run configuration: what a run computes, independent of where it writes."""
+"""The run configuration, each option declared once: its default, kind, help and checks live on the
+RunConfig field; the CLI flags (`bench.cli`), the TOML keys (`bench.configfile`) and the Python API
+(`bench.api`) are generated from these declarations and validated by RunConfig itself, so all
+three accept and reject the same things."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Iterable, Mapping
 
-from attacks import Budget
+from attacks import NORMS, AttackError, Budget, parse_eps
+
+from .errors import BenchError
 
 DEFAULT_MODELS = ("mini:resnet", "mini:densenet", "mini:vgg")
 DEFAULT_ATTACKS = ("fgsm", "pgd", "vizpert")
+MODES = {"both": (False, True), "untargeted": (False,), "targeted": (True,)}
+AMP = ("none", "bf16")
+EXECUTORS = ("local", "ray")  # the executor table (bench/executors.py) has exactly these names
+
+# option kinds: how a value is given on the command line and what a TOML value must be
+KINDS = {
+    "str": ((str,), "a string"),
+    "choice": ((str,), "one of {choices}"),
+    "int": ((int,), "an integer"),
+    "names": ((list,), "a list of zoo names"),
+    "attacks": ((list,), "a list of attack names or tables"),
+    "eps": ((list, int, float, str), "a number, \"8/255\" or a list of them"),
+    "switch": ((bool,), "true or false"),  # a flag that only turns something on (--fresh)
+    "bool": ((bool,), "true or false"),  # --x / --no-x
+    "checkpoints": ((dict,), "a table of zoo name = weights file"),
+}
+
+
+def option(default: Any, help: str, kind: str = "str", *, choices: tuple[str, ...] = (), low: int | None = None,
+           record: bool = True, optional: bool = False, metavar: str | None = None) -> Any:
+    """A RunConfig field with its declaration. `record`: part of the grid's identity (run.json and
+    the manifest's config); the others say where a run reads and writes. `optional`: None allowed."""
+    meta = {"help": help, "kind": kind, "choices": choices, "low": low, "record": record,
+            "optional": optional, "metavar": metavar}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -28,31 +61,217 @@ class AttackSpec:
         return self.name + "[" + ",".join(f"{k}={v}" for k, v in sorted(self.params.items())) + "]"
 
 
+def attack_spec(item: Any, where: str = "attacks") -> AttackSpec:
+    """An attack given as a name, an AttackSpec, or a table {name, label, **params}."""
+    if isinstance(item, AttackSpec):
+        return item
+    if isinstance(item, str):
+        return AttackSpec(item.strip())
+    if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+        raise BenchError(f"{where} must be an attack name or a table with a 'name' key")
+    params = {k: v for k, v in item.items() if k not in ("name", "label")}
+    label = item.get("label", "")
+    if not isinstance(label, str):
+        raise BenchError(f"{where}.label must be a string")
+    return AttackSpec(item["name"], params, label)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` (1-based) of `count`: takes the groups whose index is `index - 1` modulo `count`."""
+
+    index: int = 1
+    count: int = 1
+
+    def takes(self, group: Any) -> bool:
+        return group.index % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def parse_shard(text: str | None) -> Shard:
+    """`i/n` with 1 <= i <= n, or a one-line error."""
+    if text is None:
+        return Shard()
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise BenchError(f"--shard {text!r} is not i/n with 1 <= i <= n; e.g. --shard 1/4 for the first of four")
+    return Shard(int(m.group(1)), int(m.group(2)))
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """Dataset, zoo, attacks and budgets of one grid; the quickstart is the default."""
+    """Every option of a run (the quickstart is the default). Values are normalised and checked on
+    construction: lists become tuples, attacks AttackSpecs, eps floats; a bad value raises a
+    one-line BenchError."""
 
-    dataset: str = "fashion-mnist"
-    models: tuple[str, ...] = DEFAULT_MODELS
-    attacks: tuple[AttackSpec, ...] = tuple(AttackSpec(a) for a in DEFAULT_ATTACKS)
-    eps: tuple[float, ...] = (0.1,)
-    norm: str = "linf"
-    targeted: tuple[bool, ...] = (False, True)
-    n: int = 1000
-    n_fit: int = 1000
-    seed: int = 0
-    batch_size: int = 250
-    device: str = "auto"
-    pretrained: bool = False  # timm: models load pretrained weights (local Hugging Face cache)
-    checkpoints: dict[str, str] = field(default_factory=dict)  # zoo name -> weights file
-    amp: str = "none"  # "bf16": models run under autocast
-    channels_last: bool = False
-    workers: int | None = None  # image decoding processes (imagefolder); None: up to 8
-    executor: str = "local"  # "ray": groups run as Ray tasks (bench/ray_executor.py)
-    ray_address: str | None = None  # an existing Ray cluster; None starts a local instance
+    dataset: str = option("fashion-mnist", "dataset name (`bench list datasets`) or imagefolder:<folder>")
+    models: tuple[str, ...] = option(DEFAULT_MODELS, "zoo model names (comma-separated on the command line)",
+                                     "names")
+    attacks: tuple[AttackSpec, ...] = option(tuple(AttackSpec(a) for a in DEFAULT_ATTACKS),
+                                             "attack names (comma-separated; tables with parameters in TOML)",
+                                             "attacks")
+    eps: tuple[float, ...] = option((0.1,), "budgets on the [0, 1] scale, e.g. 0.1,8/255", "eps")
+    norm: str = option("linf", "the budget's norm", "choice", choices=NORMS)
+    mode: str = option("both", "untargeted, targeted or both", "choice", choices=tuple(MODES), record=False)
+    n: int = option(1000, "eval images (from the test split)", "int", low=1)
+    n_fit: int = option(1000, "fit images for attacks that learn (from the train split)", "int", low=1)
+    seed: int = option(0, "seed of splits, targets, fits and random starts", "int")
+    zoo_seed: int = option(0, "which trained copy of the mini zoo (`bench zoo train --seed`)", "int", low=0)
+    batch_size: int = option(250, "images per batch", "int", low=1)
+    device: str = option("auto", "auto, cpu, cuda or cuda:<i>")
+    output: str = option("reports/runs", "folder that receives the run folder", record=False)
+    run_id: str | None = option(None, "run folder name; an existing one is resumed (its missing cells computed)",
+                                record=False, optional=True)
+    data_dir: str | None = option(None, "folder with the dataset files (else $BENCH_DATA, the Debian path)",
+                                  record=False, optional=True)
+    download: bool = option(False, "download the dataset with torchvision if not found", "switch", record=False)
+    cache_dir: str | None = option(None, "weights and fits cache (default $BENCH_CACHE or ~/.cache/vizpert-bench)",
+                                   record=False, optional=True)
+    fresh: bool = option(False, "discard the results already in the --run-id folder and start over", "switch",
+                         record=False)
+    dry_run: bool = option(False, "print the grid (cells, stored ones, rough cost) and exit without computing",
+                           "switch", record=False)
+    shard: str | None = option(None, "i/n: compute only the i-th of n disjoint shares of the grid (then "
+                               "`bench merge`)", record=False, optional=True)
+    pretrained: bool = option(False, "timm: models load pretrained weights from the local Hugging Face cache",
+                              "bool")
+    checkpoints: dict[str, str] = option({}, "weights file (safetensors or weights-only torch) for a timm model; "
+                                         "repeatable", "checkpoints", metavar="MODEL=PATH")
+    amp: str = option("none", "run the models under bf16 autocast", "choice", choices=AMP)
+    channels_last: bool = option(False, "NHWC memory layout for the models", "bool")
+    workers: int | None = option(None, "image decoding processes for imagefolder: data (default: up to 8; "
+                                 "0: in the main process)", "int", low=0, optional=True)
+    executor: str = option("local", "local: groups one after another here; ray: each group a Ray task",
+                           "choice", choices=EXECUTORS)
+    ray_address: str | None = option(None, "Ray cluster for --executor ray (default: start a local instance)",
+                                     optional=True)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise once, here
+        set_(self, "models", tuple(_csv(self.models) if isinstance(self.models, str) else self.models))
+        attacks = _csv(self.attacks) if isinstance(self.attacks, str) else self.attacks
+        set_(self, "attacks", tuple(attack_spec(a, f"attacks[{i}]") for i, a in enumerate(attacks)))
+        eps = _csv(self.eps) if isinstance(self.eps, str) else self.eps
+        eps = [eps] if isinstance(eps, (int, float)) else eps
+        try:
+            set_(self, "eps", tuple(parse_eps(e) for e in eps))
+        except AttackError as exc:
+            raise BenchError(str(exc)) from None
+        set_(self, "checkpoints", dict(self.checkpoints))
+        for f in fields(self):
+            _check(f.name, getattr(self, f.name), f.metadata)
+        self._check_together()
+
+    def _check_together(self) -> None:
+        if not self.eps:
+            raise BenchError("eps is empty; give at least one budget, e.g. --eps 0.1")
+        for e in self.eps:
+            if e <= 0 or (self.norm == "linf" and e >= 1):
+                bound = "0 < eps < 1" if self.norm == "linf" else "eps > 0"
+                raise BenchError(f"eps {e:g} is out of range for {self.norm}; use {bound} on the [0, 1] pixel scale")
+        if not self.models:
+            raise BenchError("models is empty; list at least one zoo model, e.g. --models mini:resnet")
+        if not self.attacks:
+            raise BenchError("attacks is empty; list at least one attack, e.g. --attacks pgd")
+        if self.ray_address and self.executor != "ray":
+            raise BenchError("--ray-address is for --executor ray; add --executor ray or drop the address")
+        for name in self.checkpoints:
+            if name not in self.models:
+                raise BenchError(f"a checkpoint is given for {name}, which is not in --models "
+                                 f"({', '.join(self.models)}); name a model of the run")
+        parse_shard(self.shard)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def targeted(self) -> tuple[bool, ...]:
+        """The targeted modes of the grid: (False,), (True,) or (False, True)."""
+        return MODES[self.mode]
 
     def budgets(self) -> list[Budget]:
         return [Budget(self.norm, e) for e in self.eps]
 
+    def shard_spec(self) -> Shard:
+        return parse_shard(self.shard)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The recorded options (what the grid computes, not where it reads and writes), as in
+        run.json and the manifest."""
+        out = {f.name: v for f, v in zip(fields(self), asdict(self).values()) if f.metadata["record"]}
+        out["targeted"] = self.targeted
+        return out
+
+    def check_names(self) -> None:
+        """Fail on a bad dataset, model or attack name, a budget an attack cannot take, or a checkpoint
+        for a model that takes none, before any data is loaded or model trained."""
+        import attacks
+        import zoo
+
+        from .data import DATASETS
+
+        if self.dataset not in DATASETS and not self.dataset.startswith("imagefolder:"):
+            raise BenchError(attacks.registry.unknown_name_message("dataset", self.dataset, DATASETS,
+                                                                   "bench list datasets"))
+        for name in self.models:
+            zoo.validate_name(name)
+            if self.models.count(name) > 1:
+                raise BenchError(f"model {name} is listed twice in --models; list each model once")
+        for name in self.checkpoints:
+            zoo.check_checkpoint_target(name)
+        labels = [spec.display for spec in self.attacks]
+        for spec in self.attacks:
+            attack = attacks.create(spec.name, **spec.params)
+            for budget in self.budgets():
+                attack.check_budget_supported(budget)
+            if labels.count(spec.display) > 1:
+                raise BenchError(f"attack {spec.display!r} is listed twice; give each variant its own label")
+
+
+OPTIONS: dict[str, Any] = {f.name: f for f in fields(RunConfig)}
+
+
+def _check(name: str, value: Any, meta: Mapping[str, Any]) -> None:
+    """One option's own checks (type, choices, lower bound), one line on failure."""
+    if value is None and meta["optional"]:
+        return
+    kind = meta["kind"]
+    flag = "--" + name.replace("_", "-")
+    if kind == "choice" and value not in meta["choices"]:
+        raise BenchError(f"{name} {value!r} is not one of {', '.join(meta['choices'])}")
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BenchError(f"{name} ({flag}) must be an integer, got {value!r}")
+        if meta["low"] is not None and value < meta["low"]:
+            what = "a positive integer" if meta["low"] == 1 else f"{meta['low']} or more"
+            raise BenchError(f"{name} ({flag}) must be {what}, got {value}")
+    if kind in ("switch", "bool") and not isinstance(value, bool):
+        raise BenchError(f"{name} ({flag}) must be true or false, got {value!r}")
+    if kind == "str" and not isinstance(value, str):
+        raise BenchError(f"{name} ({flag}) must be a string, got {value!r}")
+    if kind == "names" and not all(isinstance(m, str) for m in value):
+        raise BenchError(f"{name} must be a list of zoo names (strings)")
+    if kind == "checkpoints":
+        for model, path in value.items():
+            if not isinstance(path, str):
+                raise BenchError(f"checkpoints.{model!r} must be a file path (string), got {type(path).__name__}")
+
+
+def toml_type(name: str) -> tuple[tuple[type, ...], str]:
+    """What a TOML value of option `name` must be: accepted types and the words for them."""
+    meta = OPTIONS[name].metadata
+    types, words = KINDS[meta["kind"]]
+    if meta["kind"] == "choice":
+        words = "\"" + "\", \"".join(meta["choices"]) + "\""
+    return types, words
+
+
+def iter_options() -> Iterable[tuple[str, Mapping[str, Any], Any]]:
+    """(name, declaration, default) of every option, in declaration order."""
+    for f in fields(RunConfig):
+        default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+        yield f.name, f.metadata, default

@@ -1,5 +1,6 @@
-"""Run config files (TOML): every `bench run` option has a key; unknown keys and wrong types are
-rejected with the key path and a "did you mean". Attacks are names or tables with parameters:
+"""Run config files (TOML): every `bench run` option is a key (declared once, in `bench.config`);
+unknown keys and wrong types are rejected with the key path and a "did you mean". Attacks are
+names or tables with parameters:
 
     attacks = ["pgd", { name = "vizpert", label = "vizpert-input", label_injection = "input" }]
 """
@@ -7,11 +8,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from attacks.registry import unknown_name_message
 
-from .config import AttackSpec
+from .config import OPTIONS, RunConfig, attack_spec, toml_type
 from .errors import BenchError
 
 if sys.version_info >= (3, 11):
@@ -19,39 +20,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-# key -> (accepted python types, description of the expected value)
-KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    "dataset": ((str,), "a dataset name"),
-    "models": ((list,), "a list of zoo names"),
-    "attacks": ((list,), "a list of attack names or tables"),
-    "eps": ((list, int, float, str), "a number, \"8/255\" or a list of them"),
-    "norm": ((str,), "\"linf\" or \"l2\""),
-    "mode": ((str,), "\"both\", \"untargeted\" or \"targeted\""),
-    "n": ((int,), "an integer"),
-    "n_fit": ((int,), "an integer"),
-    "seed": ((int,), "an integer"),
-    "batch_size": ((int,), "an integer"),
-    "device": ((str,), "auto, cpu, cuda or cuda:<i>"),
-    "output": ((str,), "a folder"),
-    "run_id": ((str,), "a folder name"),
-    "data_dir": ((str,), "a folder"),
-    "download": ((bool,), "true or false"),
-    "cache_dir": ((str,), "a folder"),
-    "fresh": ((bool,), "true or false"),
-    "dry_run": ((bool,), "true or false"),
-    "shard": ((str,), "\"i/n\", e.g. \"1/4\""),
-    "pretrained": ((bool,), "true or false"),
-    "checkpoints": ((dict,), "a table of zoo name = weights file"),
-    "amp": ((str,), "\"none\" or \"bf16\""),
-    "channels_last": ((bool,), "true or false"),
-    "workers": ((int,), "an integer (0: decode images in the main process)"),
-    "executor": ((str,), "\"local\" or \"ray\""),
-    "ray_address": ((str,), "a Ray cluster address, e.g. \"ray://head:10001\""),
-}
-
 
 def read_config(path: str | Path) -> dict[str, Any]:
-    """Parse and check a run config file; values keep the file's types (eps parsed later)."""
+    """Parse a run config file and check each key's type; values keep the file's types (RunConfig
+    checks and normalises them)."""
     p = Path(path)
     try:
         raw = tomllib.loads(p.read_text())
@@ -62,13 +34,13 @@ def read_config(path: str | Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise BenchError(f"config file {p} is not valid TOML: {exc}") from None
     for key, value in raw.items():
-        if key not in KEYS:
-            raise BenchError(f"{p}: {unknown_name_message('key', key, KEYS, 'bench run --help')}")
-        types, expected = KEYS[key]
+        if key not in OPTIONS:
+            raise BenchError(f"{p}: {unknown_name_message('key', key, OPTIONS, 'bench run --help')}")
+        types, expected = toml_type(key)
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             raise BenchError(f"{p}: key {key!r} must be {expected}, got {type(value).__name__} {value!r}")
     if "attacks" in raw:
-        raw["attacks"] = [_attack_spec(a, f"{p}: attacks[{i}]") for i, a in enumerate(raw["attacks"])]
+        raw["attacks"] = [attack_spec(a, f"{p}: attacks[{i}]") for i, a in enumerate(raw["attacks"])]
     if "models" in raw and not all(isinstance(m, str) for m in raw["models"]):
         raise BenchError(f"{p}: key 'models' must be a list of zoo names (strings)")
     for name, file in raw.get("checkpoints", {}).items():
@@ -77,13 +49,13 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return raw
 
 
-def _attack_spec(item: Any, where: str) -> AttackSpec:
-    if isinstance(item, str):
-        return AttackSpec(item)
-    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-        raise BenchError(f"{where} must be an attack name or a table with a 'name' key")
-    params = {k: v for k, v in item.items() if k not in ("name", "label")}
-    label = item.get("label", "")
-    if not isinstance(label, str):
-        raise BenchError(f"{where}.label must be a string")
-    return AttackSpec(item["name"], params, label)
+def resolve_config(file: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> RunConfig:
+    """Defaults, then the TOML file's keys, then `overrides` (flags or API keywords), checked by RunConfig."""
+    values: dict[str, Any] = dict(read_config(file)) if file else {}
+    for key, value in (overrides or {}).items():
+        if key not in OPTIONS:
+            raise BenchError(unknown_name_message("run option", key, OPTIONS, "bench run --help"))
+        if key == "checkpoints":
+            value = {**values.get("checkpoints", {}), **value}
+        values[key] = value
+    return RunConfig(**values)

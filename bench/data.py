@@ -17,7 +17,9 @@ import torch
 
 from attacks.registry import unknown_name_message
 
+from .datatypes import Dataset, Split
 from .errors import BenchError
+from .imagefolder import PREFIX, load_imagefolder
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -28,45 +30,6 @@ _IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-
-
-@dataclass(frozen=True)
-class Split:
-    """Images in [0, 1] (float32 NCHW) with integer labels."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return int(self.y.shape[0])
-
-    def pinned(self) -> "Split":
-        """The same split in page-locked memory (asynchronous copies to a GPU)."""
-        return Split(self.x.pin_memory(), self.y.pin_memory())
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A dataset's two parts and what models need to know about them."""
-
-    name: str
-    train: Split
-    test: Split
-    class_names: tuple[str, ...]
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    source: str  # where the data came from, for the manifest
-    skipped: int = 0  # unreadable images skipped while loading (imagefolder)
-    transform: dict | None = None  # the eval transform applied while loading (imagefolder), for the manifest
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        c, h, w = self.train.x.shape[1:]
-        return int(c), int(h), int(w)
 
 
 @dataclass(frozen=True)
@@ -200,8 +163,6 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, downlo
                  n: int | None = None, seed: int = 0, workers: int | None = None) -> Dataset:
     """Load a registered dataset by name, or `imagefolder:<path>` (only the `n_fit` + `n` images a
     run uses are decoded, with `data_config`'s eval transform, in `workers` processes)."""
-    from .imagefolder import PREFIX, load_imagefolder
-
     if name.startswith(PREFIX):
         return load_imagefolder(name, data_config=data_config, n_fit=n_fit, n=n, seed=seed, workers=workers)
     if name not in DATASETS:

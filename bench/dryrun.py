@@ -25,7 +25,7 @@ def seconds_per_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> floa
 
 
 def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str],
-             pass_seconds: dict[str, float] | None) -> str:
+             pass_seconds: dict[str, float] | None, num_classes: int) -> str:
     """A table of the groups this shard would run, the stored/missing cells, and an estimated time."""
     mine = [g for g in groups if shard.takes(g)]
     lines = [f"{'attack':<24} {'budget':<14} {'source':<16} {'cells':>5} {'stored':>6} {'passes':>12} {'est. s':>8}"]
@@ -34,7 +34,7 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
     for g in mine:
         n_stored = sum(c.key in stored for c in g.cells)
         todo = len(g.cells) - n_stored
-        passes = g.attack.gradient_passes(cfg.n, cfg.n_fit) if todo else 0
+        passes = g.attack.gradient_passes(cfg.n, cfg.n_fit, num_classes) if todo else 0
         if todo and not g.attack.learns:
             passes *= todo  # per-input attacks run once per mode; learned ones fit once
         est = ""

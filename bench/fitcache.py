@@ -12,8 +12,7 @@ import torch
 from torch import nn
 
 from attacks import Attack, Budget, Fitted
-from zoo.cache import load_weights, read_card, save_weights
-from zoo.errors import ZooError
+from common.files import CorruptFile, load_weights, read_card, save_weights
 
 from .store import cell_key
 
@@ -31,7 +30,7 @@ def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: B
         try:
             tensors, card = load_weights(path)
             return Fitted(card["attack"], budget, tensors, card["meta"]), float(card["fit_seconds"]), True
-        except ZooError as exc:
+        except CorruptFile as exc:
             if log:
                 log(f"refitting {attack.label}: {exc}")
     t0 = time.perf_counter()

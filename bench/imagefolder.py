@@ -12,6 +12,7 @@ ask for. Unreadable images are skipped, counted, and replaced by the next file o
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from .data import Dataset, Split
+from .datatypes import Dataset, Split
 from .errors import BenchError
 
 PREFIX = "imagefolder:"
@@ -120,6 +121,7 @@ def load_imagefolder(spec: str, *, data_config: dict[str, Any] | None = None, si
     if len(files) < 2:
         raise BenchError(f"imagefolder {root} has {len(files)} image file(s); it needs at least two (fit and eval), "
                          f"with extensions {', '.join(sorted(EXTENSIONS))}")
+    fingerprint = folder_digest(root, files)
     perm = torch.randperm(len(files), generator=torch.Generator().manual_seed(seed)).tolist()
     half = len(files) // 2
     tf = transform(dc)
@@ -137,4 +139,14 @@ def load_imagefolder(spec: str, *, data_config: dict[str, Any] | None = None, si
     source = (f"{root} ({len(files)} image files, {len(splits[0]) + len(splits[1])} decoded, {skipped} unreadable "
               f"skipped; eval transform {h}x{w}, {dc['interpolation']}, crop_pct {dc['crop_pct']})")
     return Dataset(f"imagefolder:{root.name}", splits[0], splits[1], names, IMAGENET_MEAN, IMAGENET_STD, source,
-                   skipped=skipped, transform=dc)
+                   skipped=skipped, transform=dc, fingerprint=fingerprint)
+
+
+def folder_digest(root: Path, files: list[tuple[Path, int]]) -> str:
+    """A digest of every image file's relative path, label, size and modification time: changes when a
+    file is added, removed, replaced or edited, without reading the images."""
+    h = hashlib.sha256()
+    for path, label in files:
+        st = path.stat()
+        h.update(f"{path.relative_to(root).as_posix()}\0{label}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]

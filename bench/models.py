@@ -8,10 +8,10 @@ import torch
 from torch import nn
 
 import zoo
-from zoo.errors import first_line
+from common.text import first_line
 
 from .config import RunConfig
-from .data import Dataset
+from .datatypes import Dataset
 from .errors import BenchError
 
 
@@ -30,15 +30,15 @@ def train_missing(names: list[str], ds: Dataset, *, seed: int = 0, force: bool =
     for name in names:
         if not name.startswith("mini:"):
             continue
-        card = None if force else zoo.mini_status(name, spec, cache_dir)
+        card = None if force else zoo.mini_status(name, spec, cache_dir, seed=seed)
         if card is None:
-            path = zoo.mini_weights_path(name, spec, cache_dir)
+            path = zoo.mini_weights_path(name, spec, cache_dir, seed=seed)
             if not force and path.exists():
                 log(f"{name}: cached weights {path} fail their sha256 check (corrupt or truncated); retraining")
             log(f"training {name} on {ds.name} (cached for later runs)")
+            command = f"bench zoo train --models {name}" + ("" if seed == 0 else f" --seed {seed}")
             card = zoo.train_mini(name, spec, (ds.train.x, ds.train.y), (ds.test.x, ds.test.y),
-                                  seed=seed, cache_dir=cache_dir, command=f"bench zoo train --models {name}",
-                                  device=device)
+                                  seed=seed, cache_dir=cache_dir, command=command, device=device)
             log(f"  {name}: test accuracy {card['test_accuracy']:.1%} in {card['train_seconds']:.0f}s")
         cards.append(card)
     return cards
@@ -47,7 +47,7 @@ def train_missing(names: list[str], ds: Dataset, *, seed: int = 0, force: bool =
 def load_options(cfg: RunConfig) -> dict[str, Any]:
     """The keyword arguments of `load_models` that a run config sets."""
     return {"pretrained": cfg.pretrained, "checkpoints": dict(cfg.checkpoints), "amp": cfg.amp,
-            "channels_last": cfg.channels_last}
+            "channels_last": cfg.channels_last, "zoo_seed": cfg.zoo_seed}
 
 
 def dataset_transform(cfg: RunConfig, log=print) -> dict[str, Any] | None:
@@ -71,7 +71,7 @@ def dataset_transform(cfg: RunConfig, log=print) -> dict[str, Any] | None:
 
 def load_models(names: list[str], ds: Dataset, device: torch.device, cache_dir: str | os.PathLike | None = None,
                 *, pretrained: bool = False, checkpoints: dict[str, str] | None = None, amp: str = "none",
-                channels_last: bool = False) -> dict[str, nn.Module]:
+                channels_last: bool = False, zoo_seed: int = 0) -> dict[str, nn.Module]:
     """Load every model of the run (after `train_missing`), checking it fits the dataset."""
     spec = input_spec(ds)
     if len(set(names)) != len(names):
@@ -80,7 +80,7 @@ def load_models(names: list[str], ds: Dataset, device: torch.device, cache_dir: 
     models = {}
     for name in names:
         model = zoo.load(name, spec, device=device, cache_dir=cache_dir, pretrained=pretrained,
-                         checkpoint=checkpoints.get(name), amp=amp, channels_last=channels_last)
+                         checkpoint=checkpoints.get(name), amp=amp, channels_last=channels_last, seed=zoo_seed)
         try:
             with torch.no_grad():
                 out = model(ds.test.x[:2].to(device))

@@ -5,16 +5,16 @@ Written by hand: the plan is what resume, sharding, `--dry-run` and `bench merge
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import attacks
 from attacks import Attack, Budget
 
-from .config import AttackSpec, RunConfig
-from .errors import BenchError
+from .config import AttackSpec, RunConfig, Shard, parse_shard
 from .store import cell_key
+
+__all__ = ["Cell", "Group", "Shard", "all_keys", "parse_shard", "plan_grid", "run_identity"]
 
 
 @dataclass(frozen=True)
@@ -40,35 +40,15 @@ class Group:
         return f"{self.spec.display} {self.budget.norm} eps={self.budget.eps:g} source={self.source}"
 
 
-@dataclass(frozen=True)
-class Shard:
-    """Shard `index` (1-based) of `count`."""
-
-    index: int = 1
-    count: int = 1
-
-    def takes(self, group: Group) -> bool:
-        return group.index % self.count == self.index - 1
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
-
-
-def parse_shard(text: str | None) -> Shard:
-    """`i/n` with 1 <= i <= n, or a one-line error."""
-    if text is None:
-        return Shard()
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
-    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
-        raise BenchError(f"--shard {text!r} is not i/n with 1 <= i <= n; e.g. --shard 1/4 for the first of four")
-    return Shard(int(m.group(1)), int(m.group(2)))
-
-
-def run_identity(cfg: RunConfig, transform: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What every cell of a run depends on besides its own attack and models: dataset, split sizes,
-    seed, the images' eval transform (imagefolder) and autocast; the weight hashes are added once
-    the models are loaded. Defaults are left out, so older run folders keep their keys."""
+def run_identity(cfg: RunConfig, transform: dict[str, Any] | None = None,
+                 fingerprint: str | None = None) -> dict[str, Any]:
+    """What every cell of a run depends on besides its own attack and models: dataset (and, where the
+    name does not identify the content, a fingerprint of it), split sizes, seed, the images' eval
+    transform (imagefolder) and autocast; the weight hashes are added once the models are loaded.
+    Defaults are left out, so older run folders keep their keys."""
     ident: dict[str, Any] = {"dataset": cfg.dataset, "n": cfg.n, "n_fit": cfg.n_fit, "seed": cfg.seed}
+    if fingerprint is not None:
+        ident["data_fingerprint"] = fingerprint
     if transform is not None:
         ident["transform"] = transform
     if cfg.amp != "none":

@@ -1,6 +1,6 @@
 """`bench run --executor ray`: each (attack, eps, source) group of the grid is one Ray task, so a
 fitted attack serves all its targets and modes inside the task. Ray is an optional extra
-(`pip install vizpert-bench[ray]`); nothing else imports this module.
+(`pip install vizpert-bench[ray]`, imported only when a run uses it); `bench.executors` lists it.
 
 The driver ships the run's shared context (models on the CPU, the fit and eval splits, targets,
 clean predictions) once through Ray's object store; fitted attacks go through the fit cache, a
@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import torch
 
-from zoo.errors import first_line
+from common.text import first_line
 
 from .batching import BatchSizer
 from .errors import BenchError
@@ -94,8 +94,8 @@ def _failure_text(exc: BaseException) -> str:
     return f"{type(cause).__name__} after {RAY_MAX_RETRIES} retries{where}: {first}"
 
 
-def ray_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, *, address: str | None = None,
-               log=None, fallbacks: list | None = None) -> Iterator[Event]:
+def ray_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, *, fallbacks: list,
+               log=None, address: str | None = None) -> Iterator[Event]:
     """Run each group as a Ray task (GPU tasks ask for one GPU, CPU tasks for one CPU) and yield
     their events as tasks finish. Without `address`, a local Ray instance is started."""
     ray = require_ray()
@@ -130,8 +130,7 @@ def ray_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, *, addres
                 for cell in todo:
                     yield CellFailure(f"{group.where} targeted={cell.targeted}", text)
                 continue
-            if fallbacks is not None:
-                fallbacks.extend(group_fallbacks)
+            fallbacks.extend(group_fallbacks)
             yield from events
     finally:
         if started_here:

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from zoo.cache import atomic_write_bytes, atomic_write_json
+from common.files import atomic_write_bytes, atomic_write_json
 
 from .errors import BenchError
 from .store import Store
@@ -20,7 +20,7 @@ RUN_FILE = "run.json"
 # config keys that do not change results: a run may be resumed with other values
 NOT_LOCKED = ("device", "batch_size", "channels_last", "workers", "executor", "ray_address")
 # keys added later: left out of the comparison at their defaults, so older run folders still resume
-LATER_DEFAULTS = {"pretrained": False, "checkpoints": {}, "amp": "none"}
+LATER_DEFAULTS = {"pretrained": False, "checkpoints": {}, "amp": "none", "zoo_seed": 0}
 GENERATED = ("cells", "artifacts", "plots")
 
 

@@ -1,5 +1,7 @@
 """The grid runner: for each attack x eps x source, fit once, perturb the eval split once, then
 score the same adversarial images on every target model. One stored cell per targeted mode.
+`group_events` computes one group and yields what the driver (`bench.driver`) stores; the
+executors (`bench.executors`) decide where groups run.
 
 Written by hand because no library runs a fit/perturb/transfer grid with resumable cells.
 """
@@ -7,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +25,9 @@ from attacks import Attack, Budget, BudgetViolation
 from . import metrics
 from .batching import BatchSizer
 from .config import RunConfig
-from .data import Split
+from .datatypes import Split
 from .fitcache import fit_with_cache
-from .plan import Cell, Group, Shard, plan_grid
-from .store import Store
+from .plan import Cell, Group
 from .targets import make_targets
 
 RATE_COLUMNS = ("clean_acc", "fooling_rate", "success_on_correct", "targeted_success")
@@ -139,23 +138,20 @@ def group_events(group: Group, todo: list[Cell], ctx: GridContext, sizer: BatchS
         yield CellDone(cell, rows)
 
 
-def _local_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, sizer: BatchSizer,
-                  log=None) -> Iterator[Event]:
-    """The local executor: groups one after another in this process."""
-    for group, todo in work:
-        yield from group_events(group, todo, ctx, sizer, log)
-
-
 def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split: Split,
-                 target: torch.Tensor | None, sizer: BatchSizer, key: str, device: torch.device) -> torch.Tensor:
+                 target: torch.Tensor | None, sizer: BatchSizer, key: str, device: torch.device,
+                 cell_seed: int = 0) -> torch.Tensor:
     """Perturb the whole eval split batch by batch (halving the batch on out-of-memory); the budget
-    is checked on every batch. The adversarial images stay on the GPU when they take under a
-    quarter of its free memory (they are scored there next); otherwise, and on the CPU, they
-    come back to host memory."""
+    is checked on every batch. Random draws (random starts, noise) are seeded per batch from
+    `cell_seed` and the batch's first image, so a batch's draws do not depend on what ran before
+    it: other cells, earlier batches' data-dependent draws, or an attempt that ran out of memory.
+    The adversarial images stay on the GPU when they take under a quarter of its free memory
+    (they are scored there next); otherwise, and on the CPU, they come back to host memory."""
     tgt = target if target is not None else split.y
     out = _output_buffer(split.x, device)
 
     def one(i: int, j: int) -> None:
+        torch.manual_seed(derive_seed(cell_seed, i))
         xb, yb = split.x[i:j].to(device, non_blocking=True), split.y[i:j].to(device, non_blocking=True)
         tb = tgt[i:j].to(device)
         x_adv = attack.perturb(fitted, model, xb, yb, tb if target is not None else None)
@@ -178,63 +174,6 @@ def _output_buffer(x: torch.Tensor, device: torch.device) -> torch.Tensor:
             return torch.empty(x.shape, dtype=x.dtype, device=device)
         return torch.empty(x.shape, dtype=x.dtype, pin_memory=True)
     return torch.empty_like(x)
-
-
-def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Split, num_classes: int,
-             store: Store, *, device: torch.device, identity: dict[str, Any], groups: list[Group] | None = None,
-             shard: Shard = Shard(), fit_cache: Path | None = None, log=None, executor: str = "local",
-             ray_address: str | None = None) -> GridResult:
-    """Compute every missing cell of this shard's groups into `store`; failed cells are reported, not stored.
-
-    `groups` is the plan (`plan_grid(cfg, identity)` when None). Fitted attacks are cached under
-    `fit_cache` (None: no caching). A cell fails (and is retried by the next run) on a budget
-    violation, an attack error or NaN/inf model outputs. `executor` "ray" computes the groups as
-    Ray tasks (`bench/ray_executor.py`); either way only this process writes the store.
-    """
-    result = GridResult()
-    groups = plan_grid(cfg, identity) if groups is None else groups
-    mine = [g for g in groups if shard.takes(g)]
-    ctx = make_context(cfg, models, fit, eval_, num_classes, device=device, identity=identity, fit_cache=fit_cache)
-    bar = tqdm(total=sum(len(g.cells) for g in mine), desc="grid" if shard.count == 1 else f"grid {shard}",
-               unit="cell")
-    work = []
-    for group in mine:
-        todo = [c for c in group.cells if not store.has(c.key)]
-        result.skipped += len(group.cells) - len(todo)
-        bar.update(len(group.cells) - len(todo))
-        if todo:
-            work.append((group, todo))
-    if executor == "ray":
-        from .ray_executor import ray_events
-
-        events = ray_events(work, ctx, address=ray_address, log=log, fallbacks=result.batch_fallbacks)
-    else:
-        sizer = BatchSizer(cfg.batch_size)
-        result.batch_fallbacks = sizer.fallbacks
-        events = _local_events(work, ctx, sizer, log)
-    for event in events:
-        if isinstance(event, Artifact):
-            store.put_artifact(event.name, event.tensors, event.meta)
-        elif isinstance(event, CellFailure):
-            result.failures.append(event)
-            bar.update(1)
-        else:
-            store.put(event.cell.key, event.cell.order, event.rows)
-            result.computed += 1
-            bar.set_postfix_str(f"{event.rows[0]['attack']} {event.rows[0]['source']} "
-                                f"{'T' if event.cell.targeted else 'U'}", refresh=False)
-            bar.update(1)
-            _fault_point(result.computed)
-    bar.close()
-    return result
-
-
-def _fault_point(computed: int) -> None:
-    """Test hook: with BENCH_FAULT_AFTER_CELLS=k the process kills itself (SIGKILL) after storing k
-    cells, so tests can check resume at an exact point. Does nothing otherwise."""
-    after = os.environ.get("BENCH_FAULT_AFTER_CELLS")
-    if after and computed >= int(after):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _fitted_artifacts(fitted: attacks.Fitted, label: str, budget: Budget, source: str,
@@ -292,9 +231,9 @@ def _cell_rows(cfg: RunConfig, label: str, attack: Attack, fitted: attacks.Fitte
                models: dict[str, nn.Module], clean_pred: dict[str, torch.Tensor], eval_: Split,
                target: torch.Tensor | None, device: torch.device, fit_seconds: float, fit_cached: bool,
                sizer: BatchSizer, seed_parts: tuple) -> tuple[list[dict[str, Any]], torch.Tensor]:
-    torch.manual_seed(derive_seed(*seed_parts))
     t0 = time.perf_counter()
-    x_adv = _adversarial(attack, fitted, models[source], eval_, target, sizer, source, device)
+    x_adv = _adversarial(attack, fitted, models[source], eval_, target, sizer, source, device,
+                         cell_seed=derive_seed(*seed_parts))
     perturb_seconds = time.perf_counter() - t0
     percept = metrics.perceptibility(eval_.x, x_adv, device)
     rows = []

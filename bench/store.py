@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import torch
 
-from zoo.cache import atomic_write_json, save_weights
+from common.files import atomic_write_json, save_weights
 
 
 def cell_key(identity: dict[str, Any]) -> str:

@@ -117,7 +117,7 @@ def test_budget_check_rejects_out_of_range_and_nan():
 def test_unknown_attack_suggests_close_names():
     with pytest.raises(attacks.UnknownAttackError, match=r"did you mean 'pgd'"):
         attacks.create("pgf")
-    with pytest.raises(attacks.AttackError, match="did you mean 'torchattacks class' |did you mean"):
+    with pytest.raises(attacks.AttackError, match=r"unknown torchattacks class 'PDG'; did you mean 'PGD'"):
         attacks.create("torchattacks:PDG")
 
 
@@ -132,13 +132,22 @@ def test_foolbox_norm_mismatch_is_reported(tiny_model):
         attack.fit(tiny_model, [], Budget("l2", 1.0), seed=0)
 
 
-def test_fitted_is_not_mutated_by_perturb(tiny_model, batch):
+@pytest.mark.parametrize("name,params", [("pgd", {"steps": 2}), ("class_uap", {"steps": 5})])
+def test_fitted_is_not_mutated_by_perturb(name, params, tiny_model, fit_loader, batch):
+    """What fit learned (tensors and metadata) and the attack's parameters are the same after perturbing,
+    targeted and untargeted: one fitted artifact serves every batch and cell."""
+    import copy
+
     x, y = batch
-    attack = attacks.create("pgd", steps=2)
-    fitted = attack.fit(tiny_model, [], Budget("linf", 0.1), seed=0)
-    before = attack.params
+    attack = attacks.create(name, **params)
+    fitted = attack.fit(tiny_model, fit_loader, Budget("linf", 0.1), seed=0)
+    tensors = {k: v.clone() for k, v in fitted.tensors.items()}
+    meta, before = copy.deepcopy(dict(fitted.meta)), copy.deepcopy(attack._params)
     attack.perturb(fitted, tiny_model, x, y)
-    assert attack.params == before and isinstance(fitted, Fitted)
+    attack.perturb(fitted, tiny_model, x, y, (y + 1) % 4)
+    assert attack._params == before and dict(fitted.meta) == meta
+    assert fitted.tensors.keys() == tensors.keys()
+    assert all(torch.equal(fitted.tensors[k], v) for k, v in tensors.items())
 
 
 @pytest.mark.parametrize("text,value", [("0.1", 0.1), ("8/255", 8 / 255), (0.25, 0.25)])
@@ -149,3 +158,121 @@ def test_parse_eps(text, value):
 def test_parse_eps_rejects_garbage():
     with pytest.raises(attacks.AttackError, match="8/255"):
         attacks.parse_eps("eight")
+
+
+# ---------------------------------------------------------------- review findings (issue 19)
+
+class _NegativeSensitive(torch.nn.Module):
+    """Labels an image 1 when any pixel is negative (never for a valid image), 2 when its mean exceeds
+    0.03, else 0: a model for which clamping to [0, 1] changes the answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        neg = (-x).clamp_min(0).flatten(1).sum(1)
+        mean = x.flatten(1).mean(1)
+        return torch.stack([torch.zeros_like(mean), 100 * neg, 100 * (mean - 0.03)], 1)
+
+
+def test_untargeted_class_is_ranked_on_clamped_images():
+    """On a black background, a negative delta only fools a model that sees unclamped pixels; the class
+    chosen for untargeted use must be the one that fools on the images as evaluated (clamped)."""
+    from attacks.classwise import apply_class_deltas, package_class_deltas
+
+    model, budget = _NegativeSensitive(), Budget("linf", 0.1)
+    x = torch.zeros(8, 1, 4, 4)
+    deltas = torch.stack([torch.full((1, 4, 4), -0.1), torch.zeros(1, 4, 4), torch.full((1, 4, 4), 0.05)])
+    fitted = package_class_deltas("t", budget, model, x, deltas, {})
+    assert fitted.meta["untargeted_class"] == 2 and fitted.meta["untargeted_order"][0] == 2
+    assert fitted.meta["fit_fooling_by_class"] == [0.0, 0.0, 1.0]
+    adv = apply_class_deltas(fitted, model, x, None).clamp(0, 1)
+    assert (model(adv).argmax(1) != model(x).argmax(1)).all()  # the chosen class fools every image
+
+
+def test_perturb_uses_the_stored_class_even_when_rounded_rates_tie(tiny_model, batch):
+    """The stored ranking decides: rates that round alike must not let perturb pick another class."""
+    x, y = batch
+    attack = attacks.create("class_uap")
+    deltas = torch.stack([torch.full((1, 16, 16), 0.1 * (c + 1) / 4) for c in range(4)])
+    meta = {"untargeted_class": 1, "untargeted_order": [1, 0, 3, 2], "fit_fooling_by_class": [0.5, 0.5, 0.1, 0.2]}
+    fitted = Fitted("class_uap", Budget("linf", 0.1), {"deltas": deltas}, meta)
+    out = attack.perturb(fitted, tiny_model, x, y)
+    assert torch.allclose(out, (x + deltas[1]).clamp(0, 1))
+
+
+def test_l2_budget_tolerance_grows_with_eps():
+    """Float32 rounding of a large L2 norm: a perturbation within float32 rounding of eps = 10 passes
+    (measured in float32 its norm reads 10.0007), a real excess does not."""
+    x = torch.full((1, 3, 224, 224), 0.5)
+    direction = torch.ones_like(x) / x.numel() ** 0.5
+    Budget("l2", 10.0).check(x, x + direction * 10.0 * (1 + 5e-7))
+    with pytest.raises(BudgetViolation, match="exceeded"):
+        Budget("l2", 10.0).check(x, x + direction * 10.01)
+    with pytest.raises(BudgetViolation, match="exceeded"):
+        Budget("linf", 0.1).check(x, x + 0.1 + 1e-4)
+
+
+def test_projection_onto_a_large_l2_ball_passes_the_check():
+    from attacks.projection import project
+
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 224, 224) * 0.5 + 0.25
+    budget = Budget("l2", 8.0)
+    adv = x + project(torch.randn_like(x) * 0.2, budget)
+    budget.check(x, adv)
+
+
+def test_a_broken_plugin_is_skipped_with_a_warning(monkeypatch):
+    """One third-party entry point that fails to import must not break every other attack."""
+    from attacks import registry as reg
+
+    class BrokenEntryPoint:
+        name, value = "broken", "broken_pkg.attacks:Broken"
+        dist = type("Dist", (), {"name": "broken-pkg"})()
+
+        def load(self):
+            raise ImportError("No module named 'broken_pkg'")
+
+    monkeypatch.setattr(reg, "entry_points", lambda group: [BrokenEntryPoint()])
+    r = reg.Registry()
+    r.register("pgd", attacks.torchattacks_adapter.PGD, "PGD")
+    with pytest.warns(RuntimeWarning, match="'broken'.*'broken-pkg'.*skipped"):
+        assert r.create("pgd").label == "pgd"
+    assert r.names() == ["pgd"]
+
+
+PARAM_CASES = [(name, pname) for name in attacks.REGISTRY.names() for pname in attacks.REGISTRY.parameters(name)]
+
+
+@pytest.mark.parametrize("name,pname", PARAM_CASES, ids=[f"{n}.{p}" for n, p in PARAM_CASES])
+def test_every_declared_parameter_rejects_a_wrong_value(name, pname):
+    """Each declared parameter checks its value in the base constructor: one line naming it."""
+    with pytest.raises(attacks.AttackError, match=rf"{name} {pname} must be .*, got \[\]"):
+        attacks.create(name, **{pname: []})
+
+
+def test_declared_ranges_and_choices_are_checked():
+    with pytest.raises(attacks.AttackError, match=r"uap target_rate must be a number in \(0, 1\], got 1.5"):
+        attacks.create("uap", target_rate=1.5)
+    with pytest.raises(attacks.AttackError, match="vizpert condition must be one of 'class', 'image', got 'imag'"):
+        attacks.create("vizpert", condition="imag")
+    with pytest.raises(attacks.AttackError, match="pgd steps must be a positive integer, got True"):
+        attacks.create("pgd", steps=True)
+    assert attacks.create("pgd", alpha=1).params["alpha"] == 1  # an integer is a number
+
+
+def test_adapters_go_through_the_base_constructor():
+    atk = attacks.create("torchattacks:MIFGSM", steps=3)
+    assert atk.params["steps"] == 3 and atk.params["decay"] == 1.0  # torchattacks' default, resolved
+    assert "eps" not in atk.params  # the budget sets it
+    with pytest.raises(attacks.AttackError, match="has no parameter 'stepz'; its parameters: alpha, decay, steps"):
+        attacks.create("torchattacks:MIFGSM", stepz=3)
+    with pytest.raises(attacks.AttackError, match="takes eps from the run's budget"):
+        attacks.create("torchattacks:MIFGSM", eps=0.3)
+
+
+def test_class_viz_cost_counts_the_classes():
+    atk = attacks.create("class_viz", steps=10)
+    assert atk.gradient_passes(100, 100, 1000) == 100 * atk.gradient_passes(100, 100, 10)

@@ -112,3 +112,30 @@ def test_grid_at_224_with_random_init_timm_models(tmp_path, capsys):
     assert info["data_config"]["input_size"] == [3, 224, 224] and len(info["weights_sha256"]) == 64
     for name in ("index.html", "tables.tex", "report.tex", "summary.md", "plots/heatmaps_all_eps0.03137.png"):
         assert (run_dir / name).is_file(), name
+
+
+def test_a_changed_folder_changes_the_run_identity(tmp_path):
+    """A folder is identified by its files (names, sizes, modification times), not by its path, so the
+    cells and fits of a folder whose images changed are never reused."""
+    import os
+
+    from bench.config import RunConfig
+    from bench.plan import run_identity
+
+    root = make_folder(tmp_path / "val")
+    cfg = RunConfig(dataset=f"imagefolder:{root}", models=("timm:resnet18",))
+
+    def identity() -> dict:
+        ds = load_imagefolder(cfg.dataset, size=32)
+        return run_identity(cfg, ds.transform, ds.fingerprint)
+
+    first = identity()
+    assert identity() == first  # reading again changes nothing
+    img = root / SYNSETS[1] / "0.JPEG"
+    Image.fromarray(np.zeros((96, 80, 3), dtype=np.uint8)).save(img)  # same name, new content
+    st = img.stat()
+    os.utime(img, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    edited = identity()
+    assert edited["data_fingerprint"] != first["data_fingerprint"]
+    (root / SYNSETS[2] / "3.JPEG").write_bytes(img.read_bytes())  # a file added
+    assert identity()["data_fingerprint"] not in (first["data_fingerprint"], edited["data_fingerprint"])

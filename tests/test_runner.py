@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import torch
 
 from bench.config import AttackSpec, RunConfig
 from bench.data import make_splits
+from bench.errors import BenchError
 from bench.models import load_models
-from bench.runner import run_grid
+from bench.driver import run_grid
 from bench.store import Store
 from reports import TIMING_COLUMNS, rows_frame
 
@@ -83,9 +85,18 @@ def test_failing_cell_is_reported_and_the_rest_completes(synthetic, zoo_cache, t
     assert set(df.attack) == {"torchattacks:APGD[steps=2]", "fgsm"} and len(df) == (2 + 4) * 2
 
 
-def test_eps_zero_fools_nobody(synthetic, zoo_cache, tmp_path):
-    _, df = _run(_cfg(eps=(0.0,)), synthetic, zoo_cache, tmp_path)
-    assert (df.fooling_rate == 0).all() and (df.linf_max == 0).all()
+def test_eps_zero_fools_nobody(tiny_model, synthetic):
+    """A zero budget (which run configs reject as a user input) leaves every image as it is."""
+    import attacks
+    from attacks import Budget
+
+    x, y = synthetic.test.x[:50], synthetic.test.y[:50]
+    for name, params in (("fgsm", {}), ("pgd", {"steps": 3}), ("noise", {})):
+        attack = attacks.create(name, **params)
+        fitted = attack.fit(tiny_model, [], Budget("linf", 0.0), seed=0)
+        assert torch.equal(attack.perturb(fitted, tiny_model, x, y), x)
+    with pytest.raises(BenchError, match="eps 0 is out of range"):
+        _cfg(eps=(0.0,))
 
 
 def test_out_of_memory_halves_the_batch_and_records_it(tiny_model, synthetic, tmp_path):
@@ -105,7 +116,7 @@ def test_out_of_memory_halves_the_batch_and_records_it(tiny_model, synthetic, tm
     attacks.REGISTRY.register("fgsm_small_memory", SmallMemoryFGSM, "test only")
     try:
         cfg = RunConfig(dataset="synthetic", models=("m",), attacks=(AttackSpec("fgsm_small_memory"),), eps=(0.1,),
-                        targeted=(False,), n=100, n_fit=10, batch_size=64)
+                        mode="untargeted", n=100, n_fit=10, batch_size=64)
         split = Split(synthetic.test.x[:100], synthetic.test.y[:100])
         result = run_grid(cfg, {"m": tiny_model}, split, split, synthetic.num_classes, Store(tmp_path),
                           device=torch.device("cpu"), identity={})
@@ -144,3 +155,39 @@ def test_many_class_fits_keep_only_the_shown_classes_for_the_report(tmp_path):
         store.put_artifact(art.name, art.tensors, art.meta)
     saved = load_file(str(next((tmp_path / "artifacts").glob("deltas_few*.safetensors"))))
     assert saved["deltas"].shape[0] == 10 and "classes" not in saved
+
+
+def test_random_draws_do_not_depend_on_an_out_of_memory_retry(tiny_model, synthetic, tmp_path):
+    """A batch that runs out of memory after drawing its random start is retried: its draws, and
+    every later batch's, must be those of a run that never ran out of memory (seeded per batch from
+    the cell seed and the batch's first image, not continued from the failed attempt's stream)."""
+    import attacks
+    from attacks import Attack
+    from bench.datatypes import Split
+
+    class UniformStart(Attack):
+        """x plus uniform noise of the budget; runs out of memory on batches over 16 images, after drawing."""
+
+        name = "uniform_start_test"
+
+        def _perturb(self, fitted, model, x, y, target):
+            noise = torch.empty_like(x).uniform_(-fitted.budget.eps, fitted.budget.eps)
+            if len(x) > 16:
+                raise torch.OutOfMemoryError("CUDA out of memory (simulated, after the random start)")
+            return x + noise
+
+    attacks.REGISTRY.register(UniformStart.name, UniformStart, "test only")
+    split = Split(synthetic.test.x[:64], synthetic.test.y[:64])
+    rows = {}
+    try:
+        for batch_size in (16, 32):  # 32: the first batch fails once, then every batch has 16 images
+            cfg = RunConfig(dataset="synthetic", models=("m",), attacks=(AttackSpec(UniformStart.name),),
+                            eps=(0.1,), mode="untargeted", n=64, n_fit=10, batch_size=batch_size)
+            result = run_grid(cfg, {"m": tiny_model}, split, split, synthetic.num_classes,
+                              Store(tmp_path / str(batch_size)), device=torch.device("cpu"), identity={})
+            assert result.computed == 1 and not result.failures
+            rows[batch_size] = _metrics(rows_frame(Store(tmp_path / str(batch_size)).rows()))
+    finally:
+        attacks.REGISTRY._entries.pop(UniformStart.name)
+    assert result.batch_fallbacks == [{"model": "m", "from": 32, "to": 16}]
+    pd.testing.assert_frame_equal(rows[16], rows[32])

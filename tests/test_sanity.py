@@ -10,7 +10,7 @@ from torch import nn
 from bench.config import AttackSpec, RunConfig
 from bench.data import Split
 from bench.metrics import NonFiniteOutput, predict
-from bench.runner import run_grid
+from bench.driver import run_grid
 from bench.sanity import check_model
 from bench.store import Store
 from reports import result_warnings
@@ -66,7 +66,7 @@ def test_nan_outputs_fail_the_cell_not_the_run(tiny_model, synthetic, tmp_path):
     with pytest.raises(NonFiniteOutput, match="NaN"):
         predict(model, torch.zeros(2, *x.shape[1:]))
     cfg = RunConfig(dataset="synthetic", models=("m",), attacks=(AttackSpec("fgsm"),), eps=(0.1,),
-                    targeted=(False,), n=40, n_fit=40, batch_size=20)
+                    mode="untargeted", n=40, n_fit=40, batch_size=20)
     split = Split(x, synthetic.test.y[:40])
     result = run_grid(cfg, {"m": model}, split, split, synthetic.num_classes, Store(tmp_path),
                       device=torch.device("cpu"), identity={})

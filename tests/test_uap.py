@@ -121,7 +121,7 @@ def test_uap_fill_spends_the_whole_budget(norm, eps, tiny_model, fit_loader):
 
 @pytest.mark.parametrize("params,needle", [
     ({"aggregate": "median"}, "aggregate must be one of 'unit'"), ({"fill": "yes"}, "fill must be true or false"),
-    ({"target_rate": 0}, "target_rate must be in"),
+    ({"target_rate": 0}, "target_rate must be a number in"),
     ({"max_passes": 0}, "max_passes must be a positive"), ({"targeted": "yes"}, "targeted must be true or false"),
 ])
 def test_uap_parameters_are_checked(params, needle):

@@ -71,3 +71,34 @@ def test_timm_model_random_init_without_network():
 def test_unknown_model_names_suggest(name, hint):
     with pytest.raises(ZooError, match=f"did you mean '{hint}'"):
         zoo.validate_name(name)
+
+
+def test_another_seed_is_cached_apart_and_leaves_seed_0_intact(tmp_path, zoo_cache, synthetic):
+    """`bench zoo train --seed 1` must not overwrite the seed-0 weights earlier runs' hashes point at."""
+    import shutil
+
+    from bench.models import train_missing
+
+    spec = input_spec(synthetic)
+    src = zoo.mini_weights_path("mini:vgg", spec, zoo_cache)
+    dst = zoo.mini_weights_path("mini:vgg", spec, tmp_path)
+    dst.parent.mkdir(parents=True)
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(src.with_suffix(suffix), dst.with_suffix(suffix))
+    seed0 = zoo.load("mini:vgg", spec, cache_dir=tmp_path).weights_sha256
+    (card,) = train_missing(["mini:vgg"], synthetic, seed=1, cache_dir=tmp_path, log=lambda _: None)
+    assert zoo.mini_weights_path("mini:vgg", spec, tmp_path, seed=1) != dst
+    assert card["seed"] == 1 and card["sha256"] != seed0 and "--seed 1" in card["command"]
+    assert zoo.load("mini:vgg", spec, cache_dir=tmp_path).weights_sha256 == seed0
+    assert zoo.load("mini:vgg", spec, cache_dir=tmp_path, seed=1).weights_sha256 == card["sha256"]
+    with pytest.raises(NotTrainedError, match="seed 2 yet; run `bench zoo train --seed 2`"):
+        zoo.load("mini:vgg", spec, cache_dir=tmp_path, seed=2)
+
+
+def test_a_new_training_recipe_gets_its_own_cache_entry(monkeypatch, synthetic):
+    import dataclasses
+
+    spec = input_spec(synthetic)
+    before = zoo.mini_weights_path("mini:vgg", spec, "/c")
+    monkeypatch.setitem(MINI_SPECS, "vgg", dataclasses.replace(MINI_SPECS["vgg"], epochs=5))
+    assert zoo.mini_weights_path("mini:vgg", spec, "/c") != before

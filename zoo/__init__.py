@@ -6,6 +6,8 @@ locally by `train_mini` and cached) and `timm:<any timm model>`.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -46,15 +48,20 @@ def _mini_spec(name: str) -> MiniSpec:
     return MINI_SPECS[arch]
 
 
-def mini_weights_path(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where the mini-zoo weights for `name` trained on `spec.dataset` live in the cache."""
-    arch = _mini_spec(name).arch
-    return cache_root(cache_dir) / "zoo" / spec.dataset / f"mini-{arch}.safetensors"
+def mini_weights_path(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None = None, *,
+                      seed: int = 0) -> Path:
+    """Where the mini-zoo weights for `name` trained on `spec.dataset` with `seed` live in the cache:
+    the file name carries the seed and a digest of the training recipe, so training another seed or
+    recipe never overwrites weights that earlier runs' hashes point at."""
+    mini = _mini_spec(name)
+    recipe = hashlib.sha256(json.dumps(mini.recipe(), sort_keys=True).encode()).hexdigest()[:8]
+    return cache_root(cache_dir) / "zoo" / spec.dataset / f"mini-{mini.arch}-seed{seed}-{recipe}.safetensors"
 
 
-def mini_status(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None = None) -> dict[str, Any] | None:
+def mini_status(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None = None, *,
+                seed: int = 0) -> dict[str, Any] | None:
     """The card of a cached, intact mini model, or None if it must be (re)trained."""
-    path = mini_weights_path(name, spec, cache_dir)
+    path = mini_weights_path(name, spec, cache_dir, seed=seed)
     try:
         _, card = load_weights(path)
     except ZooError:
@@ -71,7 +78,7 @@ def train_mini(name: str, spec: InputSpec, train: tuple[torch.Tensor, torch.Tens
     torch.manual_seed(seed)
     net = mini.build(spec)
     stats = fit_classifier(net, spec.mean, spec.std, *train, epochs=mini.epochs, lr=mini.lr, seed=seed,
-                           desc=f"train {name}", device=device)
+                           batch_size=mini.batch_size, desc=f"train {name}", device=device)
     model = wrap(net, spec.mean, spec.std)
     card = {
         "name": name, "arch": mini.arch, "description": mini.description, "dataset": spec.dataset,
@@ -82,15 +89,16 @@ def train_mini(name: str, spec: InputSpec, train: tuple[torch.Tensor, torch.Tens
         "params": sum(p.numel() for p in net.parameters()),
         "torch": torch.__version__, "timm": timm.__version__, "device": str(device), **stats,
     }
-    return save_weights(net.state_dict(), mini_weights_path(name, spec, cache_dir), card)
+    return save_weights(net.state_dict(), mini_weights_path(name, spec, cache_dir, seed=seed), card)
 
 
-def _load_mini(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None, *, amp: str = "none",
-               channels_last: bool = False) -> Normalized:
+def _load_mini(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None, *, seed: int = 0,
+               amp: str = "none", channels_last: bool = False) -> Normalized:
     mini = _mini_spec(name)
-    path = mini_weights_path(name, spec, cache_dir)
+    path = mini_weights_path(name, spec, cache_dir, seed=seed)
     if read_card(path) is None:
-        raise NotTrainedError(f"{name} is not trained for {spec.dataset} yet; run `bench zoo train`")
+        again = "bench zoo train" + ("" if seed == 0 else f" --seed {seed}")
+        raise NotTrainedError(f"{name} is not trained for {spec.dataset} with seed {seed} yet; run `{again}`")
     try:
         state, card = load_weights(path)
     except ZooError as exc:
@@ -138,16 +146,17 @@ def check_checkpoint_target(name: str) -> None:
 
 def load(name: str, spec: InputSpec, *, device: str | torch.device = "cpu", pretrained: bool = False,
          checkpoint: str | None = None, cache_dir: str | os.PathLike | None = None, amp: str = "none",
-         channels_last: bool = False) -> Normalized:
+         channels_last: bool = False, seed: int = 0) -> Normalized:
     """The zoo model `name` for input `spec`: frozen, eval mode, [0, 1] input, on `device`.
 
-    `pretrained` and `checkpoint` apply to `timm:` models (mini models are trained locally);
-    `model.info` says where the weights came from and which preprocessing they expect."""
+    `pretrained` and `checkpoint` apply to `timm:` models (mini models are trained locally; `seed`
+    picks which trained copy); `model.info` says where the weights came from and which
+    preprocessing they expect."""
     validate_name(name)
     if name.startswith("mini:"):
         if checkpoint:
             check_checkpoint_target(name)
-        model = _load_mini(name, spec, cache_dir, amp=amp, channels_last=channels_last)
+        model = _load_mini(name, spec, cache_dir, seed=seed, amp=amp, channels_last=channels_last)
     else:
         model = _load_timm(name, spec, pretrained=pretrained, checkpoint=checkpoint, amp=amp,
                            channels_last=channels_last)

@@ -33,3 +33,10 @@ class MiniSpec:
     build: Callable[[InputSpec], nn.Module]
     epochs: int = 4
     lr: float = 2e-3
+    batch_size: int = 128
+
+    def recipe(self) -> dict[str, object]:
+        """How the weights are trained (`zoo.train.fit_classifier`): part of their cache key, so a
+        change of recipe never reuses weights trained by another."""
+        return {"arch": self.arch, "epochs": self.epochs, "lr": self.lr, "batch_size": self.batch_size,
+                "optimizer": "adam+onecycle"}

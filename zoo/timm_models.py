@@ -14,7 +14,9 @@ import timm
 import torch
 from torch import nn
 
-from .errors import ZooError, first_line
+from common.text import first_line
+
+from .errors import ZooError
 from .specs import InputSpec
 
 DATA_CONFIG_KEYS = ("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std")

@@ -17,13 +17,15 @@ from torch.nn import functional as F
 
 from ..base import Attack, Fitted
 from ..budget import Budget
+from ..classwise import (RANK_IMAGES, UNTARGETED_RULES, apply_class_deltas, package_class_deltas, rank_classes,
+                         untargeted_classes, untargeted_meta)
 from ..errors import AttackError
+from ..fitting import fit_inputs, optimise, perturb_loss, random_targets
+from ..params import Param, flag, positive_int
+from ..projection import fit_visualization, scale_to_budget
 from .generator import GeneratorConfig, build_generator
-from .training import (UNTARGETED_RULES, apply_class_deltas, best_untargeted_class, fit_inputs, fit_visualization,
-                       guide_for, optimise, perturb_loss, random_targets, scale_to_budget, untargeted_classes)
+from .training import guide_for
 
-CHOICES = {"objective": ("visualize", "perturb"), "condition": ("class", "image"),
-           "label_injection": ("all", "input"), "loss": ("ce", "margin"), "untargeted": UNTARGETED_RULES}
 CLASS_BATCH_MAX = 128  # class generators run on every class at once up to this many classes
 
 
@@ -33,10 +35,24 @@ class VizPert(Attack):
     name = "vizpert"
     kind = "class_universal"
     learns = True
-    version = 3  # 2: cosine lr decay, U-Net skips in G(x, c); 3: deterministic fits
-    defaults: ClassVar[dict[str, Any]] = {
-        "objective": "perturb", "condition": "class", "label_injection": "all", "freeze_classifier": True,
-        "steps": None, "batch_size": 128, "lr": 2e-3, "width": None, "loss": "ce", "untargeted": "best_class",
+    # 2: cosine lr decay, U-Net skips in G(x, c); 3: deterministic fits
+    # 4: the untargeted class is ranked on clamped images, and perturb uses the stored ranking
+    version = 4
+    params_spec: ClassVar[dict[str, Param]] = {
+        "objective": Param("perturb", "visualize: CE(D(G(c)), c), the paper; perturb: CE(D(clip(x + G(c))), c)",
+                           choices=("visualize", "perturb")),
+        "condition": Param("class", "class: G(c), one perturbation per class; image: G(x, c), one per image",
+                           choices=("class", "image")),
+        "label_injection": Param("all", "the label enters at every upsampling block, or at the input only",
+                                 choices=("all", "input")),
+        "freeze_classifier": flag(True, "the classifier guides frozen (the paper), or trains along (ablation)"),
+        "steps": positive_int(None, "Adam steps (none: 300 for G(c), 600 for G(x, c))", none_ok=True),
+        "batch_size": positive_int(128, "fit images per step"),
+        "lr": Param(2e-3, "Adam learning rate (cosine decay)", float, low=0, low_open=True),
+        "width": positive_int(None, "generator width multiplier (none: 32 for G(c), 64 for G(x, c))", none_ok=True),
+        "loss": Param("ce", "ce (the paper) or margin (logit margin clipped at -5)", choices=("ce", "margin")),
+        "untargeted": Param("best_class", "untargeted use: the best class for every image, or the runner-up "
+                            "for images already labelled as it", choices=UNTARGETED_RULES),
     }
 
     def __init__(self, **params: Any) -> None:
@@ -48,16 +64,8 @@ class VizPert(Attack):
             p["steps"] = 600 if image else 300
         if p["width"] is None:
             p["width"] = 64 if image else 32
-        for key, allowed in CHOICES.items():
-            if p[key] not in allowed:
-                raise AttackError(f"vizpert {key}={p[key]!r} is not one of {', '.join(allowed)}")
         if p["condition"] == "image" and p["objective"] == "visualize":
             raise AttackError("vizpert condition='image' needs objective='perturb' (a visualization has no input image)")
-        for key in ("steps", "batch_size", "width"):
-            if not isinstance(p[key], int) or p[key] < 1:
-                raise AttackError(f"vizpert {key} must be a positive integer, got {p[key]!r}")
-        if not isinstance(p["freeze_classifier"], bool):
-            raise AttackError("vizpert freeze_classifier must be true or false")
         # G(x, c) makes a new perturbation per image (after a fit); G(c) one per class
         self.kind = "per_input" if p["condition"] == "image" else "class_universal"  # type: ignore[misc]
 
@@ -101,20 +109,16 @@ class VizPert(Attack):
         final_loss = optimise(params, loss_fn, steps=p["steps"], lr=p["lr"], desc=f"fit vizpert eps={budget.eps:g}")
         meta: dict[str, Any] = {"generator": cfg.to_dict(), "final_loss": final_loss,
                                 "generator_params": sum(q.numel() for q in gen.parameters())}
-        tensors: dict[str, torch.Tensor] = {}
         with torch.no_grad():
             if p["condition"] == "class":
                 vis, deltas = self._class_outputs(gen, n_cls, budget, device)
-                tensors = {"deltas": deltas.cpu(), "visualizations": vis.cpu()}
-                best, rates = best_untargeted_class(model, x_fit[:256], n_cls, lambda xb, c: xb + deltas[c])
-            else:
-                gen.eval()
-                tensors = {f"generator.{k}": v.detach().cpu() for k, v in gen.state_dict().items()}
-                best, rates = best_untargeted_class(
-                    model, x_fit[:256], n_cls,
-                    lambda xb, c: xb + scale_to_budget(gen(xb, torch.full((len(xb),), c, device=device)), budget))
-        meta.update(untargeted_class=best, fit_fooling_by_class=[round(r, 4) for r in rates])
-        return Fitted(self.label, budget, tensors, meta)
+                return package_class_deltas(self.label, budget, model, x_fit, deltas, meta, {"visualizations": vis})
+            gen.eval()
+            tensors = {f"generator.{k}": v.detach().cpu() for k, v in gen.state_dict().items()}
+            order, rates = rank_classes(
+                model, x_fit[:RANK_IMAGES], n_cls,
+                lambda xb, c: xb + scale_to_budget(gen(xb, torch.full((len(xb),), c, device=device)), budget))
+        return Fitted(self.label, budget, tensors, {**meta, **untargeted_meta(order, rates)})
 
     def _class_outputs(self, gen: nn.Module, n_cls: int, budget: Budget,
                        device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

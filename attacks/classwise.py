@@ -1,0 +1,78 @@
+"""Class-universal attacks (one perturbation per target class: VizPert's G(c), class_uap, class_viz,
+the targeted uap/sgd_uap): how the untargeted class is chosen, how class deltas are applied, and
+how a fit is packaged, in one place so that every such attack chooses and applies alike.
+
+The untargeted class is chosen on the fit split with the images clamped to [0, 1], exactly as
+they are evaluated, and the whole ranking is stored: `perturb` reads it back instead of
+re-deriving it from rounded rates (which may tie differently).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .base import Fitted
+from .budget import Budget
+
+UNTARGETED_RULES = ("best_class", "best_other")
+RANK_IMAGES = 256  # fit images the untargeted ranking is measured on
+
+
+@torch.no_grad()
+def rank_classes(model: nn.Module, x: torch.Tensor, num_classes: int,
+                 adversarial: Callable[[torch.Tensor, int], torch.Tensor],
+                 batch_size: int = 256) -> tuple[list[int], list[float]]:
+    """Classes ordered by how often their perturbation fools `model` on `x` (ties: lower class first),
+    and every class's fooling rate. `adversarial(xb, c)` may leave [0, 1]; it is clamped here, as in
+    evaluation."""
+    def labels(fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        return torch.cat([model(fn(x[i:i + batch_size]).clamp(0.0, 1.0)).argmax(1)
+                          for i in range(0, len(x), batch_size)])
+
+    clean = labels(lambda xb: xb)
+    rates = [float((labels(lambda xb, c=c: adversarial(xb, c)) != clean).float().mean())
+             for c in range(num_classes)]
+    order = sorted(range(num_classes), key=lambda c: (-rates[c], c))
+    return order, rates
+
+
+def untargeted_meta(order: list[int], rates: list[float]) -> dict[str, Any]:
+    """The ranking as stored in a fit's metadata."""
+    return {"untargeted_class": order[0], "untargeted_order": order,
+            "fit_fooling_by_class": [round(r, 4) for r in rates]}
+
+
+def untargeted_classes(fitted: Fitted, model: nn.Module, x: torch.Tensor, rule: str) -> torch.Tensor:
+    """The class whose perturbation each image gets in untargeted use.
+
+    `best_class`: the stored best class (most fooling on the fit split), for every image.
+    `best_other`: the same, except that images the model already labels as that class get the
+    runner-up (a perturbation toward their own label cannot fool); costs one forward pass.
+    """
+    order = fitted.meta["untargeted_order"]
+    c = torch.full((len(x),), int(order[0]), dtype=torch.long, device=x.device)
+    if rule == "best_other" and len(order) > 1:
+        with torch.no_grad():
+            c[model(x).argmax(1) == int(order[0])] = int(order[1])
+    return c
+
+
+def apply_class_deltas(fitted: Fitted, model: nn.Module, x: torch.Tensor, target: torch.Tensor | None,
+                       rule: str = "best_class") -> torch.Tensor:
+    """Class-universal perturbing: x + delta[target], or the untargeted rule's class; a lookup and an add."""
+    c = target if target is not None else untargeted_classes(fitted, model, x, rule)
+    key = ("deltas", x.device)
+    if key not in fitted.runtime:
+        fitted.runtime[key] = fitted.tensors["deltas"].to(x.device)
+    return x + fitted.runtime[key][c]
+
+
+def package_class_deltas(label: str, budget: Budget, model: nn.Module, x_fit: torch.Tensor, deltas: torch.Tensor,
+                         meta: dict[str, Any], extra: dict[str, torch.Tensor] | None = None) -> Fitted:
+    """A class-universal fit: the per-class deltas (plus `extra` tensors, e.g. visualizations) and
+    the untargeted ranking measured on the first fit images."""
+    order, rates = rank_classes(model, x_fit[:RANK_IMAGES], len(deltas), lambda xb, c: xb + deltas[c])
+    tensors = {"deltas": deltas.detach().cpu(), **{k: v.detach().cpu() for k, v in (extra or {}).items()}}
+    return Fitted(label, budget, tensors, {**meta, **untargeted_meta(order, rates)})

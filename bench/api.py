@@ -1,0 +1,35 @@
+"""The Python API: `bench.run(...)` takes the same options as `bench run` (declared once in
+`bench.config.RunConfig`) and returns a RunResult; `bench.load_run(path)` opens a run folder.
+
+    import bench
+    r = bench.run(models=["mini:resnet"], attacks=["fgsm"], n=100)
+    r.summary()                      # pandas DataFrame
+    r.transfer("fgsm", 0.1)          # sources x targets
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig
+from .configfile import resolve_config
+from .logs import Log, log_stderr
+from .pipeline import execute
+from .result import RunResult, load_run
+
+__all__ = ["RunConfig", "RunResult", "load_run", "run"]
+
+
+def run(config: str | Path | RunConfig | None = None, *, log: Log | None = log_stderr, **options: Any) -> RunResult:
+    """Run a grid: defaults, then `config` (a TOML file or a RunConfig), then `options` (any `bench run`
+    option by its TOML name: models=[...], attacks=[...], eps=[0.1, "8/255"], n=..., mode=...).
+    Errors are the CLI's one-line exceptions (BenchError, ZooError, AttackError). `log=None` is quiet."""
+    if isinstance(config, RunConfig):
+        from dataclasses import replace
+
+        cfg = replace(config, **options) if options else config
+    else:
+        cfg = resolve_config(str(config) if config is not None else None, options)
+    command = "bench.run(" + ", ".join([repr(str(config))] * (config is not None and not isinstance(config, RunConfig))
+                                       + [f"{k}={v!r}" for k, v in options.items()]) + ")"
+    return execute(cfg, log=log or (lambda _msg: None), command=command)

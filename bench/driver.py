@@ -1,0 +1,69 @@
+"""The driver of a grid: plans the groups of this shard, skips the stored cells, hands the rest to
+an executor (`bench.executors`) and is the only writer of the store, whatever the executor."""
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .config import RunConfig, Shard
+from .datatypes import Split
+from .executors import EXECUTOR_TABLE
+from .plan import Group, plan_grid
+from .runner import Artifact, CellFailure, GridResult, make_context
+from .store import Store
+
+
+def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Split, num_classes: int,
+             store: Store, *, device: torch.device, identity: dict[str, Any], groups: list[Group] | None = None,
+             shard: Shard = Shard(), fit_cache: Path | None = None, log=None) -> GridResult:
+    """Compute every missing cell of this shard's groups into `store`; failed cells are reported, not stored.
+
+    `groups` is the plan (`plan_grid(cfg, identity)` when None). Fitted attacks are cached under
+    `fit_cache` (None: no caching). A cell fails (and is retried by the next run) on a budget
+    violation, an attack error or NaN/inf model outputs. `cfg.executor` picks where groups run
+    (`bench.executors`); either way only this process writes the store.
+    """
+    result = GridResult()
+    groups = plan_grid(cfg, identity) if groups is None else groups
+    mine = [g for g in groups if shard.takes(g)]
+    ctx = make_context(cfg, models, fit, eval_, num_classes, device=device, identity=identity, fit_cache=fit_cache)
+    bar = tqdm(total=sum(len(g.cells) for g in mine), desc="grid" if shard.count == 1 else f"grid {shard}",
+               unit="cell")
+    work = []
+    for group in mine:
+        todo = [c for c in group.cells if not store.has(c.key)]
+        result.skipped += len(group.cells) - len(todo)
+        bar.update(len(group.cells) - len(todo))
+        if todo:
+            work.append((group, todo))
+    events = EXECUTOR_TABLE[cfg.executor](work, ctx, fallbacks=result.batch_fallbacks, log=log,
+                                          address=cfg.ray_address)
+    for event in events:
+        if isinstance(event, Artifact):
+            store.put_artifact(event.name, event.tensors, event.meta)
+        elif isinstance(event, CellFailure):
+            result.failures.append(event)
+            bar.update(1)
+        else:
+            store.put(event.cell.key, event.cell.order, event.rows)
+            result.computed += 1
+            bar.set_postfix_str(f"{event.rows[0]['attack']} {event.rows[0]['source']} "
+                                f"{'T' if event.cell.targeted else 'U'}", refresh=False)
+            bar.update(1)
+            _fault_point(result.computed)
+    bar.close()
+    return result
+
+
+def _fault_point(computed: int) -> None:
+    """Test hook: with BENCH_FAULT_AFTER_CELLS=k the process kills itself (SIGKILL) after storing k
+    cells, so tests can check resume at an exact point. Does nothing otherwise."""
+    after = os.environ.get("BENCH_FAULT_AFTER_CELLS")
+    if after and computed >= int(after):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,27 @@
+"""Re-rendering a run folder's reports (tables, figures, report.tex/PDF, summary.md, index.html)
+from its stored cells: after a run, by `bench report`, by `bench merge` and by `RunResult.render`."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+from .logs import Log, log_stderr
+
+
+def render(run_dir: Path, formats: Sequence[str] | None = None, *, log: Log = log_stderr) -> str:
+    """Tables, figures, report.tex/PDF, summary.md and index.html of a run folder from its stored
+    cells and files; returns the Markdown summary (with the sanity warnings)."""
+    from reports import FORMATS, render_run, rows_frame
+
+    from .runfolder import stored_rows
+
+    df = rows_frame(stored_rows(run_dir))
+    sanity = run_dir / "sanity.json"
+    warnings = [w["message"] for w in json.loads(sanity.read_text())] if sanity.is_file() else []
+    manifest = run_dir / "manifest.json"
+    classes = json.loads(manifest.read_text()).get("dataset", {}).get("classes", []) if manifest.is_file() else []
+    if formats is None:  # everything, but the PDF only when BENCH_PDF is not 0 (the tests skip it: ~3 s a run)
+        formats = [f for f in FORMATS if f != "pdf" or os.environ.get("BENCH_PDF", "1") != "0"]
+    return render_run(df, run_dir, class_names=classes, model_warnings=warnings, formats=formats, log=log)

@@ -1,0 +1,74 @@
+"""What a run gives back to Python: its folder, its stored results as pandas DataFrames, and the
+report rendering. Returned by `bench.run` and `bench.load_run`; the CLI prints from it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from .errors import BenchError
+
+
+@dataclass
+class RunResult:
+    """A run folder and what the run that produced it reported (empty for a loaded folder)."""
+
+    run_dir: Path | None
+    markdown: str = ""  # the Markdown summary printed by `bench run`
+    computed: int = 0
+    skipped: int = 0
+    failures: list[Any] = field(default_factory=list)
+    plan: str = ""  # the dry run's table (run_dir is None then)
+
+    def _folder(self) -> Path:
+        if self.run_dir is None:
+            raise BenchError("a dry run computes nothing; run without dry_run to get results")
+        return self.run_dir
+
+    def results(self) -> pd.DataFrame:
+        """Long form: one row per (attack, eps, norm, targeted, source, target) with every metric."""
+        from reports import rows_frame
+
+        from .runfolder import stored_rows
+
+        return rows_frame(stored_rows(self._folder()))
+
+    def summary(self) -> pd.DataFrame:
+        """One row per attack x eps x mode: white-box and mean transfer rates, SSIM, PSNR, images/s."""
+        from reports import summary_table
+
+        return summary_table(self.results())
+
+    def transfer(self, attack: str, eps: float, *, targeted: bool = False, norm: str | None = None) -> pd.DataFrame:
+        """Sources (rows) x targets (columns) for one attack label and eps: fooling rate, or targeted
+        success for targeted cells."""
+        from reports.tables import transfer_matrix
+
+        df = self.results()
+        norms = sorted(set(df["norm"])) if norm is None else [norm]
+        if len(norms) != 1:
+            raise BenchError(f"the run has norms {', '.join(norms)}; pass norm=")
+        m = transfer_matrix(df, attack, float(eps), norms[0], targeted)
+        if m.empty:
+            have = sorted(set(zip(df["attack"], df["eps"])))
+            raise BenchError(f"no cells for attack {attack!r} at eps {eps:g} ({'targeted' if targeted else 'untargeted'}); "
+                             f"the run has {', '.join(f'{a}@{e:g}' for a, e in have)}")
+        return m
+
+    def render(self, formats: Sequence[str] | None = None) -> str:
+        """(Re-)write the run's tables, figures and pages from its stored cells; returns the Markdown summary."""
+        from .rendering import render
+
+        return render(self._folder(), formats)
+
+
+def load_run(path: str | Path) -> RunResult:
+    """A finished (or partial) run folder made by `bench run` or `bench.run`."""
+    from .store import Store
+
+    run_dir = Path(path)
+    if not Store(run_dir).keys():
+        raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
+    return RunResult(run_dir)

@@ -1,0 +1,110 @@
+"""The Python API and the one declaration of every run option: `bench.run` takes what `bench run`
+and a TOML file take, checked by RunConfig alike, and returns the results as DataFrames."""
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+import pytest
+
+import bench
+from bench.cli import _build_parser
+from bench.config import OPTIONS, RunConfig, iter_options
+from bench.configfile import read_config, resolve_config
+from bench.errors import BenchError
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    sub = next(a for a in _build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices["run"]
+
+
+def test_every_option_is_a_flag_a_toml_key_and_a_keyword(tmp_path):
+    dests = {a.dest for a in _run_parser()._actions}
+    assert set(OPTIONS) <= dests, set(OPTIONS) - dests
+    for name, meta, default in iter_options():
+        assert getattr(RunConfig(), name) == default or name in ("attacks", "models", "eps")
+        assert meta["help"], name
+    # a TOML file with every recorded option at a non-default value parses and lands in the config
+    toml = tmp_path / "all.toml"
+    toml.write_text('dataset = "synthetic"\nmodels = ["mini:vgg"]\nattacks = ["fgsm"]\neps = [0.2]\nnorm = "l2"\n'
+                    'mode = "targeted"\nn = 7\nn_fit = 8\nseed = 3\nzoo_seed = 1\nbatch_size = 5\ndevice = "cpu"\n'
+                    'pretrained = true\namp = "bf16"\nchannels_last = true\nworkers = 0\n')
+    cfg = resolve_config(toml)
+    assert (cfg.n, cfg.n_fit, cfg.seed, cfg.zoo_seed, cfg.batch_size, cfg.workers) == (7, 8, 3, 1, 5, 0)
+    assert cfg.targeted == (True,) and cfg.norm == "l2" and cfg.amp == "bf16" and cfg.channels_last
+
+
+def test_flags_then_file_then_defaults(tmp_path):
+    toml = tmp_path / "run.toml"
+    toml.write_text('n = 40\neps = [0.3]\n')
+    a = _build_parser().parse_args(["run", "--config", str(toml), "--eps", "0.05,8/255", "--models", "mini:vgg"])
+    from bench.cli import run_overrides
+
+    cfg = resolve_config(a.config, run_overrides(a))
+    assert cfg.eps == (0.05, 8 / 255) and cfg.n == 40 and cfg.models == ("mini:vgg",) and cfg.seed == 0
+
+
+@pytest.mark.parametrize("options,needle", [
+    ({"n": 0}, "n (--n) must be a positive integer, got 0"),
+    ({"workers": -1}, "(--workers) must be 0 or more"),
+    ({"eps": []}, "eps is empty"),
+    ({"eps": "abc"}, "8/255"),
+    ({"norm": "l3"}, "norm 'l3' is not one of linf, l2"),
+    ({"models": []}, "models is empty"),
+    ({"attacks": [3]}, "must be an attack name or a table"),
+    ({"n": "many"}, "n (--n) must be an integer"),
+    ({"ray_address": "x:1"}, "--ray-address is for --executor ray"),
+    ({"shard": "3/2"}, "is not i/n"),
+    ({"epz": [0.1]}, "did you mean 'eps'"),
+])
+def test_the_api_rejects_what_the_cli_rejects(options, needle):
+    with pytest.raises(BenchError) as err:
+        resolve_config(None, options)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_toml_file_is_checked_by_the_same_rules(tmp_path):
+    toml = tmp_path / "bad.toml"
+    toml.write_text("n = 0\n")
+    with pytest.raises(BenchError, match=r"n \(--n\) must be a positive integer, got 0"):
+        resolve_config(toml)
+
+
+def test_run_returns_dataframes_and_load_run_reopens_them(tmp_path, zoo_cache):
+    out = tmp_path / "runs"
+    r = bench.run(dataset="synthetic", models=["mini:resnet", "mini:vgg"], attacks=["fgsm"], n=60, n_fit=20,
+                  mode="untargeted", cache_dir=str(zoo_cache), output=str(out), run_id="api", log=None)
+    assert r.run_dir == out / "api" and not r.failures and r.computed == 2
+    df = r.results()
+    assert len(df) == 4 and set(df.target) == {"mini:resnet", "mini:vgg"}
+    summary = r.summary()
+    assert isinstance(summary, pd.DataFrame) and list(summary.attack) == ["fgsm"]
+    m = r.transfer("fgsm", 0.1)
+    assert m.shape == (2, 2) and ((m >= 0) & (m <= 100)).all().all()
+    with pytest.raises(BenchError, match="no cells for attack 'pgd'"):
+        r.transfer("pgd", 0.1)
+    again = bench.load_run(out / "api")
+    pd.testing.assert_frame_equal(again.results(), df)
+    assert "## Summary" in again.render(["markdown"]) and (out / "api" / "summary.md").is_file()
+    assert "## Summary" in r.markdown  # what `bench run` prints
+
+
+def test_dry_run_plans_without_writing(tmp_path, zoo_cache):
+    r = bench.run(dataset="synthetic", models=["mini:vgg"], attacks=["fgsm", "pgd"], n=20, n_fit=10,
+                  cache_dir=str(zoo_cache), output=str(tmp_path / "runs"), dry_run=True, log=None)
+    assert r.run_dir is None and "4 cells" in r.plan and not (tmp_path / "runs").exists()
+    with pytest.raises(BenchError, match="a dry run computes nothing"):
+        r.results()
+
+
+def test_load_run_of_a_folder_without_results(tmp_path):
+    with pytest.raises(BenchError, match="no stored results"):
+        bench.load_run(tmp_path)
+
+
+def test_read_config_keys_are_the_options():
+    """configfile has no key table of its own: an option added to RunConfig is a TOML key at once."""
+    import bench.configfile as cf
+
+    assert not hasattr(cf, "KEYS") and read_config.__module__ == "bench.configfile"
