@@ -13,7 +13,7 @@ from typing import Any
 
 from .config import RunConfig
 from .configfile import resolve_config
-from .logs import Log, log_stderr
+from .logs import Log, log_stderr, quiet
 from .pipeline import execute
 from .result import RunResult, load_run
 
@@ -32,4 +32,4 @@ def run(config: str | Path | RunConfig | None = None, *, log: Log | None = log_s
         cfg = resolve_config(str(config) if config is not None else None, options)
     command = "bench.run(" + ", ".join([repr(str(config))] * (config is not None and not isinstance(config, RunConfig))
                                        + [f"{k}={v!r}" for k, v in options.items()]) + ")"
-    return execute(cfg, log=log or (lambda _msg: None), command=command)
+    return execute(cfg, log=log or quiet, command=command)

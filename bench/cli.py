@@ -17,12 +17,14 @@ from .config import DEFAULT_MODELS, iter_options
 from .configfile import resolve_config
 from .data import DATASETS, load_dataset
 from .errors import BenchError
-from .logs import log_stderr
+from common.progress import show_bars
+
+from .logs import log_stderr, quiet
 from .pipeline import execute, link_latest
 from .rendering import render
 
 USER_ERRORS = (BenchError, zoo.ZooError, attacks.AttackError)
-log = log_stderr
+log = log_stderr  # `--quiet` swaps in `quiet` for the process (main)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,9 +86,15 @@ def run_overrides(a: argparse.Namespace) -> dict[str, Any]:
 def _build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="bench", description="Benchmark adversarial attacks (VizPert and baselines) on a model zoo.")
     p.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
+    p.add_argument("--quiet", action="store_true", help="errors only on stderr (no status lines, no bars)")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="errors only on stderr (no status lines, no bars); progress bars are off anyway "
+                             "when stderr is not a terminal (one line per event instead)")
 
-    r = sub.add_parser("run", help="run the attack x eps x source -> target grid (default: the quickstart)")
+    r = sub.add_parser("run", parents=[common],
+                       help="run the attack x eps x source -> target grid (default: the quickstart)")
     add_run_options(r)
 
     ls = sub.add_parser("list", help="list registered attacks, models or datasets")
@@ -94,7 +102,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     z = sub.add_parser("zoo", help="mini-zoo maintenance")
     zsub = z.add_subparsers(dest="zoo_command", parser_class=_Parser)
-    zt = zsub.add_parser("train", help="train the mini zoo on the dataset and cache it")
+    zt = zsub.add_parser("train", parents=[common], help="train the mini zoo on the dataset and cache it")
     zt.add_argument("--models", default=",".join(DEFAULT_MODELS))
     zt.add_argument("--dataset", default="fashion-mnist")
     zt.add_argument("--seed", type=int, default=0, help="training seed; each seed is cached apart (bench run "
@@ -104,12 +112,14 @@ def _build_parser() -> argparse.ArgumentParser:
     zt.add_argument("--download", action="store_true", help="download the dataset with torchvision if not found")
     zt.add_argument("--cache-dir", default=None, help="weights cache (default $BENCH_CACHE or ~/.cache/vizpert-bench)")
 
-    mg = sub.add_parser("merge", help="combine the shards of a run (`bench run --shard i/n`) and render it")
+    mg = sub.add_parser("merge", parents=[common],
+                        help="combine the shards of a run (`bench run --shard i/n`) and render it")
     mg.add_argument("run_dir", help="the run folder that receives the merged cells")
     mg.add_argument("others", nargs="*", help="shard run folders to copy cells from (none: shards shared run_dir)")
     mg.add_argument("--allow-missing", action="store_true", help="render even when some cells are missing")
 
-    rep = sub.add_parser("report", help="re-render a run folder from its stored cells, or compare two runs")
+    rep = sub.add_parser("report", parents=[common],
+                         help="re-render a run folder from its stored cells, or compare two runs")
     rep.add_argument("run_dir", nargs="+", help="RUN_DIR to re-render, or RUN_A RUN_B to compare")
     rep.add_argument("--format", default="all",
                      help="all (default) or a comma list of csv,latex,markdown,plots,html,pdf")
@@ -187,7 +197,7 @@ def cmd_report(a: argparse.Namespace) -> int:
         if not Store(run_dir).keys():
             raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
     if len(runs) == 1:
-        print(render(runs[0], formats))
+        print(render(runs[0], formats, log=log))
         return 0
     if len(runs) > 2:
         raise BenchError("bench report compares two runs at most: bench report RUN_A RUN_B")
@@ -241,7 +251,7 @@ def cmd_merge(a: argparse.Namespace) -> int:
                             "failed": [f for p in parts for f in p["cells"]["failed"]]},
                   "wall_seconds": [p["wall_seconds"] for p in parts]}
         atomic_write_json(run_dir / "manifest.json", merged, indent=2, default=str)
-    summary = render(run_dir)
+    summary = render(run_dir, log=log)
     link_latest(run_dir)
     print(summary)
     log(f"merged {added} cells from {len(a.others)} folder(s); {total - len(missing)} of {total} cells in {run_dir}")
@@ -255,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.command is None:  # plain `bench` is the quickstart
         a = parser.parse_args(argv + ["run"])
     handlers = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "merge": cmd_merge}
+    global log
+    log = quiet if a.quiet else log_stderr
+    show_bars(sys.stderr.isatty() and not a.quiet)  # a log file gets one line per event, no repaints
     try:
         if a.command == "zoo":
             if a.zoo_command != "train":

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from common.progress import progress
 
 from .config import RunConfig, Shard
 from .datatypes import Split
@@ -33,8 +33,8 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
     groups = plan_grid(cfg, identity) if groups is None else groups
     mine = [g for g in groups if shard.takes(g)]
     ctx = make_context(cfg, models, fit, eval_, num_classes, device=device, identity=identity, fit_cache=fit_cache)
-    bar = tqdm(total=sum(len(g.cells) for g in mine), desc="grid" if shard.count == 1 else f"grid {shard}",
-               unit="cell")
+    bar = progress(total=sum(len(g.cells) for g in mine), desc="grid" if shard.count == 1 else f"grid {shard}",
+                   unit="cell")
     work = []
     for group in mine:
         todo = [c for c in group.cells if not store.has(c.key)]
@@ -49,10 +49,14 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
             store.put_artifact(event.name, event.tensors, event.meta)
         elif isinstance(event, CellFailure):
             result.failures.append(event)
+            if log:
+                log(f"cell failed: {event.cell}: {event.error}")
             bar.update(1)
         else:
             store.put(event.cell.key, event.cell.order, event.rows)
             result.computed += 1
+            if log:
+                log(cell_line(event.rows))
             bar.set_postfix_str(f"{event.rows[0]['attack']} {event.rows[0]['source']} "
                                 f"{'T' if event.cell.targeted else 'U'}", refresh=False)
             bar.update(1)
@@ -67,3 +71,18 @@ def _fault_point(computed: int) -> None:
     after = os.environ.get("BENCH_FAULT_AFTER_CELLS")
     if after and computed >= int(after):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def cell_line(rows: list[dict[str, Any]]) -> str:
+    """One log line for a finished cell: its key numbers (white-box and mean transfer rate, speed)."""
+    first = rows[0]
+    rate = "targeted_success" if first["targeted"] else "fooling_rate"
+    white = [r[rate] for r in rows if r["whitebox"]]
+    transfer = [r[rate] for r in rows if not r["whitebox"]]
+    what = "targeted success" if first["targeted"] else "fooling"
+    text = (f"cell {first['attack']} {first['norm']} eps={first['eps']:g} "
+            f"{'targeted' if first['targeted'] else 'untargeted'} source={first['source']}: "
+            f"white-box {what} {100 * white[0]:.1f}%")
+    if transfer:
+        text += f", mean transfer {100 * sum(transfer) / len(transfer):.1f}% over {len(transfer)}"
+    return text + f", {first['images_per_second']:,.0f} images/s"

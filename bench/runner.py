@@ -17,7 +17,6 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm.auto import tqdm
 
 import attacks
 from attacks import Attack, Budget, BudgetViolation
@@ -123,6 +122,8 @@ def group_events(group: Group, todo: list[Cell], ctx: GridContext, sizer: BatchS
         for cell in todo:
             yield CellFailure(f"{group.where} targeted={cell.targeted}", str(exc))
         return
+    if log and attack.learns:
+        log(f"fit {group.where}: " + ("from the cache" if cached else f"{fit_seconds:.1f} s"))
     yield from _fitted_artifacts(fitted, label, budget, source, ctx.shown_classes)
     for cell in todo:
         try:

@@ -147,8 +147,11 @@ def test_debug_shows_the_traceback(capsys):
 def test_run_end_to_end_as_a_user(tmp_path, zoo_cache):
     """`python -m bench run` on the synthetic set: the run folder holds every promised file."""
     env = {**os.environ, "BENCH_CACHE": str(zoo_cache), "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "bench", "run", "--dataset", "synthetic", "--n", "100", "--n-fit", "50",
-           "--eps", "0.05,8/255", "--models", "mini:resnet,mini:densenet,mini:vgg"]
+    # the quickstart's attacks under their own labels, with VizPert fits of 20 steps (300 by default):
+    # the files are the same, the six fits take seconds instead of minutes
+    (tmp_path / "run.toml").write_text('attacks = ["fgsm", "pgd", {name = "vizpert", label = "vizpert", steps = 20}]\n')
+    cmd = [sys.executable, "-m", "bench", "run", "--config", "run.toml", "--dataset", "synthetic", "--n", "100",
+           "--n-fit", "50", "--eps", "0.05,8/255", "--models", "mini:resnet,mini:densenet,mini:vgg"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=E2E_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "## Summary" in proc.stdout and "White-box fooling rate per source model" in proc.stdout
@@ -196,3 +199,28 @@ def test_report_regenerates_identical_tables(tmp_path, zoo_cache, capsys):
     assert code == 0 and "## Summary" in out
     after = {name: (run_dir / name).read_bytes() for name in before}
     assert after == before
+
+
+def test_a_log_file_gets_one_line_per_event_and_quiet_gets_none(tmp_path, zoo_cache):
+    """stderr to a file (a batch job): no progress-bar repaints, one line per fitted attack and finished
+    cell with its numbers; `--quiet` leaves errors only."""
+    env = {**os.environ, "BENCH_CACHE": str(zoo_cache), "PYTHONPATH": str(ROOT)}
+    (tmp_path / "run.toml").write_text('attacks = ["fgsm", {name = "class_uap", label = "class_uap", steps = 10}]\n')
+    cmd = [sys.executable, "-m", "bench", "run", "--config", "run.toml", "--dataset", "synthetic", "--models",
+           "mini:resnet,mini:vgg", "--n", "40", "--n-fit", "40", "--output", str(tmp_path / "runs"), "--run-id", "a"]
+    with open(tmp_path / "err.log", "w") as err:
+        proc = subprocess.run(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
+                              timeout=E2E_TIMEOUT)
+    assert proc.returncode == 0, (tmp_path / "err.log").read_text()
+    log = (tmp_path / "err.log").read_text()
+    lines = log.splitlines()
+    assert "\r" not in log and len(log) < 4000, log
+    assert sum(line.startswith("cell ") for line in lines) == 8  # 2 attacks x 2 sources x 2 modes
+    assert sum(line.startswith("fit class_uap") for line in lines) == 2  # one per source
+    assert any("white-box fooling" in line and "mean transfer" in line for line in lines)
+    quiet = subprocess.run(cmd + ["--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=E2E_TIMEOUT)  # the same folder again: renders, computes nothing
+    assert quiet.returncode == 0 and quiet.stderr == "" and "## Summary" in quiet.stdout
+    bad = subprocess.run(cmd + ["--quiet", "--eps", "2"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=E2E_TIMEOUT)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: eps 2 is out of range")
