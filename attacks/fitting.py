@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from common.progress import progress
 
 
 def gather(loader: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,7 +73,7 @@ def optimise(params: list[nn.Parameter], loss_fn: Callable[[int], torch.Tensor],
         opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
         last = float("nan")
-        bar = tqdm(range(steps), desc=desc, unit="step", leave=False)
+        bar = progress(range(steps), desc=desc, unit="step", leave=False)
         for step in bar:
             loss = loss_fn(step)
             opt.zero_grad(set_to_none=True)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Iterable
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from common.progress import progress
 
 from .base import Attack, Fitted
 from .budget import Budget, per_example_norm
@@ -127,7 +127,7 @@ class UAP(_Universal):
         rate = float(_success(model, x, clean, v, target).float().mean())
         passes = 0
         desc = f"fit uap eps={budget.eps:g}" + ("" if target is None else f" class {target}")
-        bar = tqdm(total=p["max_passes"], desc=desc, unit="pass", leave=False)
+        bar = progress(total=p["max_passes"], desc=desc, unit="pass", leave=False)
         while rate < p["target_rate"] and passes < p["max_passes"]:
             order = torch.randperm(len(x), generator=g).to(x.device)
             for i in range(0, len(x), p["batch_size"]):
@@ -179,7 +179,7 @@ class SGDUAP(_Universal):
         if budget.norm == "l2":
             delta = project(torch.randn(delta.shape, generator=g).to(device) * 1e-3, budget)
         alpha = float(p["step_size"]) * budget.eps
-        bar = tqdm(range(p["steps"]), desc=f"fit sgd_uap eps={budget.eps:g}", unit="step", leave=False)
+        bar = progress(range(p["steps"]), desc=f"fit sgd_uap eps={budget.eps:g}", unit="step", leave=False)
         with deterministic_algorithms():
             for step in bar:
                 idx = torch.randint(len(x_fit), (p["batch_size"],), generator=g).to(device)

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from common.progress import progress
 
 from .normalize import Normalized
 
@@ -41,7 +41,7 @@ def fit_classifier(net: nn.Module, mean: tuple[float, ...], std: tuple[float, ..
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
     net.train()
-    bar = tqdm(total=steps, desc=desc, unit="step", leave=False)
+    bar = progress(total=steps, desc=desc, unit="step", leave=False)
     last = float("nan")
     for _ in range(epochs):
         order = torch.randperm(len(y), generator=g)
