@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Sequence
 
-from .tables import latex_escape
+from .latex import latex_escape
 
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=2cm]{geometry}
@@ -27,6 +27,12 @@ def _figure(path: Path, run_dir: Path, caption: str, width: str = r"\linewidth")
             f"\\caption{{{latex_escape(caption)}}}\n\\end{{figure}}\n")
 
 
+def _breakable(text: str) -> str:
+    """Escaped text whose long paths and option names may break after / and - (a cache path in the
+    run facts otherwise runs into the margin)."""
+    return latex_escape(text).replace("/", "/\\allowbreak{}").replace("-", "-\\allowbreak{}")
+
+
 def _plots(run_dir: Path, prefix: str) -> list[Path]:
     return sorted((run_dir / "plots").glob(f"{prefix}*.png"))
 
@@ -35,8 +41,10 @@ FIGURES_PER_FLUSH = 6  # a \\clearpage after every 6 figures: with dozens of fig
                       # piles up floats until it gives up ("Output loop---100 consecutive dead cycles")
 
 
-def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str] = ()) -> str:
-    """The document text: run facts, sanity warnings, all tables, heatmaps, curves, grids."""
+def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str] = (),
+               notes: Sequence[str] = ()) -> str:
+    """The document text: run facts, sanity warnings, notes on what the grid cannot show, all
+    tables, heatmaps, curves, grids."""
     parts = [PREAMBLE % {"run": latex_escape(run_dir.name)}]
     figures = 0
 
@@ -48,11 +56,13 @@ def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str]
             parts.append("\\clearpage\n")
 
     if facts:
-        parts.append("\\section*{Run}\n\\begin{itemize}\n" + "".join(f"\\item {latex_escape(f)}\n" for f in facts)
-                     + "\\end{itemize}\n")
+        parts.append("\\section*{Run}\n{\\sloppy\\begin{itemize}\n" + "".join(f"\\item {_breakable(f)}\n" for f in facts)
+                     + "\\end{itemize}}\n")
     if warnings:
         parts.append("\\section*{Sanity warnings}\n\\begin{itemize}\n"
                      + "".join(f"\\item {latex_escape(w)}\n" for w in warnings) + "\\end{itemize}\n")
+    for note in notes:
+        parts.append(f"\\paragraph{{Note.}} {_breakable(note)}\n")
     parts.append("\\section{Tables}\n\\input{tables.tex}\n\\clearpage\n\\section{Figures}\n")
     for path in _plots(run_dir, "heatmaps_all_"):
         figure(path, "Transfer matrices of every attack (rows: source attacked white-box, "

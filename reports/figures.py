@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from .plots import _save  # noqa: E402
-from .tables import eps_tag, summary_table, transfer_matrix  # noqa: E402
+from .tables import eps_tag, several_eps, summary_table, transfer_matrix  # noqa: E402
 
 CMAP = "viridis"
 VMIN, VMAX = 0.0, 100.0  # shared colour scale of every heatmap (percent)
@@ -145,8 +145,10 @@ def write_figures(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     """Every figure drawn from the results table (the artifact grids are in `plots.py`)."""
     if df.empty:
         return []
-    return (small_multiples(df, run_dir) + transfer_heatmaps(df, run_dir) + eps_curves(df, run_dir)
-            + ssim_vs_fooling(df, run_dir))
+    out = small_multiples(df, run_dir) + transfer_heatmaps(df, run_dir)
+    if several_eps(df):  # with one eps the curves are one dot per line (the page says so instead)
+        out += eps_curves(df, run_dir) + ssim_vs_fooling(df, run_dir)
+    return out
 
 
 __all__ = ["CMAP", "VMAX", "VMIN", "eps_curves", "small_multiples", "ssim_vs_fooling", "transfer_heatmaps",

@@ -13,7 +13,7 @@ from .figures import write_figures
 from .html import index_html, table_html
 from .plots import write_plots
 from .sanity import result_warnings
-from .tables import summary_markdown, summary_sections, summary_table, write_tables
+from .tables import grid_notes, summary_markdown, summary_sections, summary_table, write_tables
 
 FORMATS = ("csv", "latex", "markdown", "plots", "html", "pdf")
 
@@ -70,13 +70,13 @@ def render_run(df: pd.DataFrame, run_dir: Path, *, class_names: Sequence[str] = 
         write_plots(run_dir, class_names)
     facts = run_facts(run_dir)
     if "latex" in formats:
-        (run_dir / "report.tex").write_text(report_tex(run_dir, facts, warnings))
+        (run_dir / "report.tex").write_text(report_tex(run_dir, facts, warnings, grid_notes(df)))
     if "pdf" in formats and (run_dir / "report.tex").is_file():
         _, status = compile_pdf(run_dir)
         if log:
             log(status)
     if "html" in formats:
-        (run_dir / "index.html").write_text(index_html(run_dir, _sections(df), facts, warnings))
+        (run_dir / "index.html").write_text(index_html(run_dir, _sections(df), facts, warnings, grid_notes(df)))
     return summary_markdown(df, warnings)
 
 

@@ -10,8 +10,10 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
+
+from .format import best_mask, display_frame
+from .latex import FIT_MACRO, latex_escape, to_latex
 
 RESULT_COLUMNS = [
     "attack", "method", "kind", "params", "norm", "eps", "targeted", "source", "target", "whitebox", "n",
@@ -142,63 +144,9 @@ def _mean(s: pd.Series) -> float:
 
 # ---------------------------------------------------------------- rendering
 
-PERCENT_COLUMNS = {"fool_whitebox", "fool_transfer", "targeted_whitebox", "targeted_transfer", "clean_acc"}
-
-
-def _display(df: pd.DataFrame) -> pd.DataFrame:
-    """Numbers as text for Markdown/terminal: percents and rates with one decimal, SSIM with three."""
-    out = df.copy()
-    for c in out.columns:
-        if c == "eps":
-            out[c] = out[c].map(lambda v: format(v, ".4g"))
-        elif c == "ssim" or c.endswith(" ssim"):
-            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
-        elif c in ("linf_max",):
-            out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
-        elif pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].map(lambda v: "" if pd.isna(v) else ("inf" if np.isinf(v) else f"{v:.1f}"))
-    return out
-
-
 def to_markdown(df: pd.DataFrame) -> str:
     """GitHub-flavoured Markdown table."""
-    return _display(df).to_markdown(index=False) + "\n"
-
-
-def best_mask(frame: pd.DataFrame, bold: Sequence[str] | str = ()) -> pd.DataFrame:
-    """True where a value is the largest of its column, for the `bold` columns (or "all": every
-    column after the first but eps); non-numeric columns have no best value."""
-    columns = [c for c in frame.columns[1:] if c != "eps"] if bold == "all" else list(bold)
-    mask = pd.DataFrame(False, index=frame.index, columns=frame.columns)
-    for c in columns:
-        values = pd.to_numeric(frame[c], errors="coerce") if c in frame.columns else pd.Series(dtype=float)
-        if values.notna().any():
-            mask[c] = values == values.max()
-    return mask
-
-
-def to_latex(df: pd.DataFrame, caption: str, label: str, index: bool = False,
-             bold: Sequence[str] | str = ()) -> str:
-    """A booktabs table (toprule/midrule/bottomrule) with caption and label; text escaped for LaTeX.
-
-    `bold`: columns whose best (largest) value is set in bold, or "all" (see `best_mask`).
-    """
-    frame = df.reset_index() if index else df
-    shown = _display(frame)
-    styler = shown.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
-    styles = best_mask(frame, bold).map(lambda best: "textbf:--rwrap;" if best else "")
-    styler = styler.apply(lambda _: styles, axis=None)
-    return styler.to_latex(hrules=True, caption=caption, label=label, position_float="centering",
-                           column_format="l" * 1 + "r" * (shown.shape[1] - 1))
-
-
-LATEX_SPECIAL = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
-
-
-def latex_escape(text: str) -> str:
-    """Plain text (model and attack names, paths) made safe for LaTeX."""
-    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+    return display_frame(df).to_markdown(index=False) + "\n"
 
 
 BOLD_SUMMARY = ("fool_whitebox", "fool_transfer", "targeted_whitebox", "targeted_transfer", "ssim", "psnr",
@@ -228,11 +176,12 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
     put("summary.tex", to_latex(summ, "Summary per attack and budget: fooling rate and targeted success (\\%), "
                                       "white-box and mean transfer; SSIM, PSNR (dB), images/s; best per column in bold.",
                                 "tab:summary", bold=BOLD_SUMMARY))
-    thresholds = eps_threshold_table(df)
-    put("eps_threshold.csv", thresholds.to_csv(index=False))
-    put("eps_threshold.tex", to_latex(thresholds, "Smallest eps at which the white-box untargeted fooling rate "
-                                                  "reaches 94.5\\% (the paper's headline figure), with SSIM and "
-                                                  "PSNR (dB) there.", "tab:eps_threshold"))
+    if several_eps(df):  # with one eps the table could only say "reached at it" or "not reached"
+        thresholds = eps_threshold_table(df)
+        put("eps_threshold.csv", thresholds.to_csv(index=False))
+        put("eps_threshold.tex", to_latex(thresholds, "Smallest eps at which the white-box untargeted fooling rate "
+                                                      "reaches 94.5\\% (the paper's headline figure), with SSIM and "
+                                                      "PSNR (dB) there.", "tab:eps_threshold"))
     abl = ablation_table(df)
     if not abl.empty:
         put("ablation_vizpert.csv", abl.to_csv(index=False))
@@ -250,8 +199,8 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
                                        f"attacked white-box, evaluated on targets (columns); best per "
                                        f"column in bold.", f"tab:{stem}", index=True, bold="all"))
     put("summary.md", summary_markdown(df, warnings))
-    put("tables.tex", "% every table of this run (booktabs): \\input{tables.tex} after \\usepackage{booktabs}\n\n"
-        + "\n".join(t for n, t in texts.items() if n.endswith(".tex")))
+    put("tables.tex", "% every table of this run: \\input{tables.tex} after \\usepackage{booktabs,graphicx}\n"
+        + FIT_MACRO + "\n" + "\n".join(t.removeprefix(FIT_MACRO) for n, t in texts.items() if n.endswith(".tex")))
     written = []
     for name, text in texts.items():
         if SUFFIXES[Path(name).suffix] in formats:
@@ -271,8 +220,9 @@ def summary_sections(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Sequence
         wb = whitebox_table(df, targeted)
         if not wb.empty:
             out.append((title, wb, [c for c in wb.columns if c not in ("attack", "norm", "eps")]))
-    out.append(("Smallest eps reaching a 94.5% white-box fooling rate (the paper's figure)",
-                eps_threshold_table(df), ()))
+    if several_eps(df):
+        out.append(("Smallest eps reaching a 94.5% white-box fooling rate (the paper's figure)",
+                    eps_threshold_table(df), ()))
     abl = ablation_table(df)
     if not abl.empty:
         out.append(("VizPert ablation (white-box, %; parameters in ablation_vizpert.csv)",
@@ -281,10 +231,31 @@ def summary_sections(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Sequence
     return out
 
 
+EPS_SWEEP_CONFIG = "configs/vizpert-eps-sweep.toml"
+
+
+def several_eps(df: pd.DataFrame) -> bool:
+    """True when some attack ran at more than one eps under one norm: curves against eps, the
+    perceptibility/effectiveness trade-off and the eps threshold need that."""
+    return bool(len(df)) and bool((df.groupby(["attack", "norm"]).eps.nunique() > 1).any())
+
+
+def grid_notes(df: pd.DataFrame) -> list[str]:
+    """What this grid cannot show, and which config shows it (for the summary, page and document)."""
+    if len(df) == 0 or several_eps(df):
+        return []
+    eps = ", ".join(format(e, ".4g") for e in sorted(df.eps.unique()))
+    return [f"This grid runs each attack at one eps ({eps}): rates against eps, the perceptibility/"
+            f"effectiveness trade-off and the smallest eps reaching 94.5% need several. "
+            f"`bench run --config {EPS_SWEEP_CONFIG}` runs eps 0.02-0.3 (or pass --eps 0.05,0.1,0.2)."]
+
+
 def summary_markdown(df: pd.DataFrame, warnings: Sequence[str] = ()) -> str:
-    """The Markdown summary the CLI prints: sanity warnings, then `summary_sections`."""
+    """The Markdown summary the CLI prints: sanity warnings, notes on what the grid cannot show, then
+    `summary_sections`."""
     parts = []
     if warnings:
         parts += ["## Sanity warnings\n\n"] + [f"- {w}\n" for w in warnings] + ["\n"]
+    parts += [f"Note: {n}\n\n" for n in grid_notes(df)]
     parts.append("\n".join(f"## {title}\n{to_markdown(table)}" for title, table, _ in summary_sections(df)))
     return "".join(parts)

@@ -2,6 +2,7 @@
 summary.md, a self-contained index.html, `bench report` (regeneration, formats, comparison)."""
 from __future__ import annotations
 
+import html
 import html.parser
 import os
 import re
@@ -63,6 +64,8 @@ def test_report_tex_compiles_with_pdflatex(run_dir, tmp_path):
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, [ln for ln in proc.stdout.splitlines() if ln.startswith("!")]
     assert (work / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    overfull = [ln for ln in (work / "report.log").read_text(errors="replace").splitlines() if "Overfull \\hbox" in ln]
+    assert not overfull, overfull  # several attacks and eps values: every table fits the text width
     assert (run_dir / "report.pdf").is_file()  # `bench run` compiled it too
 
 
@@ -132,3 +135,42 @@ def test_bench_report_compares_two_runs(run_dir, zoo_cache, tmp_path, capsys):
     assert len(cells) == 4 and set(cells.attack) == {"pgd"}
     assert (cells.fooling_rate_diff == cells.fooling_rate_b - cells.fooling_rate_a).all()
     assert (cells.fooling_rate_diff.abs() < 1e-12).all()  # same seed, same cells: identical
+
+
+def _browser() -> str | None:
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_browser() is None, reason="no headless Chromium (Debian: apt-get install chromium; .ci/run does)")
+def test_the_page_renders_in_a_real_browser(run_dir, tmp_path):
+    """index.html as a reader sees it: headless Chromium draws a page that is not blank, and every
+    image on it loads (a probe copy of the page records each image's size after loading)."""
+    import json
+
+    from PIL import Image, ImageStat
+
+    exe = _browser()
+    flags = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    png = tmp_path / "page.png"
+    subprocess.run(flags + ["--window-size=1280,2000", f"--screenshot={png}", (run_dir / "index.html").as_uri()],
+                   capture_output=True, timeout=180, check=True)
+    gray = Image.open(png).convert("L")
+    assert gray.size == (1280, 2000) and ImageStat.Stat(gray).stddev[0] > 20  # text, tables, figures: not blank
+    assert sum(1 for count in gray.histogram() if count) > 50  # many grey levels, not a flat page
+
+    page = (run_dir / "index.html").read_text()
+    probe = page.replace('loading="lazy"', 'loading="eager"').replace("</body>", (
+        "<script>addEventListener('load', () => document.body.setAttribute('data-probe', JSON.stringify("
+        "[...document.images].map(i => [i.getAttribute('src'), i.naturalWidth]))));</script></body>"))
+    (run_dir / ".probe.html").write_text(probe)
+    try:
+        dom = subprocess.run(flags + ["--virtual-time-budget=20000", "--dump-dom", (run_dir / ".probe.html").as_uri()],
+                             capture_output=True, text=True, timeout=180, check=True).stdout
+    finally:
+        (run_dir / ".probe.html").unlink()
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found, dom[:500]
+    images = json.loads(html.unescape(found.group(1)))
+    assert len(images) == page.count("<img ") > 10
+    assert not [src for src, width in images if width == 0], "images that did not load"
