@@ -184,6 +184,9 @@ def cmd_zoo_train(a: argparse.Namespace) -> int:
 
 
 def cmd_report(a: argparse.Namespace) -> int:
+    from .rendering import require_reports
+
+    require_reports()
     from reports import parse_formats
 
     from .store import Store

@@ -7,12 +7,26 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+import reports  # imported here, before a run creates ./reports/runs (see `require_reports`)
+
+from .errors import BenchError
 from .logs import Log, log_stderr
+
+
+def require_reports() -> None:
+    """A one-line error, not an ImportError, when a folder named `reports` in the working directory
+    (the default output, reports/runs) shadows the `reports` package: an editable install in
+    setuptools' default mode maps packages by a finder that comes after the working directory."""
+    if getattr(reports, "__file__", None) is None:
+        raise BenchError("the folder ./reports in the working directory hides the `reports` package (an editable "
+                         "install in finder mode); reinstall with `pip install -e . --config-settings "
+                         "editable_mode=compat` (the README's command) or `pip install .`, or run from another folder")
 
 
 def render(run_dir: Path, formats: Sequence[str] | None = None, *, log: Log = log_stderr) -> str:
     """Tables, figures, report.tex/PDF, summary.md and index.html of a run folder from its stored
     cells and files; returns the Markdown summary (with the sanity warnings)."""
+    require_reports()
     from reports import FORMATS, render_run, rows_frame
 
     from .runfolder import stored_rows

@@ -23,8 +23,11 @@ class RunResult:
     plan: str = ""  # the dry run's table (run_dir is None then)
 
     def _folder(self) -> Path:
+        from .rendering import require_reports
+
         if self.run_dir is None:
             raise BenchError("a dry run computes nothing; run without dry_run to get results")
+        require_reports()
         return self.run_dir
 
     def results(self) -> pd.DataFrame:

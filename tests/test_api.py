@@ -108,3 +108,21 @@ def test_read_config_keys_are_the_options():
     import bench.configfile as cf
 
     assert not hasattr(cf, "KEYS") and read_config.__module__ == "bench.configfile"
+
+
+def test_the_api_works_in_a_folder_that_already_holds_reports_runs(tmp_path, zoo_cache):
+    """As installed by the README (no PYTHONPATH): a second run in the same folder, where the first one
+    left ./reports/runs, still finds the `reports` package (the folder must not shadow it)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "reports" / "runs").mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["BENCH_CACHE"] = str(zoo_cache)
+    code = ("import bench; r = bench.run(dataset='synthetic', models=['mini:vgg'], attacks=['fgsm'], n=40, "
+            "mode='untargeted', log=None); print(r.summary().attack.tolist())")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert "['fgsm']" in proc.stdout and len(list((tmp_path / "reports" / "runs").iterdir())) >= 1
