@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from common.progress import bars
+
 from .config import RunConfig
 from .configfile import resolve_config
 from .logs import Log, log_stderr, quiet
@@ -23,7 +25,8 @@ __all__ = ["RunConfig", "RunResult", "load_run", "run"]
 def run(config: str | Path | RunConfig | None = None, *, log: Log | None = log_stderr, **options: Any) -> RunResult:
     """Run a grid: defaults, then `config` (a TOML file or a RunConfig), then `options` (any `bench run`
     option by its TOML name: models=[...], attacks=[...], eps=[0.1, "8/255"], n=..., mode=...).
-    Errors are the CLI's one-line exceptions (BenchError, ZooError, AttackError). `log=None` is quiet."""
+    Errors are the CLI's one-line exceptions (BenchError, ZooError, AttackError). `log=None` is quiet
+    (no status lines, no progress bars)."""
     if isinstance(config, RunConfig):
         from dataclasses import replace
 
@@ -32,4 +35,7 @@ def run(config: str | Path | RunConfig | None = None, *, log: Log | None = log_s
         cfg = resolve_config(str(config) if config is not None else None, options)
     command = "bench.run(" + ", ".join([repr(str(config))] * (config is not None and not isinstance(config, RunConfig))
                                        + [f"{k}={v!r}" for k, v in options.items()]) + ")"
-    return execute(cfg, log=log or quiet, command=command)
+    if log is None:  # quiet: no status lines and no bars, for this call only
+        with bars(False):
+            return execute(cfg, log=quiet, command=command)
+    return execute(cfg, log=log, command=command)

@@ -53,5 +53,6 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
     if pass_seconds is not None:
         lines.append(f"estimated compute: {total_seconds:.0f} s (rough: measured fwd+bwd time x passes)")
     else:
-        lines.append("estimated compute: unknown until the mini zoo is trained (`bench zoo train`)")
+        train = "bench zoo train" + ("" if cfg.zoo_seed == 0 else f" --seed {cfg.zoo_seed}")
+        lines.append(f"estimated compute: unknown until the mini zoo is trained (`{train}`)")
     return "\n".join(lines)

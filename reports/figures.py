@@ -9,15 +9,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from .plots import _save  # noqa: E402
-from .tables import eps_tag, several_eps, summary_table, transfer_matrix  # noqa: E402
+from .plots import _save, new_figure
+from .tables import eps_tag, several_eps, summary_table, transfer_matrix
 
 CMAP = "viridis"
 VMIN, VMAX = 0.0, 100.0  # shared colour scale of every heatmap (percent)
@@ -55,7 +51,7 @@ def transfer_heatmaps(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     for attack, eps, norm, targeted in _groups(df):
         targeted = bool(targeted)
         m = transfer_matrix(df, attack, eps, norm, targeted)
-        fig, ax = plt.subplots(figsize=(1.1 * len(m.columns) + 2.4, 0.8 * len(m.index) + 1.6))
+        fig, ax = new_figure(figsize=(1.1 * len(m.columns) + 2.4, 0.8 * len(m.index) + 1.6))
         im = _heatmap(ax, m, f"{attack} ({norm} eps={eps:.4g}): {_mode(targeted)} (%)")
         ax.set_xlabel("target (evaluated)", fontsize=7)
         ax.set_ylabel("source (attacked white-box)", fontsize=7)
@@ -78,7 +74,7 @@ def small_multiples(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         rows = math.ceil(len(names) / cols)
         m0 = transfer_matrix(g, names[0], eps, norm, targeted)
         w, h = 1.0 * len(m0.columns) + 1.2, 0.8 * len(m0.index) + 1.3
-        fig, axes = plt.subplots(rows, cols, figsize=(w * cols + 1.0, h * rows + 0.5), squeeze=False)
+        fig, axes = new_figure(rows, cols, figsize=(w * cols + 1.0, h * rows + 0.5), squeeze=False)
         im = None
         for k, ax in enumerate(axes.flat):
             if k >= len(names):
@@ -98,7 +94,7 @@ def eps_curves(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     out = []
     r = summary_table(df)
     for norm, g in r.groupby("norm", sort=False):
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+        fig, axes = new_figure(1, 2, figsize=(9, 3.6), sharey=True)
         for ax, (wb, tr, what) in zip(axes, (("fool_whitebox", "fool_transfer", "untargeted fooling rate"),
                                              ("targeted_whitebox", "targeted_transfer", "targeted success"))):
             for i, (attack, ga) in enumerate(g.groupby("attack", sort=False)):
@@ -124,7 +120,7 @@ def ssim_vs_fooling(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     out = []
     r = summary_table(df)
     for norm, g in r.groupby("norm", sort=False):
-        fig, ax = plt.subplots(figsize=(5.5, 4))
+        fig, ax = new_figure(figsize=(5.5, 4))
         for i, (attack, ga) in enumerate(g.groupby("attack", sort=False)):
             ga = ga.sort_values("eps")
             ax.plot(ga.ssim, ga.fool_whitebox, "-o", color=f"C{i % 10}", label=attack, markersize=4)

@@ -8,12 +8,9 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from safetensors.numpy import load_file  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
+from safetensors.numpy import load_file
 
 AMPLIFY_NOTE = "perturbation shown as 0.5 + delta / (2 max|delta|) (amplified for display)"
 
@@ -29,14 +26,20 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text)
 
 
+def new_figure(rows: int = 1, cols: int = 1, *, figsize: tuple[float, float], **kwargs):
+    """A figure and its axes through matplotlib's object API: no pyplot, so drawing reports never
+    changes the backend of the process that imported them (a notebook keeps its inline plots)."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(rows, cols, **kwargs)
+
+
 def _save(fig, run_dir: Path, stem: str, tight: bool = True) -> Path:
-    """Lay out, write `<run>/plots/<stem>.png` and free the figure."""
+    """Lay out and write `<run>/plots/<stem>.png` (the figure is garbage once unreferenced)."""
     if tight:
         fig.tight_layout()
     path = run_dir / "plots" / f"{_slug(stem)}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -51,7 +54,7 @@ def _image_grid(images: np.ndarray, titles: Sequence[str], suptitle: str):
     n = len(images)
     cols = min(n, 10)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols + 0.6, 1.6 * rows + 0.5), squeeze=False)
+    fig, axes = new_figure(rows, cols, figsize=(1.4 * cols + 0.6, 1.6 * rows + 0.5), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -105,7 +108,7 @@ def example_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
     for tensors, meta in _artifacts(run_dir, "examples_"):
         x, xa = tensors["x"], tensors["x_adv"]
         k = len(x)
-        fig, axes = plt.subplots(3, k, figsize=(1.5 * k, 5.2), squeeze=False)
+        fig, axes = new_figure(3, k, figsize=(1.5 * k, 5.2), squeeze=False)
         delta = xa - x
         scale = max(float(np.abs(delta).max()), 1e-12)
         for j in range(k):

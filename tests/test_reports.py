@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -130,3 +131,20 @@ def test_ablation_table_needs_two_variants_of_the_method():
     assert list(t.variant) == ["fgsm", "pgd"]
     assert t.set_index("variant").loc["pgd", "mini:a fooling"] == pytest.approx(90.0)
     assert t.set_index("variant").loc["fgsm", "mini:b targeted"] == pytest.approx(25.0)
+
+
+def test_drawing_reports_leaves_the_matplotlib_backend_alone(tmp_path):
+    """A notebook that imports bench keeps its inline backend: reports draw through matplotlib's object
+    API and never call matplotlib.use (which once turned a notebook's own plt.show() into nothing)."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import sys; sys.path.insert(0, 'tests'); "
+            "from test_reports import _rows; from reports.figures import write_figures; from pathlib import Path; "
+            f"paths = write_figures(_rows(), Path({str(tmp_path)!r})); "
+            "print(matplotlib.get_backend(), len(paths))")
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    backend, count = proc.stdout.split()
+    assert backend == "svg" and int(count) > 0

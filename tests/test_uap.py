@@ -96,7 +96,9 @@ def test_class_viz_raises_every_class_score_and_fills_the_budget(tiny_model, fit
     assert vis.shape[0] == 4 and float(vis.min()) >= 0 and float(vis.max()) <= 1
     deltas = fitted.tensors["deltas"]
     assert torch.allclose(deltas.flatten(1).abs().amax(1), torch.full((4,), 0.1), atol=1e-6)  # fills the budget
-    assert 0.0 <= fitted.meta["visualization_accuracy"] <= 1.0  # 1.0 on every mini-zoo model (README)
+    # the 4 start images are one constant image, so exactly 1/4 of them carry their own class's label before
+    # the ascent; after it, half do on this tiny model (1.0 on every mini-zoo model, README)
+    assert fitted.meta["visualization_accuracy"] >= 0.5
 
 
 def test_uap_and_sgd_uap_fits_are_deterministic(tiny_model, fit_loader):
