@@ -6,7 +6,7 @@ size. It is the baseline that tells whether the generator itself helps.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable
+from typing import ClassVar, Iterable
 
 import torch
 from torch import nn

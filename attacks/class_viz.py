@@ -8,7 +8,7 @@ generator visualizations compare with existing visualization techniques (fooling
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable
+from typing import ClassVar, Iterable
 
 import torch
 from torch import nn

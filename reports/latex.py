@@ -50,7 +50,7 @@ def _header_rows(columns: Sequence[str]) -> list[str]:
 
 def to_latex(df: pd.DataFrame, caption: str, label: str, index: bool = False,
              bold: Sequence[str] | str = ()) -> str:
-    """A booktabs table with caption and label; text escaped for LaTeX; headers from `HEADERS`.
+    """A booktabs table with caption and label; text escaped for LaTeX; headers from `format.HEADERS`.
 
     `bold`: columns whose best (largest) value is set in bold, or "all" (see `best_mask`).
     """

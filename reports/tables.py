@@ -12,7 +12,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from .format import best_mask, display_frame
+from .format import display_frame
 from .latex import FIT_MACRO, latex_escape, to_latex
 
 RESULT_COLUMNS = [
