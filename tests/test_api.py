@@ -110,6 +110,7 @@ def test_read_config_keys_are_the_options():
     assert not hasattr(cf, "KEYS") and read_config.__module__ == "bench.configfile"
 
 
+@pytest.mark.slow  # subprocess runs of the real CLI (the fast suite stays under 5 min)
 def test_the_api_works_in_a_folder_that_already_holds_reports_runs(tmp_path, zoo_cache):
     """As installed by the README (no PYTHONPATH): a second run in the same folder, where the first one
     left ./reports/runs, still finds the `reports` package (the folder must not shadow it)."""

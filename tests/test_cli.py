@@ -144,6 +144,7 @@ def test_debug_shows_the_traceback(capsys):
     assert code == 2 and "Traceback" in err
 
 
+@pytest.mark.slow  # subprocess runs of the real CLI (the fast suite stays under 5 min)
 def test_run_end_to_end_as_a_user(tmp_path, zoo_cache):
     """`python -m bench run` on the synthetic set: the run folder holds every promised file."""
     env = {**os.environ, "BENCH_CACHE": str(zoo_cache), "PYTHONPATH": str(ROOT)}
@@ -201,6 +202,7 @@ def test_report_regenerates_identical_tables(tmp_path, zoo_cache, capsys):
     assert after == before
 
 
+@pytest.mark.slow  # subprocess runs of the real CLI (the fast suite stays under 5 min)
 def test_a_log_file_gets_one_line_per_event_and_quiet_gets_none(tmp_path, zoo_cache):
     """stderr to a file (a batch job): no progress-bar repaints, one line per fitted attack and finished
     cell with its numbers; `--quiet` leaves errors only."""

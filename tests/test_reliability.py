@@ -54,6 +54,7 @@ def _results(run_dir: Path) -> bytes:
     return (run_dir / "results.csv").read_bytes()
 
 
+@pytest.mark.slow  # subprocess runs of the real CLI (the fast suite stays under 5 min)
 def test_sigkill_at_several_points_then_resume_gives_the_uninterrupted_table(tmp_path, config, private_cache):
     ref = _bench(["run", "--config", str(config), "--output", "ref", "--run-id", "r"], private_cache, tmp_path)
     assert ref.returncode == 0, ref.stderr[-2000:]
