@@ -13,7 +13,7 @@ import zoo
 from common.files import atomic_write_json
 
 from . import models as bench_models
-from .config import DEFAULT_MODELS, iter_options
+from .config import DEFAULT_MODELS, iter_options, split_csv
 from .configfile import resolve_config
 from .data import DATASETS, load_dataset
 from .errors import BenchError
@@ -32,10 +32,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"error: {message}; see `{self.prog} --help`\n")
-
-
-def _csv(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 def _default_text(default: Any, kind: str) -> str:
@@ -76,7 +72,7 @@ def run_overrides(a: argparse.Namespace) -> dict[str, Any]:
         if value is None:
             continue
         if meta["kind"] in ("names", "attacks", "eps"):
-            value = _csv(value)
+            value = split_csv(value)
         elif meta["kind"] == "checkpoints":
             value = _checkpoint_flags(value)
         out[name] = value
@@ -170,7 +166,7 @@ def cmd_list(a: argparse.Namespace) -> int:
 
 
 def cmd_zoo_train(a: argparse.Namespace) -> int:
-    names = _csv(a.models)
+    names = split_csv(a.models)
     for name in names:
         zoo.validate_name(name)
         if not name.startswith("mini:"):

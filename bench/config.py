@@ -100,7 +100,8 @@ def parse_shard(text: str | None) -> Shard:
     return Shard(int(m.group(1)), int(m.group(2)))
 
 
-def _csv(text: str) -> list[str]:
+def split_csv(text: str) -> list[str]:
+    """"a, b,,c" -> ["a", "b", "c"]: how lists are written on the command line."""
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
@@ -154,10 +155,10 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
-        set_(self, "models", tuple(_csv(self.models) if isinstance(self.models, str) else self.models))
-        attacks = _csv(self.attacks) if isinstance(self.attacks, str) else self.attacks
+        set_(self, "models", tuple(split_csv(self.models) if isinstance(self.models, str) else self.models))
+        attacks = split_csv(self.attacks) if isinstance(self.attacks, str) else self.attacks
         set_(self, "attacks", tuple(attack_spec(a, f"attacks[{i}]") for i, a in enumerate(attacks)))
-        eps = _csv(self.eps) if isinstance(self.eps, str) else self.eps
+        eps = split_csv(self.eps) if isinstance(self.eps, str) else self.eps
         eps = [eps] if isinstance(eps, (int, float)) else eps
         try:
             set_(self, "eps", tuple(parse_eps(e) for e in eps))
