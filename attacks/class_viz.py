@@ -34,7 +34,7 @@ class ClassViz(Attack):
         "steps": positive_int(200, "gradient-ascent steps (Adam)"),
         "lr": Param(0.05, "Adam learning rate", float, low=0, low_open=True),
         "l2": Param(0.01, "weight of the L2 penalty on the distance from the start image", float, low=0),
-        "untargeted": Param("best_class", "untargeted use: the best class for every image, or the runner-up "
+        "untargeted": Param("best_other", "untargeted use: the best class for every image, or the runner-up "
                             "for images already labelled as it", choices=UNTARGETED_RULES),
     }
 

@@ -60,7 +60,7 @@ def untargeted_classes(fitted: Fitted, model: nn.Module, x: torch.Tensor, rule: 
 
 
 def apply_class_deltas(fitted: Fitted, model: nn.Module, x: torch.Tensor, target: torch.Tensor | None,
-                       rule: str = "best_class") -> torch.Tensor:
+                       rule: str = "best_other") -> torch.Tensor:
     """Class-universal perturbing: x + delta[target], or the untargeted rule's class; a lookup and an add."""
     c = target if target is not None else untargeted_classes(fitted, model, x, rule)
     key = ("deltas", x.device)

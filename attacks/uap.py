@@ -10,7 +10,8 @@
 
 With `targeted=true` both learn one delta per target class (DeepFool toward the class, or CE
 descent toward it), used with the run's one-target-per-image protocol; untargeted cells then use
-the class whose delta fooled most on the fit split (as `class_uap` does).
+the class whose delta fooled most on the fit split, or the runner-up for images the model already
+labels as that class (the `best_other` rule, as `class_uap` does by default).
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ class _Universal(Attack):
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:
         if "deltas" in fitted.tensors:
-            return apply_class_deltas(fitted, model, x, target)
+            return apply_class_deltas(fitted, model, x, target, rule="best_other")
         key = ("delta", x.device)
         if key not in fitted.runtime:
             fitted.runtime[key] = fitted.tensors["delta"].to(x.device)
@@ -79,7 +80,8 @@ class UAP(_Universal):
     # 2: DeepFool steps not box-aware again (measured better for the universal sum)
     # 3: aggregate "unit" by default (configs/uap-acceptance.toml white-box: 58/47/29% -> 73/70/34%)
     # 4: targeted: the untargeted class is read from the stored ranking (ties no longer re-derived)
-    version = 4
+    # 5: targeted variant's untargeted cells use the best_other rule (no cap near 1 - 1/C)
+    version = 5
     params_spec: ClassVar[dict[str, Param]] = {
         "max_passes": positive_int(5, "passes over the fit images at most"),
         "target_rate": Param(0.8, "the fit fooling rate to stop at", float, low=0, high=1, low_open=True),
@@ -158,7 +160,8 @@ class SGDUAP(_Universal):
     # 2: defaults 1000 steps of 256 and loss clip 3 (were 300 of 128, clip 9): on mini:vgg at Linf 0.1
     # white-box 38.1 -> 42.7% with 1000 fit images, 44.7-46.4% with 10,000 (README, universal baselines)
     # 3: targeted: the untargeted class is ranked on clamped images from the stored ranking
-    version = 3
+    # 4: targeted variant's untargeted cells use the best_other rule (no cap near 1 - 1/C)
+    version = 4
     params_spec: ClassVar[dict[str, Param]] = {
         "steps": positive_int(1000, "sign-gradient steps"),
         "batch_size": positive_int(256, "fit images per step"),

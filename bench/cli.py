@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 import traceback
@@ -119,7 +120,11 @@ def _build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir", nargs="+", help="RUN_DIR to re-render, or RUN_A RUN_B to compare")
     rep.add_argument("--format", default="all",
                      help="all (default) or a comma list of csv,latex,markdown,plots,html,pdf")
-    rep.add_argument("--output", default=None, help="folder for a comparison (default RUN_B/compare_vs_<A>)")
+    rep.add_argument("--output", default=None, help="folder for a comparison (default RUN_B/compare_vs_<A>, or "
+                                                    "RUN/compare_<A>_vs_<B> for --compare)")
+    rep.add_argument("--compare", default=None, metavar="A,B",
+                     help="two attacks of the run (their labels) compared cell by cell on the same images: B - A "
+                          "with its 95%% interval and an exact McNemar p-value")
     return p
 
 
@@ -195,6 +200,10 @@ def cmd_report(a: argparse.Namespace) -> int:
     for run_dir in runs:
         if not Store(run_dir).keys():
             raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
+    if a.compare is not None:
+        if len(runs) != 1:
+            raise BenchError("--compare A,B compares two attacks inside one run: bench report RUN --compare A,B")
+        return _compare_attacks(runs[0], a.compare, Path(a.output) if a.output else None)
     if len(runs) == 1:
         print(render(runs[0], formats, log=log))
         return 0
@@ -203,9 +212,14 @@ def cmd_report(a: argparse.Namespace) -> int:
     return _compare(runs[0], runs[1], Path(a.output) if a.output else None)
 
 
+PAIRED_NOTE = ("B - A in percentage points ± half its 95% interval (paired, same images); p: exact McNemar test "
+               "on the images where exactly one of A and B succeeds; n.s.: not significant at 5%.\n\n")
+
+
 def _compare(run_a: Path, run_b: Path, output: Path | None) -> int:
-    """`bench report A B`: the cells both runs have, metrics side by side with B - A."""
-    from reports import compare_runs, compare_summary, rows_frame, to_markdown
+    """`bench report A B`: the cells both runs have, metrics side by side with B - A, and the paired
+    headline difference with its interval and McNemar p per cell."""
+    from reports import compare_runs, compare_summary, paired_markdown_frame, rows_frame, to_markdown
 
     from .runfolder import stored_rows
 
@@ -220,11 +234,44 @@ def _compare(run_a: Path, run_b: Path, output: Path | None) -> int:
     cells.to_csv(out / "compare.csv", index=False)
     summ.to_csv(out / "compare_summary.csv", index=False)
     text = (f"# {run_b.resolve().name} (B) vs {run_a.resolve().name} (A): {len(cells)} shared rows\n\n"
-            "## Summary (rates in %)\n" + to_markdown(summ))
+            "## Summary (rates in %)\n" + to_markdown(summ) + "\n## Per cell: headline rate\n" + PAIRED_NOTE
+            + to_markdown(paired_markdown_frame(cells)))
     (out / "compare.md").write_text(text)
     print(text)
     only = (len(a) - len(cells), len(b) - len(cells))
     log(f"compared {len(cells)} shared rows ({only[0]} only in A, {only[1]} only in B); tables in {out}")
+    return 0
+
+
+def _compare_attacks(run_dir: Path, pair: str, output: Path | None) -> int:
+    """`bench report RUN --compare A,B`: two attacks of one run, cell by cell on the same images."""
+    from reports import compare_attacks, paired_markdown_frame, rows_frame, to_markdown
+
+    from .runfolder import stored_rows
+
+    names = split_csv(pair)
+    df = rows_frame(stored_rows(run_dir))
+    labels = list(dict.fromkeys(df.attack))
+    if len(names) != 2:
+        raise BenchError(f"--compare takes two attack labels, A,B; got {pair!r} (this run has {', '.join(labels)})")
+    for name in names:
+        if name not in labels:
+            close = difflib.get_close_matches(name, labels, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise BenchError(f"attack {name!r} is not in {run_dir}{hint} (its attacks: {', '.join(labels)})")
+    cells = compare_attacks(df, names[0], names[1])
+    if cells.empty:
+        raise BenchError(f"{names[0]} and {names[1]} share no cell (budget, mode, source, target) in {run_dir}")
+    out = output or run_dir / f"compare_{names[0]}_vs_{names[1]}".replace("/", "-")
+    out.mkdir(parents=True, exist_ok=True)
+    cells.to_csv(out / "compare.csv", index=False)
+    significant = int(cells.significant.sum())
+    text = (f"# {names[1]} (B) vs {names[0]} (A) in {run_dir.resolve().name}: {len(cells)} cells, "
+            f"{significant} with a significant difference\n\n" + PAIRED_NOTE
+            + to_markdown(paired_markdown_frame(cells)))
+    (out / "compare.md").write_text(text)
+    print(text)
+    log(f"tables in {out}")
     return 0
 
 

@@ -23,6 +23,7 @@ KINDS = {
     "str": ((str,), "a string"),
     "choice": ((str,), "one of {choices}"),
     "int": ((int,), "an integer"),
+    "ints": ((list, int), "an integer or a list of integers"),
     "names": ((list,), "a list of zoo names"),
     "attacks": ((list,), "a list of attack names or tables"),
     "eps": ((list, int, float, str), "a number, \"8/255\" or a list of them"),
@@ -123,6 +124,9 @@ class RunConfig:
     n: int = option(1000, "eval images (from the test split)", "int", low=1)
     n_fit: int = option(1000, "fit images for attacks that learn (from the train split)", "int", low=1)
     seed: int = option(0, "seed of splits, targets, fits and random starts", "int")
+    seeds: tuple[int, ...] | None = option(None, "attack seeds: repeat every attack with each seed's fits and random "
+                                           "starts, on the same images, e.g. 0,1,2 (default: --seed alone)", "ints",
+                                           optional=True)
     zoo_seed: int = option(0, "which trained copy of the mini zoo (`bench zoo train --seed`)", "int", low=0)
     batch_size: int = option(250, "images per batch", "int", low=1)
     device: str = option("auto", "auto, cpu, cuda or cuda:<i>")
@@ -165,6 +169,8 @@ class RunConfig:
         except AttackError as exc:
             raise BenchError(str(exc)) from None
         set_(self, "checkpoints", dict(self.checkpoints))
+        if self.seeds is not None:
+            set_(self, "seeds", _int_list("seeds", self.seeds))
         for f in fields(self):
             _check(f.name, getattr(self, f.name), f.metadata)
         self._check_together()
@@ -186,6 +192,11 @@ class RunConfig:
             if name not in self.models:
                 raise BenchError(f"a checkpoint is given for {name}, which is not in --models "
                                  f"({', '.join(self.models)}); name a model of the run")
+        if self.seeds is not None:
+            if not self.seeds:
+                raise BenchError("seeds is empty; give at least one, e.g. --seeds 0,1,2, or leave it out")
+            if len(set(self.seeds)) < len(self.seeds):
+                raise BenchError(f"seeds {','.join(map(str, self.seeds))} repeats a seed; list each seed once")
         parse_shard(self.shard)
 
     # ------------------------------------------------------------------ derived
@@ -193,6 +204,11 @@ class RunConfig:
     def targeted(self) -> tuple[bool, ...]:
         """The targeted modes of the grid: (False,), (True,) or (False, True)."""
         return MODES[self.mode]
+
+    @property
+    def attack_seeds(self) -> tuple[int, ...]:
+        """The seeds each attack runs with (fits, random starts): `seeds`, or `seed` alone."""
+        return self.seeds if self.seeds is not None else (self.seed,)
 
     def budgets(self) -> list[Budget]:
         return [Budget(self.norm, e) for e in self.eps]
@@ -234,6 +250,20 @@ class RunConfig:
 
 
 OPTIONS: dict[str, Any] = {f.name: f for f in fields(RunConfig)}
+
+
+def _int_list(name: str, value: Any) -> tuple[int, ...]:
+    """An integer, a list of integers or "0,1,2" as a tuple of ints, else a one-line error."""
+    items = split_csv(value) if isinstance(value, str) else [value] if isinstance(value, int) else value
+    out = []
+    for item in items if isinstance(items, (list, tuple)) else [items]:
+        if isinstance(item, bool):
+            item = None
+        try:
+            out.append(int(item) if isinstance(item, (int, str)) else int("x"))
+        except ValueError:
+            raise BenchError(f"{name} must be integers, e.g. --{name} 0,1,2; got {item!r}") from None
+    return tuple(out)
 
 
 def _check(name: str, value: Any, meta: Mapping[str, Any]) -> None:

@@ -76,10 +76,10 @@ def _fault_point(computed: int) -> None:
 def cell_line(rows: list[dict[str, Any]]) -> str:
     """One log line for a finished cell: its key numbers (white-box and mean transfer rate, speed)."""
     first = rows[0]
-    rate = "targeted_success" if first["targeted"] else "fooling_rate"
+    rate = "targeted_success" if first["targeted"] else "success_on_correct"
     white = [r[rate] for r in rows if r["whitebox"]]
     transfer = [r[rate] for r in rows if not r["whitebox"]]
-    what = "targeted success" if first["targeted"] else "fooling"
+    what = "targeted success" if first["targeted"] else "success on correct"
     text = (f"cell {first['attack']} {first['norm']} eps={first['eps']:g} "
             f"{'targeted' if first['targeted'] else 'untargeted'} source={first['source']}: "
             f"white-box {what} {100 * white[0]:.1f}%")

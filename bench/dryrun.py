@@ -45,7 +45,8 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
             est = f"{seconds:.1f}"
         total_cells += len(g.cells)
         total_stored += n_stored
-        lines.append(f"{g.spec.display[:24]:<24} {g.budget.norm + ' ' + format(g.budget.eps, '.4g'):<14} "
+        name = g.spec.display + (f" seed={g.seed}" if g.several_seeds else "")
+        lines.append(f"{name[:24]:<24} {g.budget.norm + ' ' + format(g.budget.eps, '.4g'):<14} "
                      f"{g.source[:16]:<16} {len(g.cells):>5} {n_stored:>6} {passes:>12,} {est:>8}")
     where = "" if shard.count == 1 else f" (shard {shard} of {len(groups)} groups)"
     lines.append(f"{len(mine)} groups, {total_cells} cells{where}: {total_stored} stored, "

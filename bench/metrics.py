@@ -13,6 +13,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from torch import nn
 
 from common.norms import per_example_norm
+from common.outcomes import pack_mask
 
 from .errors import BenchError
 from .ssim import psnr as batched_psnr
@@ -68,6 +69,18 @@ def targeted_success(pred_adv: torch.Tensor, target: torch.Tensor) -> float:
     return _share(pred_adv == target)
 
 
+def outcome_masks(y: torch.Tensor, pred_clean: torch.Tensor, pred_adv: torch.Tensor,
+                  target: torch.Tensor | None = None) -> dict[str, str]:
+    """Which images were classified correctly (clean, adversarial), fooled, and hit their target,
+    packed for the store (`common.outcomes`): every rate of a row, and any paired statistic, can be
+    recomputed from these."""
+    out = {"clean_correct": pack_mask(pred_clean == y), "adv_correct": pack_mask(pred_adv == y),
+           "fooled": pack_mask(pred_adv != pred_clean)}
+    if target is not None:
+        out["hit"] = pack_mask(pred_adv == target)
+    return out
+
+
 def lp_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, float]:
     """Mean and max Linf and mean L2 distance between clean and adversarial images."""
     delta = x_adv - x.to(x_adv.device, non_blocking=True)
@@ -101,6 +114,11 @@ def ssim_psnr(x: torch.Tensor, x_adv: torch.Tensor,
 
 
 def perceptibility(x: torch.Tensor, x_adv: torch.Tensor, device: torch.device | str | None = None) -> dict[str, float]:
-    """Lp norms plus mean SSIM and PSNR; PSNR's mean is inf when every image is unchanged."""
+    """Lp norms, mean SSIM, and PSNR averaged over the changed images only (an unchanged image has
+    infinite PSNR, which would make any mean infinite), with their count `n_changed`; PSNR is NaN
+    when no image changed."""
     ssim, psnr = ssim_psnr(x, x_adv, device)
-    return {**lp_norms(x, x_adv), "ssim_mean": float(ssim.mean()), "psnr_mean": float(np.mean(psnr))}
+    changed = np.isfinite(psnr)
+    return {**lp_norms(x, x_adv), "ssim_mean": float(ssim.mean()),
+            "psnr_mean": float(psnr[changed].mean()) if changed.any() else math.nan,
+            "n_changed": int(changed.sum())}

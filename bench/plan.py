@@ -19,7 +19,7 @@ __all__ = ["Cell", "Group", "Shard", "all_keys", "parse_shard", "plan_grid", "ru
 
 @dataclass(frozen=True)
 class Cell:
-    order: tuple[int, int, int, int]  # (attack, eps, source, mode) indices: the table's row order
+    order: tuple[int, ...]  # (attack, eps, source, seed, mode) indices: the table's row order
     targeted: bool
     key: str
 
@@ -34,10 +34,13 @@ class Group:
     budget: Budget
     source: str
     cells: tuple[Cell, ...]
+    seed: int = 0  # the attack seed: fits and random starts
+    several_seeds: bool = False  # the run repeats attacks over seeds (names say which)
 
     @property
     def where(self) -> str:
-        return f"{self.spec.display} {self.budget.norm} eps={self.budget.eps:g} source={self.source}"
+        seed = f" seed={self.seed}" if self.several_seeds else ""
+        return f"{self.spec.display} {self.budget.norm} eps={self.budget.eps:g} source={self.source}{seed}"
 
 
 def run_identity(cfg: RunConfig, transform: dict[str, Any] | None = None,
@@ -58,19 +61,25 @@ def run_identity(cfg: RunConfig, transform: dict[str, Any] | None = None,
 
 def plan_grid(cfg: RunConfig, identity: dict[str, Any]) -> list[Group]:
     """All groups of the grid in config order; `identity` (dataset, split sizes, seed, weight hashes)
-    goes into every cell key, so a cell computed under another configuration never matches."""
+    goes into every cell key, so a cell computed under another configuration never matches. With
+    several attack seeds each seed is a group of its own; a seed equal to the run's `seed` keeps the
+    key it has in a single-seed run, so adding seeds reuses the cells already computed."""
     names = list(cfg.models)
+    seeds = cfg.attack_seeds
     groups = []
     for ai, spec in enumerate(cfg.attacks):
         attack = attacks.create(spec.name, **spec.params)
         for ei, budget in enumerate(cfg.budgets()):
             for si, source in enumerate(names):
-                cells = []
-                for ti, targeted in enumerate(cfg.targeted):
-                    ident = {**identity, "attack": attack.config(), "label": spec.display, "norm": budget.norm,
-                             "eps": budget.eps, "targeted": targeted, "source": source, "targets": names}
-                    cells.append(Cell((ai, ei, si, ti), targeted, cell_key(ident)))
-                groups.append(Group(len(groups), spec, attack, budget, source, tuple(cells)))
+                for ki, seed in enumerate(seeds):
+                    cells = []
+                    for ti, targeted in enumerate(cfg.targeted):
+                        ident = {**identity, "attack": attack.config(), "label": spec.display, "norm": budget.norm,
+                                 "eps": budget.eps, "targeted": targeted, "source": source, "targets": names}
+                        if seed != cfg.seed:
+                            ident["attack_seed"] = seed
+                        cells.append(Cell((ai, ei, si, ki, ti), targeted, cell_key(ident)))
+                    groups.append(Group(len(groups), spec, attack, budget, source, tuple(cells), seed, len(seeds) > 1))
     return groups
 
 

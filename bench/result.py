@@ -31,7 +31,8 @@ class RunResult:
         return self.run_dir
 
     def results(self) -> pd.DataFrame:
-        """Long form: one row per (attack, eps, norm, targeted, source, target) with every metric."""
+        """Long form: one row per (attack, eps, norm, targeted, source, target, seed) with every metric,
+        and the per-image outcome masks (`outcomes`) the statistics are computed from."""
         from reports import rows_frame
 
         from .runfolder import stored_rows
@@ -39,14 +40,15 @@ class RunResult:
         return rows_frame(stored_rows(self._folder()))
 
     def summary(self) -> pd.DataFrame:
-        """One row per attack x eps x mode: white-box and mean transfer rates, SSIM, PSNR, images/s."""
+        """One row per attack x eps: white-box and mean transfer rates with 95% bounds (`_lo`, `_hi`),
+        SSIM, PSNR, images/s."""
         from reports import summary_table
 
         return summary_table(self.results())
 
     def transfer(self, attack: str, eps: float, *, targeted: bool = False, norm: str | None = None) -> pd.DataFrame:
-        """Sources (rows) x targets (columns) for one attack label and eps: fooling rate, or targeted
-        success for targeted cells."""
+        """Sources (rows) x targets (columns) for one attack label and eps: success on correctly
+        classified images, or targeted success for targeted cells (percent, mean over seeds)."""
         from reports.tables import transfer_matrix
 
         df = self.results()

@@ -29,8 +29,8 @@ from .fitcache import fit_with_cache
 from .plan import Cell, Group
 from .targets import make_targets
 
-RATE_COLUMNS = ("clean_acc", "fooling_rate", "success_on_correct", "targeted_success")
-PERCEPT_COLUMNS = ("linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean")
+RATE_COLUMNS = ("clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc")
+PERCEPT_COLUMNS = ("linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean", "n_changed")
 TIMING_COLUMNS = ("fit_seconds", "perturb_seconds", "images_per_second", "fit_cached")
 CELL_ERRORS = (BudgetViolation, attacks.AttackError, metrics.NonFiniteOutput)
 EXAMPLES = 6  # eval images kept per cell for the example grids
@@ -116,7 +116,7 @@ def group_events(group: Group, todo: list[Cell], ctx: GridContext, sizer: BatchS
                             pin_memory=device.type == "cuda")
     try:
         fitted, fit_seconds, cached = fit_with_cache(
-            attack, model, fit_loader, budget, seed=derive_seed(cfg.seed, attack.config(), source),
+            attack, model, fit_loader, budget, seed=derive_seed(group.seed, attack.config(), source),
             cache_dir=ctx.fit_cache, identity=_fit_identity(ctx.identity, source), log=log)
     except CELL_ERRORS as exc:
         for cell in todo:
@@ -129,8 +129,8 @@ def group_events(group: Group, todo: list[Cell], ctx: GridContext, sizer: BatchS
         try:
             rows, x_adv = _cell_rows(cfg, label, attack, fitted, budget, source, ctx.models, ctx.clean_pred,
                                      ctx.eval_, ctx.targets if cell.targeted else None, device, fit_seconds, cached,
-                                     sizer, seed_parts=(cfg.seed, attack.config(), budget.eps, budget.norm,
-                                                        source, cell.targeted))
+                                     sizer, seed=group.seed, seed_parts=(group.seed, attack.config(), budget.eps,
+                                                                         budget.norm, source, cell.targeted))
         except CELL_ERRORS as exc:
             yield CellFailure(f"{group.where} targeted={cell.targeted}", str(exc))
             continue
@@ -231,7 +231,7 @@ def _example_artifact(key: str, label: str, budget: Budget, source: str, targete
 def _cell_rows(cfg: RunConfig, label: str, attack: Attack, fitted: attacks.Fitted, budget: Budget, source: str,
                models: dict[str, nn.Module], clean_pred: dict[str, torch.Tensor], eval_: Split,
                target: torch.Tensor | None, device: torch.device, fit_seconds: float, fit_cached: bool,
-               sizer: BatchSizer, seed_parts: tuple) -> tuple[list[dict[str, Any]], torch.Tensor]:
+               sizer: BatchSizer, seed: int, seed_parts: tuple) -> tuple[list[dict[str, Any]], torch.Tensor]:
     t0 = time.perf_counter()
     x_adv = _adversarial(attack, fitted, models[source], eval_, target, sizer, source, device,
                          cell_seed=derive_seed(*seed_parts))
@@ -244,15 +244,17 @@ def _cell_rows(cfg: RunConfig, label: str, attack: Attack, fitted: attacks.Fitte
         rows.append({
             "attack": label, "method": attack.label, "kind": attack.kind, "params": _params_text(attack.params),
             "norm": budget.norm, "eps": budget.eps, "targeted": target is not None,
-            "source": source, "target": name, "whitebox": name == source, "n": len(eval_),
+            "source": source, "target": name, "whitebox": name == source, "seed": seed, "n": len(eval_),
             "clean_acc": metrics.clean_accuracy(pc, eval_.y),
             "fooling_rate": metrics.fooling_rate(pc, pred_adv),
             "success_on_correct": metrics.success_on_correct(eval_.y, pc, pred_adv, target),
             "targeted_success": metrics.targeted_success(pred_adv, target) if target is not None else math.nan,
+            "robust_acc": metrics.clean_accuracy(pred_adv, eval_.y),
             **percept,
             "fit_seconds": round(fit_seconds, 4), "perturb_seconds": round(perturb_seconds, 4),
             "images_per_second": round(len(eval_) / max(perturb_seconds, 1e-9), 1),
             "fit_cached": fit_cached,
+            "outcomes": metrics.outcome_masks(eval_.y, pc, pred_adv, target),
         })
     return rows, x_adv
 

@@ -68,7 +68,7 @@ def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str]
         figure(path, "Transfer matrices of every attack (rows: source attacked white-box, "
                      "outlined diagonal; columns: target), one colour scale 0-100%.")
     for path in _plots(run_dir, "curves_eps_") + _plots(run_dir, "ssim_vs_fooling_"):
-        what = "Rates against eps" if path.name.startswith("curves") else "White-box fooling rate against SSIM"
+        what = "Rates against eps" if path.name.startswith("curves") else "White-box untargeted success against SSIM"
         figure(path, f"{what} ({path.stem.rsplit('_', 1)[-1]}).", r"0.85\linewidth")
     parts.append("\\clearpage\n")
     for path in _plots(run_dir, "classviz_"):

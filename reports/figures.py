@@ -20,7 +20,7 @@ VMIN, VMAX = 0.0, 100.0  # shared colour scale of every heatmap (percent)
 
 
 def _mode(targeted: bool) -> str:
-    return "targeted success" if targeted else "fooling rate"
+    return "targeted success" if targeted else "untargeted success on correct"
 
 
 def _heatmap(ax, m: pd.DataFrame, title: str, labels: bool = True):
@@ -89,13 +89,13 @@ def small_multiples(df: pd.DataFrame, run_dir: Path) -> list[Path]:
 
 
 def eps_curves(df: pd.DataFrame, run_dir: Path) -> list[Path]:
-    """Per norm: fooling rate and targeted success vs eps, white-box (solid) and mean transfer
+    """Per norm: untargeted success (on correct images) and targeted success vs eps, white-box (solid) and mean transfer
     (dashed), one colour per attack."""
     out = []
     r = summary_table(df)
     for norm, g in r.groupby("norm", sort=False):
         fig, axes = new_figure(1, 2, figsize=(9, 3.6), sharey=True)
-        for ax, (wb, tr, what) in zip(axes, (("fool_whitebox", "fool_transfer", "untargeted fooling rate"),
+        for ax, (wb, tr, what) in zip(axes, (("success_whitebox", "success_transfer", "untargeted success on correct"),
                                              ("targeted_whitebox", "targeted_transfer", "targeted success"))):
             for i, (attack, ga) in enumerate(g.groupby("attack", sort=False)):
                 ga = ga.sort_values("eps")
@@ -115,7 +115,7 @@ def eps_curves(df: pd.DataFrame, run_dir: Path) -> list[Path]:
 
 
 def ssim_vs_fooling(df: pd.DataFrame, run_dir: Path) -> list[Path]:
-    """Per norm: white-box fooling rate against SSIM, one line per attack through its eps values
+    """Per norm: white-box untargeted success against SSIM, one line per attack through its eps values
     (up and right is better: fools more while staying less perceptible)."""
     out = []
     r = summary_table(df)
@@ -123,12 +123,12 @@ def ssim_vs_fooling(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         fig, ax = new_figure(figsize=(5.5, 4))
         for i, (attack, ga) in enumerate(g.groupby("attack", sort=False)):
             ga = ga.sort_values("eps")
-            ax.plot(ga.ssim, ga.fool_whitebox, "-o", color=f"C{i % 10}", label=attack, markersize=4)
+            ax.plot(ga.ssim, ga.success_whitebox, "-o", color=f"C{i % 10}", label=attack, markersize=4)
             for _, row in ga.iterrows():
-                ax.annotate(f"{row.eps:.3g}", (row.ssim, row.fool_whitebox), fontsize=6, xytext=(3, 3),
+                ax.annotate(f"{row.eps:.3g}", (row.ssim, row.success_whitebox), fontsize=6, xytext=(3, 3),
                             textcoords="offset points")
         ax.set_xlabel("SSIM (clean vs adversarial, white-box)", fontsize=8)
-        ax.set_ylabel("white-box untargeted fooling rate (%)", fontsize=8)
+        ax.set_ylabel("white-box untargeted success on correct (%)", fontsize=8)
         ax.set_title(f"perceptibility vs effectiveness ({norm}; points labelled with eps)", fontsize=9)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)

@@ -1,5 +1,5 @@
 """LaTeX tables a researcher pastes without editing: booktabs, human headers with units (grouped
-where columns share a quantity: fooling rate / targeted success over white-box and transfer),
+where columns share a quantity: untargeted / targeted success over white-box and transfer),
 `\\small`, and scaled down to the text width only when wider than it (`\\benchfit`, defined by
 every table file itself, guarded, so each file and `tables.tex` stay `\\input`-able with
 booktabs and graphicx loaded).
@@ -15,7 +15,8 @@ import pandas as pd
 from .format import best_mask, column_header, display_frame, header_groups
 
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
+                 "±": r"$\pm$"}
 
 
 def latex_escape(text: str) -> str:

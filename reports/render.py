@@ -13,7 +13,7 @@ from .figures import write_figures
 from .html import index_html, table_html
 from .plots import write_plots
 from .sanity import result_warnings
-from .tables import grid_notes, summary_markdown, summary_sections, summary_table, write_tables
+from .tables import grid_notes, summary_markdown, summary_sections, write_tables
 
 FORMATS = ("csv", "latex", "markdown", "plots", "html", "pdf")
 
@@ -78,28 +78,3 @@ def render_run(df: pd.DataFrame, run_dir: Path, *, class_names: Sequence[str] = 
     if "html" in formats:
         (run_dir / "index.html").write_text(index_html(run_dir, _sections(df), facts, warnings, grid_notes(df)))
     return summary_markdown(df, warnings)
-
-
-KEY_COLUMNS = ["attack", "norm", "eps", "targeted", "source", "target"]
-COMPARED = ["clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "linf_mean", "l2_mean",
-            "ssim_mean", "psnr_mean"]
-
-
-def compare_runs(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """The cells both runs have, with each metric of A, of B and B - A (`<metric>_diff`)."""
-    keep = [c for c in COMPARED if c in a.columns and c in b.columns]
-    m = a[KEY_COLUMNS + keep].merge(b[KEY_COLUMNS + keep], on=KEY_COLUMNS, suffixes=("_a", "_b"))
-    for c in keep:
-        m[f"{c}_diff"] = m[f"{c}_b"] - m[f"{c}_a"]
-    return m[KEY_COLUMNS + [f"{c}_{s}" for c in keep for s in ("a", "b", "diff")]]
-
-
-def compare_summary(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """Summary rows of both runs side by side for their shared (attack, norm, eps), with differences."""
-    sa, sb = summary_table(a), summary_table(b)
-    cols = ["fool_whitebox", "fool_transfer", "targeted_whitebox", "targeted_transfer", "ssim"]
-    m = sa[["attack", "norm", "eps"] + cols].merge(sb[["attack", "norm", "eps"] + cols], on=["attack", "norm", "eps"],
-                                                   suffixes=(" A", " B"))
-    for c in cols:
-        m[f"{c} B-A"] = m[f"{c} B"] - m[f"{c} A"]
-    return m

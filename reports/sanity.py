@@ -16,13 +16,13 @@ def result_warnings(df: pd.DataFrame, margin: float = MARGIN) -> list[str]:
     d = df.copy()
     d["targeted"] = d.targeted.astype(bool)
     d["whitebox"] = d.whitebox.astype(bool)
-    d["rate"] = d.targeted_success.where(d.targeted, d.fooling_rate)
+    d["rate"] = d.targeted_success.where(d.targeted, d.success_on_correct)
     pgd = d[(d.method == "pgd") & d.whitebox].groupby(["norm", "eps", "targeted", "target"]).rate.max()
     if pgd.empty:
         return []
     for (norm, eps, targeted, target), best in pgd.items():
         rivals = d[(d.norm == norm) & (d.eps == eps) & (d.targeted == targeted) & (d.target == target)]
-        mode = "targeted success" if targeted else "fooling rate"
+        mode = "targeted success" if targeted else "success on correct"
         fgsm = rivals[(rivals.method == "fgsm") & rivals.whitebox]
         if len(fgsm) and fgsm.rate.max() > best + margin:
             out.append(f"FGSM beats PGD white-box on {target} ({norm} eps={eps:.4g}, {mode} "

@@ -1,7 +1,14 @@
 """Tables from stored result rows: results.csv, transfer matrices and the summary (CSV, LaTeX, Markdown).
 
 Pure functions of a DataFrame of rows: `reports` never imports `attacks` or `zoo`.
-Rates are stored as fractions and shown as percentages with one decimal.
+Rates are stored as fractions and shown as percentages with one decimal, each with its 95%
+interval (`reports.stats`): a table's rate column `c` comes with `c_lo` and `c_hi`, which CSV keeps
+and the other formats show as `c ± half-width`.
+
+The untargeted headline rate is the attack's success on the images the target classified
+correctly (now misclassified), not the fooling rate (label changed): attacks run against the true
+label, so an image already misclassified mostly keeps its wrong label and the fooling rate is capped
+near clean accuracy. results.csv keeps both.
 """
 from __future__ import annotations
 
@@ -14,14 +21,39 @@ import pandas as pd
 
 from .format import display_frame
 from .latex import FIT_MACRO, latex_escape, to_latex
+from .stats import add_intervals, bootstrap_mean, wilson
 
 RESULT_COLUMNS = [
-    "attack", "method", "kind", "params", "norm", "eps", "targeted", "source", "target", "whitebox", "n",
-    "clean_acc", "fooling_rate", "success_on_correct", "targeted_success",
-    "linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean",
+    "attack", "method", "kind", "params", "norm", "eps", "targeted", "source", "target", "whitebox", "seed", "n",
+    "clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc",
+    "linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean", "n_changed",
     "fit_seconds", "perturb_seconds", "images_per_second", "fit_cached",
 ]
 TIMING_COLUMNS = ["fit_seconds", "perturb_seconds", "images_per_second", "fit_cached"]
+CELL_COLUMNS = ["attack", "norm", "eps", "targeted", "source", "target"]  # one row per seed of these
+
+
+def headline(targeted: bool) -> str:
+    """The rate a table shows for a mode: targeted success, or success on correctly classified images."""
+    return "targeted_success" if targeted else "success_on_correct"
+
+
+def seed_mean(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell and target: numeric columns averaged over the attack seeds (a single-seed
+    run is returned as it is)."""
+    if "seed" not in df.columns or df.seed.nunique() <= 1:
+        return df
+    numeric = [c for c in df.columns if c not in CELL_COLUMNS and pd.api.types.is_numeric_dtype(df[c])
+               and not pd.api.types.is_bool_dtype(df[c])]
+    first = [c for c in df.columns if c not in CELL_COLUMNS and c not in numeric]
+    agg = {**{c: "mean" for c in numeric}, **{c: "first" for c in first}}
+    return df.groupby(CELL_COLUMNS, sort=False, as_index=False).agg(agg)[list(df.columns)]
+
+
+def _with_wilson(value: float, n: float) -> tuple[float, float, float]:
+    """(value, lo, hi) in percent for a share `value` of `n` images."""
+    lo, hi = wilson(round(value * n), n) if n == n and value == value else (math.nan, math.nan)
+    return value * 100, float(lo) * 100, float(hi) * 100
 
 
 def rows_frame(rows: list[dict]) -> pd.DataFrame:
@@ -42,49 +74,73 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
 
 
-def transfer_matrix(df: pd.DataFrame, attack: str, eps: float, norm: str, targeted: bool) -> pd.DataFrame:
-    """Sources x targets: fooling rate (untargeted) or targeted success (targeted), as percentages."""
-    value = "targeted_success" if targeted else "fooling_rate"
-    cell = df[(df.attack == attack) & (df.eps == eps) & (df.norm == norm) & (df.targeted == targeted)]
+def transfer_matrix(df: pd.DataFrame, attack: str, eps: float, norm: str, targeted: bool,
+                    intervals: bool = False) -> pd.DataFrame:
+    """Sources x targets: success on correct images (untargeted) or targeted success (targeted), as
+    percentages (means over attack seeds); with `intervals`, each target's column is followed by its
+    95% Wilson bounds `<target>_lo`, `<target>_hi`."""
+    value = headline(targeted)
+    cell = seed_mean(df[(df.attack == attack) & (df.eps == eps) & (df.norm == norm) & (df.targeted == targeted)])
     order = list(dict.fromkeys(cell.source))
     targets = list(dict.fromkeys(cell.target))
     m = cell.pivot(index="source", columns="target", values=value).reindex(index=order, columns=targets) * 100
+    if intervals:
+        bounds = add_intervals(cell)
+        for target in reversed(targets):
+            at = list(m.columns).index(target) + 1
+            for k, side in enumerate(("lo", "hi")):
+                col = bounds.pivot(index="source", columns="target", values=f"{value}_{side}").reindex(index=order)
+                m.insert(at + k, f"{target}_{side}", col[target] * 100)
     m.index.name = "source"
     m.columns.name = None
     return m
 
 
-def summary_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per attack x norm x eps: white-box and mean transfer rates, perceptibility, speed.
+SUMMARY_RATES = {"success_whitebox": (False, True), "success_transfer": (False, False),
+                 "targeted_whitebox": (True, True), "targeted_transfer": (True, False)}  # (targeted, white-box)
 
-    White-box = mean over the diagonal (source == target); transfer = mean over the rest.
-    Perceptibility and images/s are means over the source models (both targeted modes).
+
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per attack x norm x eps: white-box and mean transfer rates with 95% intervals,
+    perceptibility, speed.
+
+    White-box = mean over the diagonal (source == target); transfer = mean over the rest; both over
+    the attack seeds too. Their intervals come from a seeded paired bootstrap over the eval images
+    (`stats.bootstrap_mean`). Untargeted rates are success on correctly classified images.
+    Perceptibility and images/s are means over the source models (both targeted modes); PSNR is over
+    the changed images.
     """
     out = []
     for (attack, norm, eps), g in df.groupby(["attack", "norm", "eps"], sort=False):
-        un, tg = g[~g.targeted.astype(bool)], g[g.targeted.astype(bool)]
         diag = g[g.whitebox.astype(bool)]
-        out.append({
-            "attack": attack, "norm": norm, "eps": eps,
-            "fool_whitebox": _mean(un[un.whitebox.astype(bool)].fooling_rate) * 100,
-            "fool_transfer": _mean(un[~un.whitebox.astype(bool)].fooling_rate) * 100,
-            "targeted_whitebox": _mean(tg[tg.whitebox.astype(bool)].targeted_success) * 100,
-            "targeted_transfer": _mean(tg[~tg.whitebox.astype(bool)].targeted_success) * 100,
-            "ssim": _mean(diag.ssim_mean), "psnr": _mean(diag.psnr_mean),
-            "linf_max": float(diag.linf_max.max()) if len(diag) else math.nan,
-            "images_per_s": _mean(diag.images_per_second),
-        })
+        row: dict = {"attack": attack, "norm": norm, "eps": eps}
+        for column, (targeted, white) in SUMMARY_RATES.items():
+            part = g[(g.targeted.astype(bool) == targeted) & (g.whitebox.astype(bool) == white)]
+            rate = headline(targeted)
+            lo, hi = bootstrap_mean(part, rate) if len(part) and "outcomes" in part.columns else (math.nan, math.nan)
+            row.update({column: _mean(part[rate]) * 100, f"{column}_lo": lo * 100, f"{column}_hi": hi * 100})
+        row.update({"ssim": _mean(diag.ssim_mean), "psnr": _mean(diag.psnr_mean),
+                    "linf_max": float(diag.linf_max.max()) if len(diag) else math.nan,
+                    "images_per_s": _mean(diag.images_per_second)})
+        out.append(row)
     return pd.DataFrame(out)
 
 
 def whitebox_table(df: pd.DataFrame, targeted: bool = False) -> pd.DataFrame:
-    """attack x eps rows, one column per source model: its white-box fooling rate (or targeted success)."""
-    value = "targeted_success" if targeted else "fooling_rate"
-    d = df[df.whitebox.astype(bool) & (df.targeted.astype(bool) == targeted)]
+    """attack x eps rows, one column per source model: its white-box success on correct images (or
+    targeted success), mean over seeds, with 95% Wilson bounds `<source>_lo`, `<source>_hi`."""
+    value = headline(targeted)
+    d = seed_mean(df[df.whitebox.astype(bool) & (df.targeted.astype(bool) == targeted)])
     if d.empty:
         return pd.DataFrame()
-    t = d.pivot_table(index=["attack", "norm", "eps"], columns="source", values=value, sort=False) * 100
-    t = t[list(dict.fromkeys(d.source))]
+    d = add_intervals(d)
+    sources = list(dict.fromkeys(d.source))
+    parts = []
+    for suffix in ("", "_lo", "_hi"):
+        t = d.pivot_table(index=["attack", "norm", "eps"], columns="source", values=value + suffix, sort=False,
+                          dropna=False) * 100
+        parts.append(t[sources].rename(columns=lambda c: c + suffix))
+    t = pd.concat(parts, axis=1)[[s + suffix for s in sources for suffix in ("", "_lo", "_hi")]]
     t.columns.name = None
     return t.reset_index()
 
@@ -93,28 +149,28 @@ PAPER_FOOLING_RATE = 0.945  # arXiv 2409.13559's headline figure
 
 
 def eps_threshold_table(df: pd.DataFrame, level: float = PAPER_FOOLING_RATE) -> pd.DataFrame:
-    """Per attack and source: the smallest eps whose white-box untargeted fooling rate reaches `level`,
-    with SSIM and PSNR there, or "not reached" (within the eps values run)."""
-    d = df[df.whitebox.astype(bool) & ~df.targeted.astype(bool)]
+    """Per attack and source: the smallest eps whose white-box untargeted success on correctly
+    classified images (mean over seeds) reaches `level`, with its 95% interval, SSIM and PSNR there,
+    or "not reached" (within the eps values run) with the best rate seen."""
+    d = seed_mean(df[df.whitebox.astype(bool) & ~df.targeted.astype(bool)])
     out = []
     for (attack, norm, source), g in d.groupby(["attack", "norm", "source"], sort=False):
-        hit = g[g.fooling_rate >= level].sort_values("eps")
+        hit = g[g.success_on_correct >= level].sort_values("eps")
         row = {"attack": attack, "norm": norm, "source": source,
                "eps_values": " ".join(format(e, ".4g") for e in sorted(g.eps.unique()))}
-        if hit.empty:
-            row.update(eps_reached="not reached", fooling_rate=float(g.fooling_rate.max()) * 100,
-                       ssim=math.nan, psnr=math.nan)
-        else:
-            first = hit.iloc[0]
-            row.update(eps_reached=format(first.eps, ".4g"), fooling_rate=float(first.fooling_rate) * 100,
-                       ssim=float(first.ssim_mean), psnr=float(first.psnr_mean))
+        first = g.loc[g.success_on_correct.idxmax()] if hit.empty else hit.iloc[0]
+        rate, lo, hi = _with_wilson(float(first.success_on_correct), float(first.n * first.clean_acc))
+        row.update(eps_reached="not reached" if hit.empty else format(first.eps, ".4g"),
+                   success=rate, success_lo=lo, success_hi=hi,
+                   ssim=math.nan if hit.empty else float(first.ssim_mean),
+                   psnr=math.nan if hit.empty else float(first.psnr_mean))
         out.append(row)
     return pd.DataFrame(out)
 
 
 def ablation_table(df: pd.DataFrame, method: str = "vizpert") -> pd.DataFrame:
-    """The variants of one method (e.g. VizPert ablations): white-box targeted success, fooling rate
-    (untargeted) and SSIM per source model, one row per variant and eps."""
+    """The variants of one method (e.g. VizPert ablations): white-box targeted success, untargeted
+    success on correct images and SSIM per source model (means over seeds), one row per variant and eps."""
     if "method" not in df.columns:
         return pd.DataFrame()
     d = df[(df.method == method) & df.whitebox.astype(bool)]
@@ -125,16 +181,32 @@ def ablation_table(df: pd.DataFrame, method: str = "vizpert") -> pd.DataFrame:
         row: dict = {"variant": attack, "params": g.params.iloc[0], "norm": norm, "eps": eps}
         for source, gs in g.groupby("source", sort=False):
             row[f"{source} targeted"] = _mean(gs[gs.targeted.astype(bool)].targeted_success) * 100
-            row[f"{source} fooling"] = _mean(gs[~gs.targeted.astype(bool)].fooling_rate) * 100
+            row[f"{source} untargeted"] = _mean(gs[~gs.targeted.astype(bool)].success_on_correct) * 100
             row[f"{source} ssim"] = _mean(gs.ssim_mean)
         out.append(row)
     return pd.DataFrame(out)
 
 
 def clean_accuracy_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Clean top-1 accuracy per model (percent)."""
-    d = df.drop_duplicates("target")[["target", "clean_acc"]]
-    return pd.DataFrame({"model": d.target, "clean_acc": d.clean_acc * 100}).reset_index(drop=True)
+    """Clean top-1 accuracy per model (percent) with its 95% Wilson interval."""
+    d = add_intervals(df.drop_duplicates("target"))
+    return pd.DataFrame({"model": d.target, "clean_acc": d.clean_acc * 100, "clean_acc_lo": d.clean_acc_lo * 100,
+                         "clean_acc_hi": d.clean_acc_hi * 100}).reset_index(drop=True)
+
+
+def seeds_table(df: pd.DataFrame) -> pd.DataFrame:
+    """With several attack seeds: per attack, budget and mode, the white-box headline rate of each
+    seed (mean over source models, percent), and their mean and standard deviation (ddof 1)."""
+    if "seed" not in df.columns or df.seed.nunique() <= 1:
+        return pd.DataFrame()
+    d = df[df.whitebox.astype(bool)].copy()
+    d["rate"] = d.targeted_success.where(d.targeted.astype(bool), d.success_on_correct) * 100
+    d["mode"] = d.targeted.astype(bool).map({False: "untargeted", True: "targeted"})
+    per = d.pivot_table(index=["attack", "norm", "eps", "mode"], columns="seed", values="rate", sort=False)
+    per.columns = [f"seed {s}" for s in per.columns]
+    per["seed_mean"] = per.mean(axis=1)
+    per["seed_sd"] = per[[c for c in per.columns if c.startswith("seed ")]].std(axis=1, ddof=1)
+    return per.reset_index()
 
 
 def _mean(s: pd.Series) -> float:
@@ -149,8 +221,10 @@ def to_markdown(df: pd.DataFrame) -> str:
     return display_frame(df).to_markdown(index=False) + "\n"
 
 
-BOLD_SUMMARY = ("fool_whitebox", "fool_transfer", "targeted_whitebox", "targeted_transfer", "ssim", "psnr",
+BOLD_SUMMARY = ("success_whitebox", "success_transfer", "targeted_whitebox", "targeted_transfer", "ssim", "psnr",
                 "images_per_s")
+THRESHOLD_TITLE = ("Smallest eps at which white-box untargeted success on correctly classified images reaches "
+                   "94.5% (the paper's figure)")
 
 
 SUFFIXES = {".csv": "csv", ".tex": "latex", ".md": "markdown"}
@@ -168,32 +242,38 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
         texts[name] = text
 
     timing = [c for c in TIMING_COLUMNS if c in df.columns]
-    put("results.csv", df.drop(columns=timing).to_csv(index=False))
+    put("results.csv", add_intervals(df.drop(columns=timing + ["outcomes"], errors="ignore")).to_csv(index=False))
     cell_cols = [c for c in ("attack", "norm", "eps", "targeted", "source") if c in df.columns]
     put("timings.csv", df[cell_cols + timing].drop_duplicates(cell_cols).to_csv(index=False))
     summ = summary_table(df)
     put("summary.csv", summ.to_csv(index=False))
-    put("summary.tex", to_latex(summ, "Summary per attack and budget: fooling rate and targeted success (\\%), "
-                                      "white-box and mean transfer; SSIM, PSNR (dB), images/s; best per column in bold.",
-                                "tab:summary", bold=BOLD_SUMMARY))
-    if several_eps(df):  # with one eps the table could only say "reached at it" or "not reached"
-        thresholds = eps_threshold_table(df)
-        put("eps_threshold.csv", thresholds.to_csv(index=False))
-        put("eps_threshold.tex", to_latex(thresholds, "Smallest eps at which the white-box untargeted fooling rate "
-                                                      "reaches 94.5\\% (the paper's headline figure), with SSIM and "
-                                                      "PSNR (dB) there.", "tab:eps_threshold"))
+    put("summary.tex", to_latex(summ, "Summary per attack and budget: untargeted success on correctly classified "
+                                      "images and targeted success (\\%, $\\pm$ half the 95\\% bootstrap interval "
+                                      "over images), white-box and mean transfer; SSIM, PSNR (dB, changed images), "
+                                      "images/s; best per column in bold.", "tab:summary", bold=BOLD_SUMMARY))
+    thresholds = eps_threshold_table(df)
+    put("eps_threshold.csv", thresholds.to_csv(index=False))
+    put("eps_threshold.tex", to_latex(thresholds, "Smallest eps (of those run) at which the white-box untargeted "
+                                                  "success on correctly classified images reaches 94.5\\% (the "
+                                                  "paper's headline figure), with SSIM and PSNR (dB) there; else the "
+                                                  "best rate seen.", "tab:eps_threshold"))
+    seeds = seeds_table(df)
+    if not seeds.empty:
+        put("seeds.csv", seeds.to_csv(index=False))
+        put("seeds.tex", to_latex(seeds, "White-box rate (\\%) per attack seed (mean over source models), with "
+                                         "mean and standard deviation over seeds.", "tab:seeds"))
     abl = ablation_table(df)
     if not abl.empty:
         put("ablation_vizpert.csv", abl.to_csv(index=False))
         put("ablation_vizpert.tex", to_latex(abl.drop(columns="params"), "VizPert ablation: white-box targeted "
-                                             "success and untargeted fooling rate (\\%) and SSIM per source model; "
+                                             "success and untargeted success (\\%) and SSIM per source model; "
                                              "best per column in bold.", "tab:ablation_vizpert", bold="all"))
     keys = df[["attack", "eps", "norm", "targeted"]].drop_duplicates().itertuples(index=False)
     for attack, eps, norm, targeted in keys:
-        m = transfer_matrix(df, attack, eps, norm, bool(targeted))
+        m = transfer_matrix(df, attack, eps, norm, bool(targeted), intervals=True)
         stem = f"transfer_{_slug(attack)}_{eps_tag(eps)}" + ("" if norm == "linf" else f"_{norm}") + (
             "_targeted" if targeted else "")
-        what = "targeted success" if targeted else "fooling rate"
+        what = "targeted success" if targeted else "success on correctly classified images"
         put(stem + ".csv", m.to_csv())
         put(stem + ".tex", to_latex(m, f"{latex_escape(attack)} ({norm}, eps={eps:.4g}): {what} (\\%), sources (rows) "
                                        f"attacked white-box, evaluated on targets (columns); best per "
@@ -215,14 +295,16 @@ def summary_sections(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Sequence
     marked): the Markdown summary and the HTML page both show these."""
     out: list[tuple[str, pd.DataFrame, Sequence[str] | str]] = [
         ("Summary (rates in %)", summary_table(df), BOLD_SUMMARY)]
-    for targeted, title in ((False, "White-box fooling rate per source model (%)"),
+    for targeted, title in ((False, "White-box untargeted success on correctly classified images per source "
+                                    "model (%)"),
                             (True, "White-box targeted success per source model (%)")):
         wb = whitebox_table(df, targeted)
         if not wb.empty:
             out.append((title, wb, [c for c in wb.columns if c not in ("attack", "norm", "eps")]))
-    if several_eps(df):
-        out.append(("Smallest eps reaching a 94.5% white-box fooling rate (the paper's figure)",
-                    eps_threshold_table(df), ()))
+    out.append((THRESHOLD_TITLE, eps_threshold_table(df), ()))
+    seeds = seeds_table(df)
+    if not seeds.empty:
+        out.append(("Across attack seeds (white-box, %)", seeds, ()))
     abl = ablation_table(df)
     if not abl.empty:
         out.append(("VizPert ablation (white-box, %; parameters in ablation_vizpert.csv)",
@@ -240,14 +322,32 @@ def several_eps(df: pd.DataFrame) -> bool:
     return bool(len(df)) and bool((df.groupby(["attack", "norm"]).eps.nunique() > 1).any())
 
 
+RATES_NOTE = ("Rates: untargeted attacks are scored by their success on the images the target classified "
+              "correctly (now misclassified); the fooling rate (label changed, the UAP paper's definition) is "
+              "in results.csv. ± is half the 95% interval (Wilson per cell; paired bootstrap over images for "
+              "means); results.csv has the bounds.")
+
+
 def grid_notes(df: pd.DataFrame) -> list[str]:
-    """What this grid cannot show, and which config shows it (for the summary, page and document)."""
-    if len(df) == 0 or several_eps(df):
+    """How to read the rates, and what this grid cannot show and which config shows it (for the
+    summary, page and document)."""
+    if len(df) == 0:
         return []
-    eps = ", ".join(format(e, ".4g") for e in sorted(df.eps.unique()))
-    return [f"This grid runs each attack at one eps ({eps}): rates against eps, the perceptibility/"
-            f"effectiveness trade-off and the smallest eps reaching 94.5% need several. "
-            f"`bench run --config {EPS_SWEEP_CONFIG}` runs eps 0.02-0.3 (or pass --eps 0.05,0.1,0.2)."]
+    notes = [RATES_NOTE]
+    if "params" in df.columns:
+        capped = sorted(set(df[df.params.astype(str).str.contains("untargeted=best_class")].attack))
+        if capped:
+            notes.append(f"{', '.join(capped)} use the `best_class` untargeted rule: every image gets the one best "
+                         f"class's perturbation, which pushes the images of that class toward their own label, so "
+                         f"untargeted success is capped near 1 - 1/C (90% on ten classes) at any eps; "
+                         f"`best_other` (the default) has no such cap.")
+    if not several_eps(df):
+        eps = ", ".join(format(e, ".4g") for e in sorted(df.eps.unique()))
+        notes.append(f"This grid runs each attack at one eps ({eps}): rates against eps and the perceptibility/"
+                     f"effectiveness trade-off need several, and the eps-threshold table can only say whether "
+                     f"{eps} suffices. `bench run --config {EPS_SWEEP_CONFIG}` runs eps 0.02-0.3 "
+                     f"(or pass --eps 0.05,0.1,0.2).")
+    return notes
 
 
 def summary_markdown(df: pd.DataFrame, warnings: Sequence[str] = ()) -> str:

@@ -194,12 +194,18 @@ def test_untargeted_class_is_ranked_on_clamped_images():
 def test_perturb_uses_the_stored_class_even_when_rounded_rates_tie(tiny_model, batch):
     """The stored ranking decides: rates that round alike must not let perturb pick another class."""
     x, y = batch
-    attack = attacks.create("class_uap")
+    attack = attacks.create("class_uap", untargeted="best_class")
     deltas = torch.stack([torch.full((1, 16, 16), 0.1 * (c + 1) / 4) for c in range(4)])
     meta = {"untargeted_class": 1, "untargeted_order": [1, 0, 3, 2], "fit_fooling_by_class": [0.5, 0.5, 0.1, 0.2]}
     fitted = Fitted("class_uap", Budget("linf", 0.1), {"deltas": deltas}, meta)
     out = attack.perturb(fitted, tiny_model, x, y)
     assert torch.allclose(out, (x + deltas[1]).clamp(0, 1))
+    # the default rule, best_other: images the model already labels 1 get the runner-up, class 0
+    own = tiny_model(x).argmax(1) == 1
+    assert own.any() and (~own).any()
+    out = attacks.create("class_uap").perturb(fitted, tiny_model, x, y)
+    expected = torch.where(own[:, None, None, None], x + deltas[0], x + deltas[1]).clamp(0, 1)
+    assert torch.allclose(out, expected)
 
 
 def test_l2_budget_tolerance_grows_with_eps():

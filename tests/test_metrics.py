@@ -32,7 +32,17 @@ def test_perceptibility_of_identical_images():
     x = torch.rand(3, 1, 16, 16)
     p = metrics.perceptibility(x, x.clone())
     assert p["linf_max"] == 0 and p["l2_mean"] == 0 and p["ssim_mean"] == pytest.approx(1.0)
-    assert math.isinf(p["psnr_mean"])
+    assert math.isnan(p["psnr_mean"]) and p["n_changed"] == 0  # no changed image: no PSNR, never inf
+
+
+def test_psnr_is_averaged_over_changed_images_only():
+    """One unchanged image (inf dB) must not make the mean infinite: the mean is over the others."""
+    x = torch.rand(3, 1, 16, 16)
+    adv = x.clone()
+    adv[1:] = (adv[1:] + 0.05).clamp(0, 1)
+    p = metrics.perceptibility(x, adv)
+    _, psnr = metrics.ssim_psnr_reference(x, adv)
+    assert p["n_changed"] == 2 and p["psnr_mean"] == pytest.approx(psnr[1:].mean(), abs=1e-4)
 
 
 def test_ssim_psnr_match_scikit_image_and_known_values():

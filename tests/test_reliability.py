@@ -90,6 +90,7 @@ def test_sigkill_at_several_points_then_resume_gives_the_uninterrupted_table(tmp
     assert not [p for p in cells_dir.iterdir() if not p.name.endswith(".json") and not p.name.startswith(".")]
 
 
+@pytest.mark.slow  # 39 s of CLI runs; the fast suite stays under 5 min on 2 cores (CI runs both)
 def test_same_seed_gives_byte_identical_results_and_shards_merge_to_the_same(tmp_path, config, private_cache,
                                                                             zoo_cache, capsys):
     def run(cache, *extra):

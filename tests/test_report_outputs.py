@@ -48,8 +48,10 @@ def test_latex_tables_bold_the_best_value_and_carry_captions(run_dir):
     assert tables.count(r"\caption{") == tables.count(r"\label{") == tables.count(r"\begin{table}")
     assert r"\toprule" in tables and r"\textbf{" in tables
     summary = (run_dir / "summary.csv").read_text()
-    best = pd.read_csv(run_dir / "summary.csv").fool_whitebox.max()
-    assert f"\\textbf{{{best:.1f}}}" in (run_dir / "summary.tex").read_text(), summary
+    frame = pd.read_csv(run_dir / "summary.csv")
+    best = frame.loc[frame.success_whitebox.idxmax()]
+    half = (best.success_whitebox_hi - best.success_whitebox_lo) / 2
+    assert f"\\textbf{{{best.success_whitebox:.1f} $\\pm$ {half:.1f}}}" in (run_dir / "summary.tex").read_text(), summary
     report = (run_dir / "report.tex").read_text()
     assert r"\input{tables.tex}" in report and r"\includegraphics" in report
     for ref in re.findall(r"\\includegraphics\[[^]]*\]\{([^}]*)\}", report):
@@ -135,6 +137,8 @@ def test_bench_report_compares_two_runs(run_dir, zoo_cache, tmp_path, capsys):
     assert len(cells) == 4 and set(cells.attack) == {"pgd"}
     assert (cells.fooling_rate_diff == cells.fooling_rate_b - cells.fooling_rate_a).all()
     assert (cells.fooling_rate_diff.abs() < 1e-12).all()  # same seed, same cells: identical
+    assert (cells["diff"] == 0).all() and (cells.p_value == 1.0).all() and not cells.significant.any()
+    assert "n.s." in text and "McNemar" in text
 
 
 def _browser() -> str | None:
@@ -174,3 +178,34 @@ def test_the_page_renders_in_a_real_browser(run_dir, tmp_path):
     images = json.loads(html.unescape(found.group(1)))
     assert len(images) == page.count("<img ") > 10
     assert not [src for src, width in images if width == 0], "images that did not load"
+
+
+def test_bench_report_compares_two_attacks_of_one_run(run_dir, tmp_path, capsys):
+    """PGD against FGSM on the same images: per cell B - A with its interval and a McNemar p; the
+    rows match the stored rates; a typo gets a one-line error naming the run's attacks."""
+    assert main(["report", str(run_dir), "--compare", "fgsm,pgd", "--output", str(tmp_path / "c")]) == 0
+    text = capsys.readouterr().out
+    cells = pd.read_csv(tmp_path / "c" / "compare.csv")
+    assert len(cells) == 2 * 2 * 2 * 2  # eps x mode x source x target
+    assert ((cells["diff"] - (cells.rate_b - cells.rate_a)).abs() < 1e-12).all()
+    assert ((cells.p_value > 0) & (cells.p_value <= 1)).all() and (cells.diff_lo <= cells["diff"]).all()
+    assert "pgd (B) vs fgsm (A)" in text and "McNemar" in text
+    assert main(["report", str(run_dir), "--compare", "fgsm,pdg"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "did you mean 'pgd'" in err
+
+
+def test_results_csv_has_intervals_and_the_store_has_outcomes(run_dir):
+    import json
+
+    from reports.stats import wilson
+
+    df = pd.read_csv(run_dir / "results.csv")
+    assert "outcomes" not in df.columns and {"robust_acc", "robust_acc_lo", "seed", "n_changed"} <= set(df.columns)
+    lo, hi = wilson((df.fooling_rate * df.n).round(), df.n)
+    assert (abs(df.fooling_rate_lo - lo) < 1e-9).all() and (abs(df.fooling_rate_hi - hi) < 1e-9).all()
+    assert ((df.success_on_correct_lo <= df.success_on_correct) & (df.success_on_correct <= df.success_on_correct_hi)).all()
+    record = json.loads(next((run_dir / "cells").glob("*.json")).read_text())
+    assert set(record["rows"][0]["outcomes"]) >= {"clean_correct", "adv_correct", "fooled"}
+    summary = (run_dir / "summary.md").read_text()
+    assert " ± " in summary and "success on the images the target classified correctly" in summary

@@ -21,7 +21,7 @@ def _rows():
                     fr = base if s == t else base / 3
                     rows.append(dict(attack=attack, kind="per_input", params="", norm="linf", eps=0.1,
                                      targeted=targeted, source=s, target=t, whitebox=s == t, n=10,
-                                     clean_acc=0.9, fooling_rate=fr, success_on_correct=fr,
+                                     clean_acc=0.9, fooling_rate=fr * 0.95, success_on_correct=fr,
                                      targeted_success=fr / 2 if targeted else float("nan"),
                                      linf_mean=0.1, linf_max=0.1, l2_mean=1.0, ssim_mean=0.8, psnr_mean=22.0,
                                      fit_seconds=0.0, perturb_seconds=1.0, images_per_second=10.0))
@@ -35,10 +35,13 @@ def test_transfer_matrix_is_sources_by_targets_in_percent():
 
 
 def test_summary_separates_whitebox_and_transfer():
+    """Untargeted columns are success on correctly classified images (not the fooling rate, which
+    differs in these rows); rows stored without outcomes get no interval rather than a wrong one."""
     s = summary_table(_rows()).set_index("attack")
-    assert s.loc["pgd", "fool_whitebox"] == pytest.approx(90.0)
-    assert s.loc["pgd", "fool_transfer"] == pytest.approx(30.0)
+    assert s.loc["pgd", "success_whitebox"] == pytest.approx(90.0)
+    assert s.loc["pgd", "success_transfer"] == pytest.approx(30.0)
     assert s.loc["fgsm", "targeted_whitebox"] == pytest.approx(25.0)
+    assert s.success_whitebox_lo.isna().all()
 
 
 def _check_latex(tex: str) -> None:
@@ -63,7 +66,7 @@ def test_latex_tables_are_balanced_booktabs(tmp_path):
     df.loc[df.attack == "fgsm", "attack"] = "torchattacks:MI_FGSM"  # underscores must be escaped
     written = write_tables(df, tmp_path)
     texs = [p for p in written if p.suffix == ".tex"]
-    assert len(texs) == 2 * 2 + 2  # attacks x modes, the summary, tables.tex (one eps: no threshold table)
+    assert len(texs) == 2 * 2 + 3  # attacks x modes, the summary, the eps threshold, tables.tex
     singles = [p for p in texs if p.name != "tables.tex"]
     for p in singles:
         _check_latex(p.read_text())
@@ -77,20 +80,26 @@ def test_latex_tables_are_balanced_booktabs(tmp_path):
 def test_latex_headers_are_human_with_units_and_grouped(tmp_path):
     write_tables(_rows(), tmp_path)
     tex = (tmp_path / "summary.tex").read_text()
-    assert "fool_whitebox" not in tex and "images_per_s" not in tex
-    assert r"\multicolumn{2}{c}{fooling rate (\%)}" in tex and r"\multicolumn{2}{c}{targeted success (\%)}" in tex
+    assert "success_whitebox" not in tex and "images_per_s" not in tex
+    assert r"\multicolumn{2}{c}{untargeted success (\%)}" in tex and r"\multicolumn{2}{c}{targeted success (\%)}" in tex
     assert r"$\varepsilon$" in tex and "PSNR (dB)" in tex and r"\benchfit{" in tex
 
 
-def test_eps_threshold_table_needs_several_eps(tmp_path):
-    one = write_tables(_rows(), tmp_path / "one")
-    assert not [p for p in one if p.name.startswith("eps_threshold")]
+def test_eps_threshold_table_is_written_and_one_eps_grids_name_the_sweep(tmp_path):
+    one = {p.name for p in write_tables(_rows(), tmp_path / "one")}
+    assert {"eps_threshold.csv", "eps_threshold.tex"} <= one
     two = pd.concat([_rows(), _rows().assign(eps=0.2)])
-    names = {p.name for p in write_tables(two, tmp_path / "two")}
-    assert {"eps_threshold.csv", "eps_threshold.tex"} <= names
+    from reports.tables import RATES_NOTE, grid_notes
+
+    assert "configs/vizpert-eps-sweep.toml" in grid_notes(_rows())[-1] and grid_notes(two) == [RATES_NOTE]
+
+
+def test_best_class_rule_gets_its_cap_stated():
     from reports.tables import grid_notes
 
-    assert "configs/vizpert-eps-sweep.toml" in grid_notes(_rows())[0] and grid_notes(two) == []
+    df = _rows().assign(params="")
+    df.loc[df.attack == "pgd", "params"] = "steps=5;untargeted=best_class"
+    assert any("pgd use the `best_class`" in n and "1 - 1/C" in n for n in grid_notes(df))
 
 
 def test_latex_escaping_of_special_characters():
@@ -112,12 +121,15 @@ def test_eps_threshold_finds_the_smallest_eps_reaching_94_5():
     rows = []
     for eps, fr in ((0.05, 0.5), (0.1, 0.95), (0.2, 0.99)):
         rows.append(dict(attack="pgd", method="pgd", norm="linf", eps=eps, targeted=False, source="m", target="m",
-                         whitebox=True, fooling_rate=fr, ssim_mean=1 - eps, psnr_mean=30 - eps))
+                         whitebox=True, n=1000, clean_acc=0.9, fooling_rate=fr * 0.9, success_on_correct=fr,
+                         ssim_mean=1 - eps, psnr_mean=30 - eps))
     rows.append(dict(attack="weak", method="weak", norm="linf", eps=0.1, targeted=False, source="m", target="m",
-                     whitebox=True, fooling_rate=0.2, ssim_mean=0.9, psnr_mean=25))
+                     whitebox=True, n=1000, clean_acc=0.9, fooling_rate=0.2, success_on_correct=0.2, ssim_mean=0.9,
+                     psnr_mean=25))
     t = eps_threshold_table(pd.DataFrame(rows)).set_index("attack")
     assert t.loc["pgd", "eps_reached"] == "0.1" and t.loc["pgd", "ssim"] == pytest.approx(0.9)
-    assert t.loc["weak", "eps_reached"] == "not reached"
+    assert t.loc["pgd", "success"] == pytest.approx(95.0) and t.loc["pgd", "success_lo"] < 95 < t.loc["pgd", "success_hi"]
+    assert t.loc["weak", "eps_reached"] == "not reached" and t.loc["weak", "success"] == pytest.approx(20.0)
 
 
 def test_ablation_table_needs_two_variants_of_the_method():
@@ -129,7 +141,7 @@ def test_ablation_table_needs_two_variants_of_the_method():
     df.loc[df.attack == "fgsm", "method"] = "pgd"  # now two variants of one method
     t = ablation_table(df, "pgd")
     assert list(t.variant) == ["fgsm", "pgd"]
-    assert t.set_index("variant").loc["pgd", "mini:a fooling"] == pytest.approx(90.0)
+    assert t.set_index("variant").loc["pgd", "mini:a untargeted"] == pytest.approx(90.0)
     assert t.set_index("variant").loc["fgsm", "mini:b targeted"] == pytest.approx(25.0)
 
 

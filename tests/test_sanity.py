@@ -78,7 +78,7 @@ def test_nan_outputs_fail_the_cell_not_the_run(tiny_model, synthetic, tmp_path):
 def _row(method, source, target, rate, targeted=False):
     return {"attack": method, "method": method, "norm": "linf", "eps": 0.1, "targeted": targeted,
             "source": source, "target": target, "whitebox": source == target,
-            "fooling_rate": rate, "targeted_success": float("nan")}
+            "fooling_rate": rate, "success_on_correct": rate, "targeted_success": float("nan")}
 
 
 def test_result_warnings_flag_fgsm_or_transfer_beating_pgd():

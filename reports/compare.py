@@ -1,0 +1,93 @@
+"""Paired comparisons on the same eval images: two runs of one grid (`bench report A B`) or two
+attacks inside one run (`bench report RUN --compare A,B`). Per cell: each metric of A and B and
+B - A, and for the headline rate (success on correct images, or targeted success) the difference
+with its 95% interval and an exact McNemar p-value from the stored per-image outcomes."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .stats import ALPHA, paired_difference, success_masks
+from .tables import SUMMARY_RATES, headline, summary_table
+
+KEY_COLUMNS = ["attack", "norm", "eps", "targeted", "source", "target"]
+COMPARED = ["clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc", "linf_mean",
+            "l2_mean", "ssim_mean", "psnr_mean"]
+SHOWN = ["rate", "rate_a", "rate_b", "diff", "diff_lo", "diff_hi", "p_value", "significant"]
+
+
+def _paired(m: pd.DataFrame, a: pd.DataFrame, b: pd.DataFrame, ia: str, ib: str) -> pd.DataFrame:
+    """Headline difference, interval and McNemar p for the matched rows (row indices in `ia`, `ib`)."""
+    stats = []
+    for _, row in m.iterrows():
+        ra, rb = a.loc[row[ia]], b.loc[row[ib]]
+        rate = headline(bool(ra["targeted"]))
+        ma, mb = success_masks(ra, rate), success_masks(rb, rate)
+        if ma is None or mb is None or len(ma[0]) != len(mb[0]):
+            d = {"diff": float(rb[rate] - ra[rate]), "diff_lo": math.nan, "diff_hi": math.nan, "p_value": math.nan}
+        else:
+            d = paired_difference(ma, mb)
+        stats.append({"rate": rate, "rate_a": float(ra[rate]), "rate_b": float(rb[rate]), **d})
+    out = pd.DataFrame(stats, index=m.index)
+    out["significant"] = out.p_value < ALPHA
+    return out
+
+
+def _keys(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> list[str]:
+    return keys + (["seed"] if "seed" in a.columns and "seed" in b.columns else [])
+
+
+def compare_runs(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """The cells both runs have: each metric of A, of B and B - A (`<metric>_diff`), then the paired
+    headline comparison (`SHOWN`)."""
+    keys = _keys(a, b, KEY_COLUMNS)
+    keep = [c for c in COMPARED if c in a.columns and c in b.columns]
+    left = a[keys + keep].assign(_ia=a.index)
+    right = b[keys + keep].assign(_ib=b.index)
+    m = left.merge(right, on=keys, suffixes=("_a", "_b"))
+    for c in keep:
+        m[f"{c}_diff"] = m[f"{c}_b"] - m[f"{c}_a"]
+    paired = _paired(m, a, b, "_ia", "_ib")
+    return pd.concat([m[keys + [f"{c}_{s}" for c in keep for s in ("a", "b", "diff")]], paired], axis=1)
+
+
+def compare_attacks(df: pd.DataFrame, attack_a: str, attack_b: str) -> pd.DataFrame:
+    """Two attacks of one run on the same cells (budget, mode, source, target, seed): the paired
+    headline comparison, B - A."""
+    keys = _keys(df, df, [k for k in KEY_COLUMNS if k != "attack"])
+    left = df[df.attack == attack_a][keys].assign(_ia=lambda d: d.index)
+    right = df[df.attack == attack_b][keys].assign(_ib=lambda d: d.index)
+    m = left.merge(right, on=keys)
+    paired = _paired(m, df, df, "_ia", "_ib")
+    return pd.concat([m[keys].assign(attack_a=attack_a, attack_b=attack_b), paired], axis=1)
+
+
+def compare_summary(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Summary rows of both runs side by side for their shared (attack, norm, eps), with differences."""
+    sa, sb = summary_table(a), summary_table(b)
+    cols = list(SUMMARY_RATES) + ["ssim"]
+    m = sa[["attack", "norm", "eps"] + cols].merge(sb[["attack", "norm", "eps"] + cols], on=["attack", "norm", "eps"],
+                                                   suffixes=(" A", " B"))
+    for c in cols:
+        m[f"{c} B-A"] = m[f"{c} B"] - m[f"{c} A"]
+    return m
+
+
+def paired_markdown_frame(cells: pd.DataFrame) -> pd.DataFrame:
+    """The per-cell comparison as a readable table: percents, `B-A ± half-width`, p, and `n.s.` where
+    the difference is not significant at 5%."""
+    keys = [c for c in ("attack", "attack_a", "attack_b", "norm", "eps", "targeted", "source", "target", "seed")
+            if c in cells.columns]
+    out = cells[keys].copy()
+    out["mode"] = out.pop("targeted").map({True: "targeted", False: "untargeted"})
+    out["A (%)"] = (cells.rate_a * 100).map(lambda v: f"{v:.1f}")
+    out["B (%)"] = (cells.rate_b * 100).map(lambda v: f"{v:.1f}")
+    half = (cells.diff_hi - cells.diff_lo) / 2 * 100
+    out["B-A (points)"] = [f"{d * 100:+.1f}" + ("" if np.isnan(h) else f" ± {h:.1f}")
+                           for d, h in zip(cells["diff"], half)]
+    out["p (McNemar)"] = cells.p_value.map(lambda p: "" if np.isnan(p) else f"{p:.3g}")
+    out["significant"] = ["" if np.isnan(p) else ("yes" if s else "n.s.") for p, s in
+                          zip(cells.p_value, cells.significant)]
+    return out
