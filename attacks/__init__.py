@@ -9,9 +9,11 @@ from .class_viz import ClassViz
 from .budget import NORMS, Budget, parse_eps, per_example_norm
 from .errors import AttackError, BudgetViolation, UnknownAttackError
 from .foolbox_adapter import FoolboxAttack
+from .generative import GENERATIVE
 from .registry import REGISTRY, Registry
 from .noise import Noise
 from .torchattacks_adapter import FGSM, PGD, GenericTorchattack
+from .transfer_suite import TRANSFER_SUITE
 from .uap import SGDUAP, UAP
 from .vizpert import VizPert
 
@@ -23,6 +25,16 @@ REGISTRY.register("uap", UAP, "universal perturbation, batched DeepFool steps (M
 REGISTRY.register("sgd_uap", SGDUAP, "universal perturbation by projected sign-gradient steps (Shafahi 2020); targeted=true: per class")
 REGISTRY.register("class_viz", ClassViz, "class-model visualization (Simonyan 2014) scaled to the budget, per class")
 REGISTRY.register("noise", Noise, "random sign (Linf) or gaussian (L2) noise of the full budget: the floor to beat")
+GENERATIVE_SUMMARY = {
+    "gap": "GAP (Poursaeed 2018): generator G(x) or universal G(z); untargeted, targeted=true conditional",
+    "cda": "CDA (Naseer 2019): generator trained with the relativistic CE, output projected into the budget",
+    "bia": "BIA (Zhang 2022): generator that disrupts the source's mid-layer features (timm feature_info)",
+    "ttp": "TTP (Naseer 2021): targeted generator matching the target class's output distribution",
+}
+for _cls in GENERATIVE:
+    REGISTRY.register(_cls.name, _cls, GENERATIVE_SUMMARY[_cls.name])
+for _cls in TRANSFER_SUITE:
+    REGISTRY.register(_cls.name, _cls, (_cls.__doc__ or "").strip().splitlines()[0].rstrip(".") + " (transfer suite, via torchattacks)")
 REGISTRY.register_prefix("torchattacks", GenericTorchattack, "any torchattacks class, eps from the budget")
 REGISTRY.register_prefix("foolbox", FoolboxAttack, "any foolbox attack class whose norm matches the budget")
 

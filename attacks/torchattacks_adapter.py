@@ -26,9 +26,13 @@ class TorchattacksAttack(Attack):
     def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
         raise NotImplementedError
 
+    def _build_for(self, model: nn.Module, budget: Budget, x: torch.Tensor) -> torchattacks.attack.Attack:
+        """The torchattacks object for this batch (a subclass may size settings by the images)."""
+        return self._build(model, budget)
+
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:
-        atk = self._build(model, fitted.budget)
+        atk = self._build_for(model, fitted.budget, x)
         if target is None:
             return atk(x, y)
         if "targeted" not in atk.supported_mode:
