@@ -1,0 +1,133 @@
+"""The generator-attack family's one training loop: a generator trained once against the frozen
+source model (Adam with cosine decay, seeded, deterministic: `attacks.fitting.optimise`, the loop
+VizPert uses), then applied to each image in one forward pass. Subclasses give the loss; this
+class samples fit batches and targets, forms the adversarial images, records the loss trace,
+packages the weights and perturbs.
+
+Two output modes, as in the papers: `delta` (GAP: eps * G(x) added to the image) and `project`
+(CDA, BIA, TTP: G(x) read as an image and projected into the budget ball around x).
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable
+
+import torch
+from torch import nn
+
+from ..base import Attack, Fitted
+from ..budget import Budget
+from ..classwise import RANK_IMAGES, rank_classes, untargeted_classes, untargeted_meta
+from ..fitting import fit_inputs, optimise, random_targets
+from ..params import Param, positive_int
+from ..projection import project, scale_to_budget
+from .networks import ResnetGenerator, ResnetGeneratorConfig
+
+TRACE_WINDOW = 20  # steps averaged at the start and the end of a fit for `loss_first` / `loss_last`
+
+COMMON_PARAMS: dict[str, Param] = {
+    "steps": positive_int(400, "Adam steps"),
+    "batch_size": positive_int(64, "fit images per step"),
+    "lr": Param(1e-3, "Adam learning rate (cosine decay)", float, low=0, low_open=True),
+    "ngf": positive_int(16, "generator width (channels of its first layer)"),
+    "blocks": positive_int(2, "residual blocks of the generator"),
+}
+
+
+class GenerativeAttack(Attack):
+    """Base of gap, cda, bia and ttp: see the module docstring."""
+
+    kind = "per_input"
+    learns = True
+    output: ClassVar[str] = "delta"  # "delta" or "project"
+    params_spec: ClassVar[dict[str, Param]] = COMMON_PARAMS
+
+    # ---------------------------------------------------------------- what subclasses say
+    def conditional(self) -> bool:
+        """True when the generator takes the target class (targeted training)."""
+        return False
+
+    def universal(self) -> bool:
+        """True when the generator's input is a fixed noise image instead of x (one delta for all)."""
+        return False
+
+    def prepare(self, model: nn.Module, x_fit: torch.Tensor, y_fit: torch.Tensor, clean_logits: torch.Tensor,
+                num_classes: int) -> dict[str, Any]:
+        """Anything the loss needs that is computed once per fit (a feature layer, class indices)."""
+        return {}
+
+    def loss(self, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, clean_logits: torch.Tensor,
+             target: torch.Tensor | None, state: dict[str, Any], g: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- shared
+    def _adversarial(self, gen: nn.Module, x: torch.Tensor, c: torch.Tensor | None, budget: Budget,
+                     noise: torch.Tensor | None) -> torch.Tensor:
+        source = noise.expand(len(x), -1, -1, -1) if noise is not None else x
+        out = gen(source, c)
+        if self.output == "delta":
+            return (x + scale_to_budget(out, budget)).clamp(0.0, 1.0)
+        image = (out + 1) / 2
+        return (x + project(image - x, budget)).clamp(0.0, 1.0)
+
+    def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
+            *, seed: int) -> Fitted:
+        self.check_budget_supported(budget)
+        p = self._params
+        device, x_fit, y_fit, n_cls, g = fit_inputs(model, loader, seed)
+        cond = self.conditional()
+        cfg = ResnetGeneratorConfig(x_fit.shape[1], p["ngf"], p["blocks"], n_cls if cond else 0)
+        gen = ResnetGenerator(cfg).to(device)
+        noise = torch.rand((1, *x_fit.shape[1:]), generator=g).to(device) if self.universal() else None
+        with torch.no_grad():
+            clean_logits = torch.cat([model(x_fit[i:i + 256]) for i in range(0, len(x_fit), 256)]).float()
+        state = self.prepare(model, x_fit, y_fit, clean_logits, n_cls)
+        trace: list[float] = []
+
+        def loss_fn(step: int) -> torch.Tensor:
+            idx = torch.randint(len(x_fit), (p["batch_size"],), generator=g).to(device)
+            c = random_targets(y_fit[idx].cpu(), n_cls, g).to(device) if cond else None
+            x = x_fit[idx]
+            loss = self.loss(model, x, self._adversarial(gen, x, c, budget, noise), clean_logits[idx], c, state, g)
+            trace.append(float(loss.detach()))
+            return loss
+
+        gen.train()
+        final = optimise(list(gen.parameters()), loss_fn, steps=p["steps"], lr=p["lr"],
+                         desc=f"fit {self.name} eps={budget.eps:g}")
+        gen.eval()
+        w = min(TRACE_WINDOW, len(trace))
+        meta: dict[str, Any] = {"generator": cfg.to_dict(), "final_loss": final,
+                                "loss_first": sum(trace[:w]) / w, "loss_last": sum(trace[-w:]) / w,
+                                "generator_params": sum(q.numel() for q in gen.parameters())}
+        tensors = {f"generator.{k}": v.detach().cpu() for k, v in gen.state_dict().items()}
+        if noise is not None:
+            tensors["noise"] = noise.cpu()
+        if cond:  # untargeted cells: the best target class (best_other rule), ranked on the fit split
+            with torch.no_grad():
+                order, rates = rank_classes(model, x_fit[:RANK_IMAGES], n_cls, lambda xb, c: self._adversarial(
+                    gen, xb, torch.full((len(xb),), c, device=device), budget, noise))
+            meta.update(untargeted_meta(order, rates))
+        return Fitted(self.label, budget, tensors, meta)
+
+    def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 target: torch.Tensor | None) -> torch.Tensor:
+        """Conditional generators take the target (untargeted cells: the best_other class); the
+        others make their untargeted perturbation in targeted cells too (the target is not used)."""
+        gen, noise = self._generator(fitted, x.device)
+        c = None
+        if gen.cfg.num_classes:
+            c = target if target is not None else untargeted_classes(fitted, model, x, "best_other")
+        with torch.no_grad():
+            return self._adversarial(gen, x, c, fitted.budget, noise)
+
+    @staticmethod
+    def _generator(fitted: Fitted, device: torch.device) -> tuple[ResnetGenerator, torch.Tensor | None]:
+        """The generator rebuilt from the fitted tensors (and its noise input), once per device."""
+        key = ("generator", device)
+        if key not in fitted.runtime:
+            gen = ResnetGenerator(ResnetGeneratorConfig(**fitted.meta["generator"]))
+            gen.load_state_dict({k.removeprefix("generator."): v for k, v in fitted.tensors.items()
+                                 if k.startswith("generator.")})
+            noise = fitted.tensors.get("noise")
+            fitted.runtime[key] = (gen.to(device).eval(), None if noise is None else noise.to(device))
+        return fitted.runtime[key]

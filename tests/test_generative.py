@@ -1,0 +1,99 @@
+"""The generative peers (issue 14): gap (image and universal), cda, bia, ttp fit on a mini-zoo
+model, keep the budget, are reproducible under a seed, come back from the fit cache, and each
+loss moves the way its paper means it to during a fit."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import attacks
+from attacks import Budget
+from bench.fitcache import fit_with_cache
+from bench.models import load_models
+
+SMALL = {"steps": 60, "batch_size": 32, "ngf": 8, "blocks": 1}
+VARIANTS = [("gap", {}), ("gap", {"universal": True}), ("gap", {"targeted": True}), ("cda", {}), ("bia", {}),
+            ("ttp", {})]
+
+
+@pytest.fixture(scope="module")
+def source(synthetic, zoo_cache):
+    return load_models(["mini:resnet"], synthetic, torch.device("cpu"), cache_dir=zoo_cache)["mini:resnet"]
+
+
+@pytest.fixture(scope="module")
+def loader(synthetic):
+    return DataLoader(TensorDataset(synthetic.train.x[:256], synthetic.train.y[:256]), batch_size=128)
+
+
+@pytest.fixture(scope="module")
+def fits(source, loader):
+    budget = Budget("linf", 0.1)
+    return {(name, tuple(extra.items())): attacks.create(name, **SMALL, **extra).fit(source, loader, budget, seed=0)
+            for name, extra in VARIANTS}
+
+
+def _rates(model, x, y, adv, target=None):
+    with torch.no_grad():
+        pred = model(adv).argmax(1)
+    return float((pred != y).float().mean()), float((pred == target).float().mean()) if target is not None else 0.0
+
+
+@pytest.mark.parametrize("name,extra", VARIANTS, ids=lambda v: v if isinstance(v, str) else ",".join(v) or "-")
+def test_generative_attack_keeps_the_budget_and_fools(name, extra, fits, source, synthetic):
+    x, y = synthetic.test.x[:128], synthetic.test.y[:128]
+    fitted = fits[(name, tuple(extra.items()))]
+    attack = attacks.create(name, **SMALL, **extra)
+    target = (y + 1) % 4
+    for t in (None, target):
+        adv = attack.perturb(fitted, source, x, y, t)
+        assert (adv - x).abs().amax() <= 0.1 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
+    fooled, _ = _rates(source, x, y, attack.perturb(fitted, source, x, y))
+    with torch.no_grad():
+        clean_wrong = float((source(x).argmax(1) != y).float().mean())
+    assert fooled > clean_wrong + 0.1, (name, extra, fooled, clean_wrong)
+
+
+@pytest.mark.parametrize("name", ["ttp", "gap"])
+def test_targeted_generators_beat_untargeted_ones_on_target_hits(name, fits, source, synthetic):
+    x, y = synthetic.test.x[:128], synthetic.test.y[:128]
+    target = (y + 1) % 4
+    targeted = fits[(name, ()) if name == "ttp" else ("gap", (("targeted", True),))]
+    untargeted = fits[("cda", ())]
+    _, hit_t = _rates(source, x, y, attacks.create(name, **SMALL, **({"targeted": True} if name == "gap" else {}))
+                      .perturb(targeted, source, x, y, target), target)
+    _, hit_u = _rates(source, x, y, attacks.create("cda", **SMALL).perturb(untargeted, source, x, y, target), target)
+    assert hit_t > hit_u + 0.2, (hit_t, hit_u)
+
+
+def test_each_loss_moves_as_its_paper_means(fits):
+    """GAP's log-CE toward the least likely class falls; CDA's relativistic CE rises (we minimise its
+    negative); BIA's feature similarity falls; TTP's KL to the target distribution falls."""
+    for key in [("gap", ()), ("cda", ()), ("bia", ()), ("ttp", ())]:
+        meta = fits[key].meta
+        assert meta["loss_last"] < meta["loss_first"], (key, meta["loss_first"], meta["loss_last"])
+    assert fits[("cda", ())].meta["loss_last"] < 0  # the relativistic CE itself is positive and grew
+    assert fits[("bia", ())].meta["loss_first"] > 0.5 > fits[("bia", ())].meta["loss_last"] - 0.5
+
+
+def test_same_seed_same_generator_and_the_cache_returns_it(source, loader, tmp_path):
+    budget = Budget("linf", 0.1)
+    attack = attacks.create("cda", **SMALL)
+    a = attack.fit(source, loader, budget, seed=3)
+    b = attack.fit(source, loader, budget, seed=3)
+    assert all(torch.equal(a.tensors[k], b.tensors[k]) for k in a.tensors)
+    c = attack.fit(source, loader, budget, seed=4)
+    assert not all(torch.equal(a.tensors[k], c.tensors[k]) for k in a.tensors)
+    first, _, cached = fit_with_cache(attack, source, loader, budget, seed=3, identity={"t": 1}, cache_dir=tmp_path)
+    again, _, cached_again = fit_with_cache(attack, source, loader, budget, seed=3, identity={"t": 1},
+                                            cache_dir=tmp_path)
+    assert not cached and cached_again
+    assert all(torch.equal(first.tensors[k], again.tensors[k]) for k in first.tensors)
+
+
+def test_bia_needs_a_timm_model_and_a_valid_layer(tiny_model, loader, source):
+    with pytest.raises(attacks.AttackError, match="bia needs a zoo model wrapping a timm network"):
+        attacks.create("bia", **SMALL).fit(tiny_model, loader, Budget("linf", 0.1), seed=0)
+    with pytest.raises(attacks.AttackError, match="past the model's 5 feature levels"):
+        attacks.create("bia", **SMALL, layer=9).fit(source, loader, Budget("linf", 0.1), seed=0)
