@@ -17,7 +17,7 @@ All are Linf attacks (their sign steps are Linf steps); untargeted and targeted.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 import torchattacks

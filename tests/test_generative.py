@@ -97,3 +97,5 @@ def test_bia_needs_a_timm_model_and_a_valid_layer(tiny_model, loader, source):
         attacks.create("bia", **SMALL).fit(tiny_model, loader, Budget("linf", 0.1), seed=0)
     with pytest.raises(attacks.AttackError, match="past the model's 5 feature levels"):
         attacks.create("bia", **SMALL, layer=9).fit(source, loader, Budget("linf", 0.1), seed=0)
+    with pytest.raises(attacks.AttackError, match="past the model's 5 feature levels"):
+        attacks.create("bia", **SMALL, layer=-6).fit(source, loader, Budget("linf", 0.1), seed=0)

@@ -4,8 +4,10 @@ VizPert uses), then applied to each image in one forward pass. Subclasses give t
 class samples fit batches and targets, forms the adversarial images, records the loss trace,
 packages the weights and perturbs.
 
-Two output modes, as in the papers: `delta` (GAP: eps * G(x) added to the image) and `project`
-(CDA, BIA, TTP: G(x) read as an image and projected into the budget ball around x).
+Three ways G's output becomes the adversarial image (`output`; each attack's default is its
+paper's): `fill` (GAP: G(x) scaled so that it fills the budget, its largest pixel at eps for Linf,
+and added to the image), `project` (CDA, BIA, TTP: G(x) read as an image and projected into the
+budget ball around x) and `scale` (eps * G(x), VizPert's: every pixel keeps a gradient).
 """
 from __future__ import annotations
 
@@ -30,7 +32,18 @@ COMMON_PARAMS: dict[str, Param] = {
     "lr": Param(1e-3, "Adam learning rate (cosine decay)", float, low=0, low_open=True),
     "ngf": positive_int(16, "generator width (channels of its first layer)"),
     "blocks": positive_int(2, "residual blocks of the generator"),
+    "output": Param(None, "how G's output becomes the perturbation: fill, project or scale (none: the paper's)",
+                    choices=("fill", "project", "scale"), none_ok=True),
 }
+
+
+def fill_budget(out: torch.Tensor, budget: Budget) -> torch.Tensor:
+    """GAP's scaling: each output divided by its own norm and multiplied by eps (Linf: the largest
+    pixel at exactly eps; L2: norm eps), so the perturbation always spends the whole budget."""
+    if budget.norm != "linf":
+        return scale_to_budget(out, budget)
+    peak = out.detach().abs().flatten(1).amax(1).clamp_min(1e-12).view(-1, *[1] * (out.dim() - 1))
+    return budget.eps * out / peak
 
 
 class GenerativeAttack(Attack):
@@ -38,7 +51,7 @@ class GenerativeAttack(Attack):
 
     kind = "per_input"
     learns = True
-    output: ClassVar[str] = "delta"  # "delta" or "project"
+    output: ClassVar[str] = "fill"  # the paper's way (module docstring); the `output` parameter overrides it
     params_spec: ClassVar[dict[str, Param]] = COMMON_PARAMS
 
     # ---------------------------------------------------------------- what subclasses say
@@ -64,7 +77,10 @@ class GenerativeAttack(Attack):
                      noise: torch.Tensor | None) -> torch.Tensor:
         source = noise.expand(len(x), -1, -1, -1) if noise is not None else x
         out = gen(source, c)
-        if self.output == "delta":
+        how = self._params.get("output") or self.output
+        if how == "fill":
+            return (x + fill_budget(out, budget)).clamp(0.0, 1.0)
+        if how == "scale":
             return (x + scale_to_budget(out, budget)).clamp(0.0, 1.0)
         image = (out + 1) / 2
         return (x + project(image - x, budget)).clamp(0.0, 1.0)

@@ -26,10 +26,12 @@ class GAP(GenerativeAttack):
     Untargeted loss (our reading of the paper's non-targeted objective): minimise
     log CE(f(x + delta), y_ll), pushing each image toward the class its clean image is least
     likely to be. Targeted (`targeted=true`): CE toward the target, with one target-conditional
-    generator instead of one generator per target. delta = eps * G(.), as in the paper.
+    generator instead of one generator per target. delta = G(.) scaled to fill the budget (its
+    largest pixel at eps), as in the paper.
     """
 
     name = "gap"
+    version = 2  # 2: the output fills the budget (the paper's scaling) instead of eps * tanh
     params_spec: ClassVar[dict[str, Param]] = {
         **COMMON_PARAMS,
         "universal": flag(False, "G(z) of one fixed noise image: one perturbation for every image (per target "
@@ -80,16 +82,18 @@ def mid_features(model: nn.Module, x: torch.Tensor, index: int) -> torch.Tensor:
 class BIA(GenerativeAttack):
     """BIA (Zhang et al. 2022): G(x) projected into the budget, trained to minimise the cosine
     similarity between the source's mid-layer features of x_adv and of x. The layer is the middle
-    entry of the model's timm `feature_info` (layer2 of the mini ResNet; the paper takes a mid
-    block of each ImageNet source too). Our reading: the paper's random-normalisation variants
-    (BIA+RN/DA) are left out. Untargeted: targeted cells get the untargeted perturbation."""
+    entry of the model's timm `feature_info` by default (layer2 of the mini ResNet; the paper takes
+    a mid block of each ImageNet source too); `layer=-1` takes the deepest level, which the
+    four-stage mini models need (benchmarks/generative_tuning.py, held-out train images). Our
+    reading: the paper's random-normalisation variants (BIA+RN/DA) are left out. Untargeted:
+    targeted cells get the untargeted perturbation."""
 
     name = "bia"
     output = "project"
     params_spec: ClassVar[dict[str, Param]] = {
         **COMMON_PARAMS,
-        "layer": Param(None, "index into the model's timm feature_info (none: the middle one)", int, low=0,
-                       none_ok=True),
+        "layer": Param(None, "index into the model's timm feature_info, negative from the end (none: the "
+                                 "middle one, the paper's choice)", int, none_ok=True),
     }
 
     def prepare(self, model, x_fit, y_fit, clean_logits, num_classes):
@@ -97,10 +101,11 @@ class BIA(GenerativeAttack):
         if info is None or not hasattr(model.model, "forward_intermediates") or not hasattr(model, "mean"):
             raise AttackError("bia needs a zoo model wrapping a timm network with feature_info and "
                               "forward_intermediates (every mini: and timm: model has them)")
-        index = self._params["layer"] if self._params["layer"] is not None else len(info) // 2
-        if index >= len(info):
-            raise AttackError(f"bia layer={index} is past the model's {len(info)} feature levels; use 0..{len(info) - 1}")
-        return {"index": index}
+        layer = self._params["layer"]
+        if layer is not None and not -len(info) <= layer < len(info):
+            raise AttackError(f"bia layer={layer} is past the model's {len(info)} feature levels; use "
+                              f"0..{len(info) - 1} or -1..-{len(info)}")
+        return {"index": len(info) // 2 if layer is None else layer % len(info)}
 
     def loss(self, model, x, x_adv, clean_logits, target, state, g):
         with torch.no_grad():
