@@ -155,7 +155,7 @@ def test_run_end_to_end_as_a_user(tmp_path, zoo_cache):
            "--n-fit", "50", "--eps", "0.05,8/255", "--models", "mini:resnet,mini:densenet,mini:vgg"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=E2E_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "## Summary" in proc.stdout and "White-box fooling rate per source model" in proc.stdout
+    assert "## Summary" in proc.stdout and "White-box untargeted success on correctly classified images" in proc.stdout
     runs = tmp_path / "reports" / "runs"
     run_dir = (runs / "latest").resolve()
     assert run_dir.parent == runs.resolve()
@@ -219,7 +219,7 @@ def test_a_log_file_gets_one_line_per_event_and_quiet_gets_none(tmp_path, zoo_ca
     assert "\r" not in log and len(log) < 4000, log
     assert sum(line.startswith("cell ") for line in lines) == 8  # 2 attacks x 2 sources x 2 modes
     assert sum(line.startswith("fit class_uap") for line in lines) == 2  # one per source
-    assert any("white-box fooling" in line and "mean transfer" in line for line in lines)
+    assert any("white-box success on correct" in line and "mean transfer" in line for line in lines)
     quiet = subprocess.run(cmd + ["--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True,
                            timeout=E2E_TIMEOUT)  # the same folder again: renders, computes nothing
     assert quiet.returncode == 0 and quiet.stderr == "" and "## Summary" in quiet.stdout
