@@ -99,8 +99,9 @@ def bootstrap_mean(rows: pd.DataFrame, rate: str, draws: int = BOOTSTRAP_DRAWS,
     weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=draws).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = (weights @ num.T) / (weights @ den.T)  # draws x rows
-    means = np.nanmean(rates, axis=1)
-    means = means[np.isfinite(means)]
+    finite = np.isfinite(rates)  # a row whose model got no counted image in a draw has no rate there
+    counts = finite.sum(axis=1)
+    means = np.where(finite, rates, 0.0).sum(axis=1)[counts > 0] / counts[counts > 0]
     if not len(means):
         return math.nan, math.nan
     return float(np.quantile(means, ALPHA / 2)), float(np.quantile(means, 1 - ALPHA / 2))

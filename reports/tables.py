@@ -158,6 +158,11 @@ def eps_threshold_table(df: pd.DataFrame, level: float = PAPER_FOOLING_RATE) -> 
         hit = g[g.success_on_correct >= level].sort_values("eps")
         row = {"attack": attack, "norm": norm, "source": source,
                "eps_values": " ".join(format(e, ".4g") for e in sorted(g.eps.unique()))}
+        if g.success_on_correct.isna().all():  # the model got no eval image right: no rate to reach
+            row.update(eps_reached="no correct images", success=math.nan, success_lo=math.nan, success_hi=math.nan,
+                       ssim=math.nan, psnr=math.nan)
+            out.append(row)
+            continue
         first = g.loc[g.success_on_correct.idxmax()] if hit.empty else hit.iloc[0]
         rate, lo, hi = _with_wilson(float(first.success_on_correct), float(first.n * first.clean_acc))
         row.update(eps_reached="not reached" if hit.empty else format(first.eps, ".4g"),

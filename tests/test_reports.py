@@ -130,6 +130,9 @@ def test_eps_threshold_finds_the_smallest_eps_reaching_94_5():
     assert t.loc["pgd", "eps_reached"] == "0.1" and t.loc["pgd", "ssim"] == pytest.approx(0.9)
     assert t.loc["pgd", "success"] == pytest.approx(95.0) and t.loc["pgd", "success_lo"] < 95 < t.loc["pgd", "success_hi"]
     assert t.loc["weak", "eps_reached"] == "not reached" and t.loc["weak", "success"] == pytest.approx(20.0)
+    # a model that gets no eval image right (random weights) has no success rate: said, not a crash
+    blind = pd.DataFrame(rows).assign(clean_acc=0.0, success_on_correct=float("nan"))
+    assert set(eps_threshold_table(blind).eps_reached) == {"no correct images"}
 
 
 def test_ablation_table_needs_two_variants_of_the_method():
