@@ -10,12 +10,10 @@ import numpy as np
 import pandas as pd
 
 from .stats import ALPHA, paired_difference, success_masks
-from .tables import SUMMARY_RATES, headline, summary_table
+from .tables import CELL_COLUMNS, SUMMARY_RATES, headline, summary_table
 
-KEY_COLUMNS = ["attack", "norm", "eps", "targeted", "source", "target"]
 COMPARED = ["clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc", "linf_mean",
             "l2_mean", "ssim_mean", "psnr_mean"]
-SHOWN = ["rate", "rate_a", "rate_b", "diff", "diff_lo", "diff_hi", "p_value", "significant"]
 
 
 def _paired(m: pd.DataFrame, a: pd.DataFrame, b: pd.DataFrame, ia: str, ib: str) -> pd.DataFrame:
@@ -41,8 +39,8 @@ def _keys(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> list[str]:
 
 def compare_runs(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """The cells both runs have: each metric of A, of B and B - A (`<metric>_diff`), then the paired
-    headline comparison (`SHOWN`)."""
-    keys = _keys(a, b, KEY_COLUMNS)
+    headline comparison (rate, rate_a, rate_b, diff, diff_lo, diff_hi, p_value, significant)."""
+    keys = _keys(a, b, CELL_COLUMNS)
     keep = [c for c in COMPARED if c in a.columns and c in b.columns]
     left = a[keys + keep].assign(_ia=a.index)
     right = b[keys + keep].assign(_ib=b.index)
@@ -56,7 +54,7 @@ def compare_runs(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 def compare_attacks(df: pd.DataFrame, attack_a: str, attack_b: str) -> pd.DataFrame:
     """Two attacks of one run on the same cells (budget, mode, source, target, seed): the paired
     headline comparison, B - A."""
-    keys = _keys(df, df, [k for k in KEY_COLUMNS if k != "attack"])
+    keys = _keys(df, df, [k for k in CELL_COLUMNS if k != "attack"])
     left = df[df.attack == attack_a][keys].assign(_ia=lambda d: d.index)
     right = df[df.attack == attack_b][keys].assign(_ib=lambda d: d.index)
     m = left.merge(right, on=keys)
