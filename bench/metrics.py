@@ -5,7 +5,9 @@ scikit-image as the reference implementation (gaussian window sigma 1.5, data_ra
 """
 from __future__ import annotations
 
+import contextlib
 import math
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -29,13 +31,27 @@ def _share(mask: torch.Tensor) -> float:
     return int(mask.sum()) / mask.numel() if mask.numel() else math.nan
 
 
+@contextlib.contextmanager
+def _seeded(model: nn.Module, seed: int, device: torch.device) -> Iterator[None]:
+    """For a randomized model (smoothing), torch's generator forked and seeded, so its predictions of a
+    batch do not depend on what ran before; nothing for a deterministic one."""
+    if not getattr(model, "randomized", False):
+        yield
+        return
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """Top-1 labels of `model` for the images `x` (on the model's device), returned on the CPU."""
+    """Top-1 labels of `model` for the images `x` (on the model's device), returned on the CPU.
+    A randomized model's noise is seeded per batch (by its position), so predictions are reproducible."""
     device = next(model.parameters()).device
     out = []
     for i in range(0, len(x), batch_size):
-        logits = model(x[i:i + batch_size].to(device, non_blocking=True))
+        with _seeded(model, i, device):
+            logits = model(x[i:i + batch_size].to(device, non_blocking=True))
         if not bool(torch.isfinite(logits).all()):
             raise NonFiniteOutput(f"model {getattr(model, 'zoo_name', type(model).__name__)} returned NaN or "
                                   f"infinite logits for images {i}..{i + len(logits) - 1}")
