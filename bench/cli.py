@@ -179,8 +179,11 @@ def cmd_zoo_train(a: argparse.Namespace) -> int:
     ds = load_dataset(a.dataset, a.data_dir, download=a.download, cache_dir=zoo.cache_root(a.cache_dir))
     cards = bench_models.train_missing(names, ds, seed=a.seed, force=a.force, cache_dir=a.cache_dir, log=log)
     for card in cards:
+        at = card.get("adversarial_training")
+        robust = (f"  PGD-20 robust accuracy {at['pgd20_robust_accuracy']:.1%} at Linf {at['eps']:g} "
+                  f"(clean {at['clean_accuracy']:.1%}, {at['robust_images']} test images)") if at else ""
         print(f"{card['name']:<14} {ds.name}  test accuracy {card['test_accuracy']:.1%}  "
-              f"sha256 {card['sha256'][:12]}  ({card['params']} params)")
+              f"sha256 {card['sha256'][:12]}  ({card['params']} params){robust}")
     return 0
 
 

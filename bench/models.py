@@ -27,7 +27,7 @@ def train_missing(names: list[str], ds: Dataset, *, seed: int = 0, force: bool =
     """Train (and cache) every `mini:` model in `names` that has no intact cached weights."""
     spec = input_spec(ds)
     cards = []
-    for name in names:
+    for name in dict.fromkeys(zoo.base_name(n) for n in names):  # a defended model trains its base
         if not name.startswith("mini:"):
             continue
         card = None if force else zoo.mini_status(name, spec, cache_dir, seed=seed)
@@ -55,7 +55,7 @@ def dataset_transform(cfg: RunConfig, log=print) -> dict[str, Any] | None:
     every model of a transfer grid must see the same images; None for other datasets."""
     if not cfg.dataset.startswith("imagefolder:"):
         return None
-    timm_names = [n for n in cfg.models if n.startswith("timm:")]
+    timm_names = list(dict.fromkeys(zoo.base_name(n) for n in cfg.models if n.startswith("timm:")))
     if not timm_names:
         return None
     configs = {n: zoo.data_config(n) for n in timm_names}

@@ -1,7 +1,8 @@
 """The model zoo: `load(name, spec)` returns a frozen, eval-mode classifier that takes [0, 1] images.
 
-Names: `mini:resnet`, `mini:densenet`, `mini:vgg` (timm classes in small settings, trained
-locally by `train_mini` and cached) and `timm:<any timm model>`.
+Names: `mini:<arch>` (timm classes in small settings, trained locally by `train_mini` and cached;
+`-at` archs adversarially trained), `timm:<any timm model>`, either followed by input defenses
+(`mini:resnet+jpeg75`, `zoo.defenses`).
 """
 from __future__ import annotations
 
@@ -16,12 +17,16 @@ import timm
 import torch
 
 from .cache import cache_root, load_weights, read_card, save_weights
+from .defenses import DESCRIPTIONS as DEFENSE_DESCRIPTIONS
+from .defenses import Defended, base_name, split_name
 from .errors import ZooError
 from .mini import MINI_SPECS
 from .normalize import Normalized
 from .specs import InputSpec, MiniSpec
 from .timm_models import build_timm, data_config
-from .train import accuracy, fit_classifier, wrap
+from .train import accuracy, fit_classifier, robust_accuracy, wrap
+
+ROBUST_TEST_IMAGES = 1000  # test images an adversarially trained model's card measures PGD-20 on
 
 
 def _did_you_mean(name: str, choices: list[str], cutoff: float = 0.5) -> str:
@@ -37,10 +42,12 @@ def describe() -> list[tuple[str, str]]:
     """(name, one-line description) of every model family, for `bench list models`."""
     rows = [(f"mini:{k}", s.description) for k, s in MINI_SPECS.items()]
     rows.append(("timm:<name>", "any timm model (random init unless pretrained weights are available)"))
+    rows += [(f"<model>{d}", text) for d, text in DEFENSE_DESCRIPTIONS]
     return rows
 
 
 def _mini_spec(name: str) -> MiniSpec:
+    name = base_name(name)
     arch = name.split(":", 1)[1]
     if arch not in MINI_SPECS:
         hint = _did_you_mean(name, [f"mini:{k}" for k in MINI_SPECS])
@@ -78,8 +85,17 @@ def train_mini(name: str, spec: InputSpec, train: tuple[torch.Tensor, torch.Tens
     torch.manual_seed(seed)
     net = mini.build(spec)
     stats = fit_classifier(net, spec.mean, spec.std, *train, epochs=mini.epochs, lr=mini.lr, seed=seed,
-                           batch_size=mini.batch_size, desc=f"train {name}", device=device)
+                           batch_size=mini.batch_size, desc=f"train {name}", device=device,
+                           adversarial=mini.adversarial)
     model = wrap(net, spec.mean, spec.std)
+    if mini.adversarial is not None:
+        at = mini.adversarial
+        xt, yt = test[0][:ROBUST_TEST_IMAGES], test[1][:ROBUST_TEST_IMAGES]
+        stats["adversarial_training"] = {
+            **at.recipe(), "clean_accuracy": round(accuracy(model, xt, yt), 4),
+            "pgd20_robust_accuracy": round(robust_accuracy(model, xt, yt, eps=at.eps, seed=seed), 4),
+            "robust_images": int(len(yt)), "robust_attack": f"torchattacks PGD Linf eps={at.eps:g}, 20 steps, "
+                                                             "step 2.5*eps/20, random start"}
     card = {
         "name": name, "arch": mini.arch, "description": mini.description, "dataset": spec.dataset,
         "input": {"channels": spec.channels, "height": spec.height, "width": spec.width,
@@ -125,7 +141,9 @@ def _load_timm(name: str, spec: InputSpec, *, pretrained: bool, checkpoint: str 
 
 
 def validate_name(name: str) -> None:
-    """Raise ZooError unless `name` is a known mini-zoo or timm model name (loads nothing)."""
+    """Raise ZooError unless `name` is a known mini-zoo or timm model name, with known defenses (loads
+    nothing)."""
+    name, _ = split_name(name)
     family, sep, rest = name.partition(":")
     if family == "mini" and sep:
         _mini_spec(name)
@@ -140,7 +158,7 @@ def validate_name(name: str) -> None:
 
 def check_checkpoint_target(name: str) -> None:
     """Raise ZooError unless `name` can take a checkpoint file (timm: models; mini ones are trained here)."""
-    if not name.startswith("timm:"):
+    if not base_name(name).startswith("timm:"):
         raise ZooError(f"{name} is a mini-zoo model, trained and cached locally; --checkpoint is for timm: models")
 
 
@@ -153,18 +171,21 @@ def load(name: str, spec: InputSpec, *, device: str | torch.device = "cpu", pret
     picks which trained copy); `model.info` says where the weights came from and which
     preprocessing they expect."""
     validate_name(name)
-    if name.startswith("mini:"):
+    base, defenses = split_name(name)
+    if base.startswith("mini:"):
         if checkpoint:
-            check_checkpoint_target(name)
-        model = _load_mini(name, spec, cache_dir, seed=seed, amp=amp, channels_last=channels_last)
+            check_checkpoint_target(base)
+        model = _load_mini(base, spec, cache_dir, seed=seed, amp=amp, channels_last=channels_last)
     else:
-        model = _load_timm(name, spec, pretrained=pretrained, checkpoint=checkpoint, amp=amp,
+        model = _load_timm(base, spec, pretrained=pretrained, checkpoint=checkpoint, amp=amp,
                            channels_last=channels_last)
+    if defenses:
+        model = Defended(model, defenses, name)
     return model.to(device).eval()
 
 
 __all__ = [
-    "InputSpec", "MiniSpec", "MINI_SPECS", "Normalized", "NotTrainedError", "ZooError", "cache_root",
+    "Defended", "base_name", "split_name", "InputSpec", "MiniSpec", "MINI_SPECS", "Normalized", "NotTrainedError", "ZooError", "cache_root",
     "check_checkpoint_target", "data_config", "describe", "load", "validate_name", "mini_status", "mini_weights_path",
     "train_mini",
 ]

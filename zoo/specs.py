@@ -25,8 +25,27 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
+class AdversarialTraining:
+    """How an `-at` model is trained: every batch replaced by PGD examples with a random start inside
+    the Linf ball of `eps` (Madry et al. 2018). With steps=1 and alpha=1.25*eps this is the fast
+    "FGSM with random start" variant of Wong et al. 2020."""
+
+    eps: float = 0.1
+    alpha: float = 0.125
+    steps: int = 1
+
+    @property
+    def method(self) -> str:
+        return "fgsm-rs (Wong et al. 2020)" if self.steps == 1 else f"pgd-{self.steps} (Madry et al. 2018)"
+
+    def recipe(self) -> dict[str, object]:
+        return {"method": self.method, "eps": self.eps, "alpha": self.alpha, "steps": self.steps}
+
+
+@dataclass(frozen=True)
 class MiniSpec:
-    """One mini-zoo architecture: a small setting of one of timm's own model classes."""
+    """One mini-zoo architecture: a small setting of one of timm's own model classes, trained
+    normally or adversarially (`adversarial`)."""
 
     arch: str
     description: str
@@ -34,9 +53,13 @@ class MiniSpec:
     epochs: int = 4
     lr: float = 2e-3
     batch_size: int = 128
+    adversarial: AdversarialTraining | None = None
 
     def recipe(self) -> dict[str, object]:
         """How the weights are trained (`zoo.train.fit_classifier`): part of their cache key, so a
         change of recipe never reuses weights trained by another."""
-        return {"arch": self.arch, "epochs": self.epochs, "lr": self.lr, "batch_size": self.batch_size,
-                "optimizer": "adam+onecycle"}
+        out: dict[str, object] = {"arch": self.arch, "epochs": self.epochs, "lr": self.lr,
+                                  "batch_size": self.batch_size, "optimizer": "adam+onecycle"}
+        if self.adversarial is not None:  # absent for standard training: existing keys stay valid
+            out["adversarial"] = self.adversarial.recipe()
+        return out
