@@ -12,6 +12,7 @@ from .foolbox_adapter import FoolboxAttack
 from .generative import GENERATIVE
 from .registry import REGISTRY, Registry
 from .noise import Noise
+from .reference import AutoAttack
 from .torchattacks_adapter import FGSM, PGD, GenericTorchattack
 from .transfer_suite import TRANSFER_SUITE
 from .uap import SGDUAP, UAP
@@ -24,6 +25,7 @@ REGISTRY.register("class_uap", ClassUAP, "one universal perturbation per target 
 REGISTRY.register("uap", UAP, "universal perturbation, batched DeepFool steps (Moosavi-Dezfooli 2017); targeted=true: per class")
 REGISTRY.register("sgd_uap", SGDUAP, "universal perturbation by projected sign-gradient steps (Shafahi 2020); targeted=true: per class")
 REGISTRY.register("class_viz", ClassViz, "class-model visualization (Simonyan 2014) scaled to the budget, per class")
+REGISTRY.register("autoattack", AutoAttack, "AutoAttack (Croce & Hein 2020), the robust-accuracy reference, via torchattacks; untargeted")
 REGISTRY.register("noise", Noise, "random sign (Linf) or gaussian (L2) noise of the full budget: the floor to beat")
 GENERATIVE_SUMMARY = {
     "gap": "GAP (Poursaeed 2018): generator G(x) or universal G(z); untargeted, targeted=true conditional",

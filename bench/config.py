@@ -115,6 +115,9 @@ class RunConfig:
     dataset: str = option("fashion-mnist", "dataset name (`bench list datasets`) or imagefolder:<folder>")
     models: tuple[str, ...] = option(DEFAULT_MODELS, "zoo model names (comma-separated on the command line)",
                                      "names")
+    sources: tuple[str, ...] | None = option(None, "the models attacks are run on (white-box, then transferred to "
+                                             "every model); a subset of --models (default: all of them)", "names",
+                                             optional=True)
     attacks: tuple[AttackSpec, ...] = option(tuple(AttackSpec(a) for a in DEFAULT_ATTACKS),
                                              "attack names (comma-separated; tables with parameters in TOML)",
                                              "attacks")
@@ -160,6 +163,8 @@ class RunConfig:
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
         set_(self, "models", tuple(split_csv(self.models) if isinstance(self.models, str) else self.models))
+        if self.sources is not None:
+            set_(self, "sources", tuple(split_csv(self.sources) if isinstance(self.sources, str) else self.sources))
         attacks = split_csv(self.attacks) if isinstance(self.attacks, str) else self.attacks
         set_(self, "attacks", tuple(attack_spec(a, f"attacks[{i}]") for i, a in enumerate(attacks)))
         eps = split_csv(self.eps) if isinstance(self.eps, str) else self.eps
@@ -186,6 +191,15 @@ class RunConfig:
             raise BenchError("models is empty; list at least one zoo model, e.g. --models mini:resnet")
         if not self.attacks:
             raise BenchError("attacks is empty; list at least one attack, e.g. --attacks pgd")
+        if self.sources is not None:
+            if not self.sources:
+                raise BenchError("sources is empty; list at least one model of --models, or leave it out")
+            stray = [s for s in self.sources if s not in self.models]
+            if stray:
+                raise BenchError(f"source {stray[0]} is not in --models ({', '.join(self.models)}); sources are "
+                                 "the models of the run that attacks are computed on")
+            if len(set(self.sources)) < len(self.sources):
+                raise BenchError(f"sources {','.join(self.sources)} repeats a model; list each once")
         if self.ray_address and self.executor != "ray":
             raise BenchError("--ray-address is for --executor ray; add --executor ray or drop the address")
         for name in self.checkpoints:
@@ -204,6 +218,11 @@ class RunConfig:
     def targeted(self) -> tuple[bool, ...]:
         """The targeted modes of the grid: (False,), (True,) or (False, True)."""
         return MODES[self.mode]
+
+    @property
+    def source_models(self) -> tuple[str, ...]:
+        """The models attacks are computed on: `sources`, or every model."""
+        return self.sources if self.sources is not None else self.models
 
     @property
     def attack_seeds(self) -> tuple[int, ...]:

@@ -60,7 +60,8 @@ def run_identity(cfg: RunConfig, transform: dict[str, Any] | None = None,
 
 
 def plan_grid(cfg: RunConfig, identity: dict[str, Any]) -> list[Group]:
-    """All groups of the grid in config order; `identity` (dataset, split sizes, seed, weight hashes)
+    """All groups of the grid in config order (untargeted-only attacks get no targeted cells; only
+    `cfg.source_models` are attacked, every model is scored); `identity` (dataset, split sizes, seed, weight hashes)
     goes into every cell key, so a cell computed under another configuration never matches. With
     several attack seeds each seed is a group of its own; a seed equal to the run's `seed` keeps the
     key it has in a single-seed run, so adding seeds reuses the cells already computed."""
@@ -69,11 +70,14 @@ def plan_grid(cfg: RunConfig, identity: dict[str, Any]) -> list[Group]:
     groups = []
     for ai, spec in enumerate(cfg.attacks):
         attack = attacks.create(spec.name, **spec.params)
+        modes = [(ti, t) for ti, t in enumerate(cfg.targeted) if attack.supports_targeted or not t]
+        if not modes:
+            continue  # an untargeted-only attack in a targeted-only grid: nothing to compute
         for ei, budget in enumerate(cfg.budgets()):
-            for si, source in enumerate(names):
+            for si, source in enumerate(cfg.source_models):
                 for ki, seed in enumerate(seeds):
                     cells = []
-                    for ti, targeted in enumerate(cfg.targeted):
+                    for ti, targeted in modes:
                         ident = {**identity, "attack": attack.config(), "label": spec.display, "norm": budget.norm,
                                  "eps": budget.eps, "targeted": targeted, "source": source, "targets": names}
                         if seed != cfg.seed:

@@ -119,6 +119,12 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
             rate = headline(targeted)
             lo, hi = bootstrap_mean(part, rate) if len(part) and "outcomes" in part.columns else (math.nan, math.nan)
             row.update({column: _mean(part[rate]) * 100, f"{column}_lo": lo * 100, f"{column}_hi": hi * 100})
+        wb_untargeted = diag[~diag.targeted.astype(bool)]
+        has_robust = "robust_acc" in g.columns and len(wb_untargeted)
+        lo, hi = (bootstrap_mean(wb_untargeted, "robust_acc") if has_robust and "outcomes" in g.columns
+                  else (math.nan, math.nan))
+        row.update({"robust_whitebox": _mean(wb_untargeted.robust_acc) * 100 if has_robust else math.nan, "robust_whitebox_lo": lo * 100,
+                    "robust_whitebox_hi": hi * 100})
         row.update({"ssim": _mean(diag.ssim_mean), "psnr": _mean(diag.psnr_mean),
                     "linf_max": float(diag.linf_max.max()) if len(diag) else math.nan,
                     "images_per_s": _mean(diag.images_per_second)})
@@ -146,6 +152,46 @@ def whitebox_table(df: pd.DataFrame, targeted: bool = False) -> pd.DataFrame:
 
 
 PAPER_FOOLING_RATE = 0.945  # arXiv 2409.13559's headline figure
+REFERENCE_ATTACK = "autoattack"
+
+
+def robust_table(df: pd.DataFrame) -> pd.DataFrame:
+    """attack x eps rows, one column per target model: untargeted robust accuracy (share of eval images
+    still classified correctly), the lowest over the sources that attacked the target (white-box where
+    the target is a source, else the best transfer), mean over seeds, with Wilson bounds."""
+    d = seed_mean(df[~df.targeted.astype(bool)])
+    if d.empty:
+        return pd.DataFrame()
+    targets = list(dict.fromkeys(d.target))
+    worst = d.loc[d.groupby(["attack", "norm", "eps", "target"], sort=False).robust_acc.idxmin()]
+    worst = add_intervals(worst)
+    parts = []
+    for suffix in ("", "_lo", "_hi"):
+        t = worst.pivot_table(index=["attack", "norm", "eps"], columns="target", values="robust_acc" + suffix,
+                              sort=False, dropna=False) * 100
+        parts.append(t[targets].rename(columns=lambda c: c + suffix))
+    t = pd.concat(parts, axis=1)[[c + suffix for c in targets for suffix in ("", "_lo", "_hi")]]
+    t.columns.name = None
+    return t.reset_index()
+
+
+def reference_gap_table(df: pd.DataFrame, reference: str = REFERENCE_ATTACK) -> pd.DataFrame:
+    """Per target, each attack's robust accuracy minus the reference attack's (AutoAttack's) on the same
+    images and budget, in points (`robust_table` values): positive = the attack overstates robustness
+    by that much. Empty without the reference in the grid."""
+    rob = robust_table(df) if "robust_acc" in df.columns else pd.DataFrame()
+    if rob.empty or reference not in set(rob.attack):
+        return pd.DataFrame()
+    targets = [c for c in rob.columns if c not in ("attack", "norm", "eps") and not c.endswith(("_lo", "_hi"))]
+    out = []
+    for (norm, eps), g in rob.groupby(["norm", "eps"], sort=False):
+        ref = g[g.attack == reference]
+        if ref.empty:
+            continue
+        for _, row in g[g.attack != reference].iterrows():
+            out.append({"attack": row.attack, "norm": norm, "eps": eps,
+                        **{t: row[t] - float(ref[t].iloc[0]) for t in targets}})
+    return pd.DataFrame(out)
 
 
 def eps_threshold_table(df: pd.DataFrame, level: float = PAPER_FOOLING_RATE) -> pd.DataFrame:
@@ -228,6 +274,9 @@ def to_markdown(df: pd.DataFrame) -> str:
 
 BOLD_SUMMARY = ("success_whitebox", "success_transfer", "targeted_whitebox", "targeted_transfer", "ssim", "psnr",
                 "images_per_s")
+ROBUST_TITLE = ("Robust accuracy per target model under untargeted attack (%; the lowest over the sources that "
+                "attacked it: white-box where the target is a source)")
+GAP_TITLE = "Robust accuracy minus AutoAttack's, per target (points; above 0: the attack overstates robustness)"
 THRESHOLD_TITLE = ("Smallest eps at which white-box untargeted success on correctly classified images reaches "
                    "94.5% (the paper's figure)")
 
@@ -267,6 +316,18 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
         put("seeds.csv", seeds.to_csv(index=False))
         put("seeds.tex", to_latex(seeds, "White-box rate (\\%) per attack seed (mean over source models), with "
                                          "mean and standard deviation over seeds.", "tab:seeds"))
+    rob = robust_table(df) if "robust_acc" in df.columns else pd.DataFrame()
+    if not rob.empty:
+        put("robust.csv", rob.to_csv(index=False))
+        put("robust.tex", to_latex(rob, "Robust accuracy (\\%) per target model under untargeted attack: the lowest "
+                                        "over the sources that attacked it (white-box where the target is a "
+                                        "source).", "tab:robust"))
+    gap = reference_gap_table(df)
+    if not gap.empty:
+        put("autoattack_gap.csv", gap.to_csv(index=False))
+        put("autoattack_gap.tex", to_latex(gap, "Robust accuracy minus AutoAttack's on the same images, per target "
+                                                "(points; above 0 the attack overstates robustness).",
+                                           "tab:autoattack_gap"))
     abl = ablation_table(df)
     if not abl.empty:
         put("ablation_vizpert.csv", abl.to_csv(index=False))
@@ -307,6 +368,13 @@ def summary_sections(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Sequence
         if not wb.empty:
             out.append((title, wb, [c for c in wb.columns if c not in ("attack", "norm", "eps")]))
     out.append((THRESHOLD_TITLE, eps_threshold_table(df), ()))
+    if "robust_acc" in df.columns:
+        rob = robust_table(df)
+        if not rob.empty:
+            out.append((ROBUST_TITLE, rob, ()))
+        gap = reference_gap_table(df)
+        if not gap.empty:
+            out.append((GAP_TITLE, gap, ()))
     seeds = seeds_table(df)
     if not seeds.empty:
         out.append(("Across attack seeds (white-box, %)", seeds, ()))
