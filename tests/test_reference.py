@@ -76,3 +76,24 @@ def test_robust_table_takes_the_lowest_over_sources_and_the_gap_is_to_autoattack
     assert reference_gap_table(df[df.attack != "autoattack"]).empty
     summ = summary_table(df).set_index("attack")
     assert summ.loc["pgd", "robust_whitebox"] == pytest.approx(40)  # mean of a->a and b->b, untargeted
+
+
+def test_a_grid_with_fewer_sources_than_targets_renders(tiny_model, synthetic, tmp_path):
+    """A target that is never a source (a ViT in configs/defended.toml) gets transfer cells only, and
+    every table, matrix and the robust table are written."""
+    from reports import render_run, rows_frame
+    from zoo import Defended, split_name
+
+    models = {"m": tiny_model, "m+bits3": Defended(tiny_model, split_name("m+bits3")[1], "m+bits3")}
+    cfg = RunConfig(dataset="synthetic", models=tuple(models), sources=("m",), attacks=(AttackSpec("pgd"),),
+                    eps=(0.1,), mode="untargeted", n=40, n_fit=40, batch_size=40)
+    x, y = synthetic.test.x[:40], synthetic.test.y[:40]
+    store = Store(tmp_path / "cells")
+    run_grid(cfg, models, Split(x, y), Split(x, y), synthetic.num_classes, store, device=torch.device("cpu"),
+             identity={})
+    df = rows_frame(store.rows())
+    assert sorted(zip(df.source, df.target)) == [("m", "m"), ("m", "m+bits3")]
+    render_run(df, tmp_path, formats=("csv", "latex", "markdown"))
+    matrix = pd.read_csv(tmp_path / "transfer_pgd_eps0.1.csv", index_col=0)
+    assert list(matrix.index) == ["m"] and {"m", "m+bits3"} <= set(matrix.columns)
+    assert set(pd.read_csv(tmp_path / "robust.csv").columns) >= {"m", "m+bits3"}
