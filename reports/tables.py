@@ -311,23 +311,19 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
                                                   "success on correctly classified images reaches 94.5\\% (the "
                                                   "paper's headline figure), with SSIM and PSNR (dB) there; else the "
                                                   "best rate seen.", "tab:eps_threshold"))
-    seeds = seeds_table(df)
-    if not seeds.empty:
-        put("seeds.csv", seeds.to_csv(index=False))
-        put("seeds.tex", to_latex(seeds, "White-box rate (\\%) per attack seed (mean over source models), with "
-                                         "mean and standard deviation over seeds.", "tab:seeds"))
-    rob = robust_table(df) if "robust_acc" in df.columns else pd.DataFrame()
-    if not rob.empty:
-        put("robust.csv", rob.to_csv(index=False))
-        put("robust.tex", to_latex(rob, "Robust accuracy (\\%) per target model under untargeted attack: the lowest "
-                                        "over the sources that attacked it (white-box where the target is a "
-                                        "source).", "tab:robust"))
-    gap = reference_gap_table(df)
-    if not gap.empty:
-        put("autoattack_gap.csv", gap.to_csv(index=False))
-        put("autoattack_gap.tex", to_latex(gap, "Robust accuracy minus AutoAttack's on the same images, per target "
-                                                "(points; above 0 the attack overstates robustness).",
-                                           "tab:autoattack_gap"))
+    def put_optional(stem: str, table: pd.DataFrame, caption: str) -> None:
+        """`stem`.csv and `stem`.tex, for a table only some grids have (skipped when empty)."""
+        if not table.empty:
+            put(f"{stem}.csv", table.to_csv(index=False))
+            put(f"{stem}.tex", to_latex(table, caption, f"tab:{stem}"))
+
+    put_optional("seeds", seeds_table(df), "White-box rate (\\%) per attack seed (mean over source models), with "
+                                           "mean and standard deviation over seeds.")
+    put_optional("robust", robust_table(df) if "robust_acc" in df.columns else pd.DataFrame(),
+                 "Robust accuracy (\\%) per target model under untargeted attack: the lowest over the sources "
+                 "that attacked it (white-box where the target is a source).")
+    put_optional("autoattack_gap", reference_gap_table(df), "Robust accuracy minus AutoAttack's on the same images, "
+                 "per target (points; above 0 the attack overstates robustness).")
     abl = ablation_table(df)
     if not abl.empty:
         put("ablation_vizpert.csv", abl.to_csv(index=False))
