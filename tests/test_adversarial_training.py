@@ -32,6 +32,7 @@ def test_every_standard_arch_has_an_adversarially_trained_twin_with_its_own_cach
     assert "adversarial" not in MINI_SPECS["resnet"].recipe()  # standard models keep their cache keys
 
 
+@pytest.mark.slow  # adversarial training of a mini model (about 15 s): kept out of the 5-minute fast pass
 def test_an_adversarially_trained_model_is_more_robust_and_its_card_says_how(monkeypatch, tmp_path, synthetic,
                                                                              zoo_cache):
     spec = input_spec(synthetic)

@@ -10,6 +10,7 @@ from bench.config import RunConfig
 from bench.errors import BenchError
 
 
+@pytest.mark.slow  # two seeded runs of a learned attack: kept out of the 5-minute fast pass
 def test_two_seeds_give_their_own_rows_and_a_mean_and_sd(tmp_path, zoo_cache):
     common = dict(dataset="synthetic", models=["mini:vgg", "mini:resnet"], attacks=[{"name": "sgd_uap", "steps": 30}],
                   n=80, n_fit=64, mode="untargeted", cache_dir=str(zoo_cache), output=str(tmp_path), log=None)
