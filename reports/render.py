@@ -44,6 +44,8 @@ def run_facts(run_dir: Path) -> list[str]:
              f"{', '.join(format(e, '.4g') for e in cfg.get('eps', []))}",
              f"device {m.get('device', {}).get('device')}; torch {m.get('versions', {}).get('torch')}; "
              f"git {str(m.get('git_commit'))[:12]}"]
+    if cfg.get("sources"):
+        facts.insert(2, f"sources (attacked; every model is scored): {', '.join(cfg['sources'])}")
     data = m.get("dataset", {})
     if data.get("source"):
         facts.append(f"data: {data['source']}")
@@ -51,6 +53,7 @@ def run_facts(run_dir: Path) -> list[str]:
         if info.get("weights"):
             dc = info.get("data_config", {})
             extra = "".join(f", {k} {info[k]}" for k in ("amp",) if info.get(k, "none") != "none")
+            extra += "".join(f"; defense {d['name']} ({d['gradient']})" for d in info.get("defenses", []))
             facts.append(f"{name}: {info['weights']}; mean {dc.get('mean')}, std {dc.get('std')}{extra}")
     return facts
 

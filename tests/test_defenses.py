@@ -118,3 +118,16 @@ def test_defended_models_get_white_box_and_transfer_cells(tiny_model, synthetic,
     assert pairs == {(s, t) for s in names for t in names}
     whitebox = {s: r for s, t, r in results[0] if s == t}
     assert whitebox["m+jpeg75"] < 0.5  # BPDA: the defense does not stop white-box PGD
+
+
+def test_the_run_facts_say_which_defense_and_gradient_a_model_has(tmp_path, tiny_model):
+    import json
+
+    from bench.models import model_info
+    from reports.render import run_facts
+
+    info = model_info({"m+jpeg75": _defended(tiny_model, "jpeg75")})
+    info["m+jpeg75"]["weights"] = "test weights"
+    (tmp_path / "manifest.json").write_text(json.dumps({"models": info}))
+    facts = [f for f in run_facts(tmp_path) if f.startswith("m+jpeg75")]
+    assert facts and "defense jpeg75 (BPDA" in facts[0]
