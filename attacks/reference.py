@@ -30,9 +30,6 @@ class AutoAttack(TorchattacksAttack):
                          "randomized defenses", str, choices=("standard", "rand")),
     }
 
-    def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
-        raise NotImplementedError("AutoAttack needs the batch (class count); see _build_for")
-
     def _build_for(self, model: nn.Module, budget: Budget, x: torch.Tensor) -> torchattacks.attack.Attack:
         """The class count comes from the model's output; the seed from torch's generator, which the
         runner seeds per batch (torchattacks would otherwise seed by the clock)."""

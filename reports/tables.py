@@ -121,10 +121,10 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
             row.update({column: _mean(part[rate]) * 100, f"{column}_lo": lo * 100, f"{column}_hi": hi * 100})
         wb_untargeted = diag[~diag.targeted.astype(bool)]
         has_robust = "robust_acc" in g.columns and len(wb_untargeted)
+        robust = _mean(wb_untargeted.robust_acc) if has_robust else math.nan
         lo, hi = (bootstrap_mean(wb_untargeted, "robust_acc") if has_robust and "outcomes" in g.columns
                   else (math.nan, math.nan))
-        row.update({"robust_whitebox": _mean(wb_untargeted.robust_acc) * 100 if has_robust else math.nan, "robust_whitebox_lo": lo * 100,
-                    "robust_whitebox_hi": hi * 100})
+        row.update({"robust_whitebox": robust * 100, "robust_whitebox_lo": lo * 100, "robust_whitebox_hi": hi * 100})
         row.update({"ssim": _mean(diag.ssim_mean), "psnr": _mean(diag.psnr_mean),
                     "linf_max": float(diag.linf_max.max()) if len(diag) else math.nan,
                     "images_per_s": _mean(diag.images_per_second)})
@@ -158,7 +158,10 @@ REFERENCE_ATTACK = "autoattack"
 def robust_table(df: pd.DataFrame) -> pd.DataFrame:
     """attack x eps rows, one column per target model: untargeted robust accuracy (share of eval images
     still classified correctly), the lowest over the sources that attacked the target (white-box where
-    the target is a source, else the best transfer), mean over seeds, with Wilson bounds."""
+    the target is a source, else the best transfer), mean over seeds, with Wilson bounds. Empty for rows
+    stored before robust accuracy was kept."""
+    if "robust_acc" not in df.columns:
+        return pd.DataFrame()
     d = seed_mean(df[~df.targeted.astype(bool)])
     if d.empty:
         return pd.DataFrame()
@@ -175,11 +178,10 @@ def robust_table(df: pd.DataFrame) -> pd.DataFrame:
     return t.reset_index()
 
 
-def reference_gap_table(df: pd.DataFrame, reference: str = REFERENCE_ATTACK) -> pd.DataFrame:
-    """Per target, each attack's robust accuracy minus the reference attack's (AutoAttack's) on the same
-    images and budget, in points (`robust_table` values): positive = the attack overstates robustness
-    by that much. Empty without the reference in the grid."""
-    rob = robust_table(df) if "robust_acc" in df.columns else pd.DataFrame()
+def reference_gap_table(rob: pd.DataFrame, reference: str = REFERENCE_ATTACK) -> pd.DataFrame:
+    """From a `robust_table`: per target, each attack's robust accuracy minus the reference attack's
+    (AutoAttack's) on the same images and budget, in points: positive = the attack overstates
+    robustness by that much. Empty without the reference in the grid."""
     if rob.empty or reference not in set(rob.attack):
         return pd.DataFrame()
     targets = [c for c in rob.columns if c not in ("attack", "norm", "eps") and not c.endswith(("_lo", "_hi"))]
@@ -319,10 +321,10 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
 
     put_optional("seeds", seeds_table(df), "White-box rate (\\%) per attack seed (mean over source models), with "
                                            "mean and standard deviation over seeds.")
-    put_optional("robust", robust_table(df) if "robust_acc" in df.columns else pd.DataFrame(),
-                 "Robust accuracy (\\%) per target model under untargeted attack: the lowest over the sources "
+    rob = robust_table(df)
+    put_optional("robust", rob, "Robust accuracy (\\%) per target model under untargeted attack: the lowest over the sources "
                  "that attacked it (white-box where the target is a source).")
-    put_optional("autoattack_gap", reference_gap_table(df), "Robust accuracy minus AutoAttack's on the same images, "
+    put_optional("autoattack_gap", reference_gap_table(rob), "Robust accuracy minus AutoAttack's on the same images, "
                  "per target (points; above 0 the attack overstates robustness).")
     abl = ablation_table(df)
     if not abl.empty:
@@ -364,11 +366,10 @@ def summary_sections(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Sequence
         if not wb.empty:
             out.append((title, wb, [c for c in wb.columns if c not in ("attack", "norm", "eps")]))
     out.append((THRESHOLD_TITLE, eps_threshold_table(df), ()))
-    if "robust_acc" in df.columns:
-        rob = robust_table(df)
-        if not rob.empty:
-            out.append((ROBUST_TITLE, rob, ()))
-        gap = reference_gap_table(df)
+    rob = robust_table(df)
+    if not rob.empty:
+        out.append((ROBUST_TITLE, rob, ()))
+        gap = reference_gap_table(rob)
         if not gap.empty:
             out.append((GAP_TITLE, gap, ()))
     seeds = seeds_table(df)

@@ -185,7 +185,8 @@ def load(name: str, spec: InputSpec, *, device: str | torch.device = "cpu", pret
 
 
 __all__ = [
-    "Defended", "base_name", "split_name", "InputSpec", "MiniSpec", "MINI_SPECS", "Normalized", "NotTrainedError", "ZooError", "cache_root",
+    "Defended", "base_name", "split_name",
+    "InputSpec", "MiniSpec", "MINI_SPECS", "Normalized", "NotTrainedError", "ZooError", "cache_root",
     "check_checkpoint_target", "data_config", "describe", "load", "validate_name", "mini_status", "mini_weights_path",
     "train_mini",
 ]
