@@ -69,7 +69,7 @@ HEADERS: dict[str, tuple[str | None, str]] = {
     "success_transfer": ("untargeted success (%)", "transfer"),
     "targeted_whitebox": ("targeted success (%)", "white-box"),
     "targeted_transfer": ("targeted success (%)", "transfer"),
-    "robust_whitebox": (None, "robust accuracy, white-box (%)"),
+    "robust_whitebox": ("robust accuracy (%)", "white-box"),
     "ssim": (None, "SSIM"), "psnr": (None, "PSNR (dB)"), "linf_max": (None, "max L∞"),
     "images_per_s": (None, "images/s"), "eps_values": (None, "ε run"), "eps_reached": (None, "ε reached"),
     "fooling_rate": (None, "fooling (%)"), "clean_acc": (None, "clean accuracy (%)"),
