@@ -13,6 +13,7 @@ from bench.fitcache import fit_with_cache
 from bench.models import load_models
 
 SMALL = {"steps": 60, "batch_size": 32, "ngf": 8, "blocks": 1}
+QUICK = {**SMALL, "steps": 3}  # enough to build and step each generator: the fast pass checks contracts only
 VARIANTS = [("gap", {}), ("gap", {"universal": True}), ("gap", {"targeted": True}), ("cda", {}), ("bia", {}),
             ("ttp", {})]
 
@@ -41,6 +42,19 @@ def _rates(model, x, y, adv, target=None):
 
 
 @pytest.mark.parametrize("name,extra", VARIANTS, ids=lambda v: v if isinstance(v, str) else ",".join(v) or "-")
+def test_generative_attack_keeps_the_budget_in_both_modes(name, extra, source, loader, synthetic):
+    """Fast contract check on a 3-step fit: every example of both modes stays in the ball and the box."""
+    x, y = synthetic.test.x[:64], synthetic.test.y[:64]
+    attack = attacks.create(name, **QUICK, **extra)
+    fitted = attack.fit(source, loader, Budget("linf", 0.1), seed=0)
+    for t in (None, (y + 1) % 4):
+        adv = attack.perturb(fitted, source, x, y, t)
+        assert adv.shape == x.shape
+        assert (adv - x).abs().flatten(1).amax(1).max() <= 0.1 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
+
+
+@pytest.mark.slow  # six 60-step generator fits: about a minute on two cores
+@pytest.mark.parametrize("name,extra", VARIANTS, ids=lambda v: v if isinstance(v, str) else ",".join(v) or "-")
 def test_generative_attack_keeps_the_budget_and_fools(name, extra, fits, source, synthetic):
     x, y = synthetic.test.x[:128], synthetic.test.y[:128]
     fitted = fits[(name, tuple(extra.items()))]
@@ -55,6 +69,7 @@ def test_generative_attack_keeps_the_budget_and_fools(name, extra, fits, source,
     assert fooled > clean_wrong + 0.1, (name, extra, fooled, clean_wrong)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ttp", "gap"])
 def test_targeted_generators_beat_untargeted_ones_on_target_hits(name, fits, source, synthetic):
     x, y = synthetic.test.x[:128], synthetic.test.y[:128]
@@ -67,6 +82,7 @@ def test_targeted_generators_beat_untargeted_ones_on_target_hits(name, fits, sou
     assert hit_t > hit_u + 0.2, (hit_t, hit_u)
 
 
+@pytest.mark.slow
 def test_each_loss_moves_as_its_paper_means(fits):
     """GAP's log-CE toward the least likely class falls; CDA's relativistic CE rises (we minimise its
     negative); BIA's feature similarity falls; TTP's KL to the target distribution falls."""
@@ -79,7 +95,7 @@ def test_each_loss_moves_as_its_paper_means(fits):
 
 def test_same_seed_same_generator_and_the_cache_returns_it(source, loader, tmp_path):
     budget = Budget("linf", 0.1)
-    attack = attacks.create("cda", **SMALL)
+    attack = attacks.create("cda", **{**SMALL, "steps": 10})
     a = attack.fit(source, loader, budget, seed=3)
     b = attack.fit(source, loader, budget, seed=3)
     assert all(torch.equal(a.tensors[k], b.tensors[k]) for k in a.tensors)
@@ -94,8 +110,8 @@ def test_same_seed_same_generator_and_the_cache_returns_it(source, loader, tmp_p
 
 def test_bia_needs_a_timm_model_and_a_valid_layer(tiny_model, loader, source):
     with pytest.raises(attacks.AttackError, match="bia needs a zoo model wrapping a timm network"):
-        attacks.create("bia", **SMALL).fit(tiny_model, loader, Budget("linf", 0.1), seed=0)
+        attacks.create("bia", **QUICK).fit(tiny_model, loader, Budget("linf", 0.1), seed=0)
     with pytest.raises(attacks.AttackError, match="past the model's 5 feature levels"):
-        attacks.create("bia", **SMALL, layer=9).fit(source, loader, Budget("linf", 0.1), seed=0)
+        attacks.create("bia", **QUICK, layer=9).fit(source, loader, Budget("linf", 0.1), seed=0)
     with pytest.raises(attacks.AttackError, match="past the model's 5 feature levels"):
-        attacks.create("bia", **SMALL, layer=-6).fit(source, loader, Budget("linf", 0.1), seed=0)
+        attacks.create("bia", **QUICK, layer=-6).fit(source, loader, Budget("linf", 0.1), seed=0)
