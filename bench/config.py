@@ -46,11 +46,14 @@ def option(default: Any, help: str, kind: str = "str", *, choices: tuple[str, ..
 
 @dataclass(frozen=True)
 class AttackSpec:
-    """An attack by registry name with its parameters, shown in results under `label`."""
+    """An attack by registry name with its parameters, shown in results under `label`; `sources`, when
+    given, are the models this attack is run on instead of the run's sources (e.g. a cheap white-box
+    attack on every defended model, an expensive one on a few)."""
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
     label: str = ""
+    sources: tuple[str, ...] | None = None
 
     @property
     def display(self) -> str:
@@ -70,11 +73,17 @@ def attack_spec(item: Any, where: str = "attacks") -> AttackSpec:
         return AttackSpec(item.strip())
     if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
         raise BenchError(f"{where} must be an attack name or a table with a 'name' key")
-    params = {k: v for k, v in item.items() if k not in ("name", "label")}
+    params = {k: v for k, v in item.items() if k not in ("name", "label", "sources")}
     label = item.get("label", "")
     if not isinstance(label, str):
         raise BenchError(f"{where}.label must be a string")
-    return AttackSpec(item["name"], params, label)
+    sources = item.get("sources")
+    if sources is not None:
+        sources = split_csv(sources) if isinstance(sources, str) else sources
+        if not isinstance(sources, (list, tuple)) or not all(isinstance(s, str) for s in sources):
+            raise BenchError(f"{where}.sources must be a list of zoo names")
+        sources = tuple(sources)
+    return AttackSpec(item["name"], params, label, sources)
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,8 @@ class RunConfig:
                                          "repeatable", "checkpoints", metavar="MODEL=PATH")
     amp: str = option("none", "run the models under bf16 autocast", "choice", choices=AMP)
     channels_last: bool = option(False, "NHWC memory layout for the models", "bool")
+    compile: bool = option(False, "run the models through torch.compile (inductor; faster on a GPU once compiled, "
+                           "same results as eager within float tolerance)", "bool")
     workers: int | None = option(None, "image decoding processes for imagefolder: data (default: up to 8; "
                                  "0: in the main process)", "int", low=0, optional=True)
     executor: str = option("local", "local: groups one after another here; ray: each group a Ray task",
@@ -192,14 +203,10 @@ class RunConfig:
         if not self.attacks:
             raise BenchError("attacks is empty; list at least one attack, e.g. --attacks pgd")
         if self.sources is not None:
-            if not self.sources:
-                raise BenchError("sources is empty; list at least one model of --models, or leave it out")
-            stray = [s for s in self.sources if s not in self.models]
-            if stray:
-                raise BenchError(f"source {stray[0]} is not in --models ({', '.join(self.models)}); sources are "
-                                 "the models of the run that attacks are computed on")
-            if len(set(self.sources)) < len(self.sources):
-                raise BenchError(f"sources {','.join(self.sources)} repeats a model; list each once")
+            self._check_sources("sources", self.sources)
+        for spec in self.attacks:
+            if spec.sources is not None:
+                self._check_sources(f"{spec.display}'s sources", spec.sources)
         if self.ray_address and self.executor != "ray":
             raise BenchError("--ray-address is for --executor ray; add --executor ray or drop the address")
         for name in self.checkpoints:
@@ -213,6 +220,16 @@ class RunConfig:
                 raise BenchError(f"seeds {','.join(map(str, self.seeds))} repeats a seed; list each seed once")
         parse_shard(self.shard)
 
+    def _check_sources(self, what: str, sources: tuple[str, ...]) -> None:
+        if not sources:
+            raise BenchError(f"{what} is empty; list at least one model of --models, or leave it out")
+        stray = [s for s in sources if s not in self.models]
+        if stray:
+            raise BenchError(f"{what}: {stray[0]} is not in --models ({', '.join(self.models)}); sources are "
+                             "the models of the run that attacks are computed on")
+        if len(set(sources)) < len(sources):
+            raise BenchError(f"{what} {','.join(sources)} repeats a model; list each once")
+
     # ------------------------------------------------------------------ derived
     @property
     def targeted(self) -> tuple[bool, ...]:
@@ -223,6 +240,17 @@ class RunConfig:
     def source_models(self) -> tuple[str, ...]:
         """The models attacks are computed on: `sources`, or every model."""
         return self.sources if self.sources is not None else self.models
+
+    def sources_of(self, spec: AttackSpec) -> tuple[str, ...]:
+        """The models `spec` is run on: its own `sources`, else the run's."""
+        return spec.sources if spec.sources is not None else self.source_models
+
+    @property
+    def all_sources(self) -> tuple[str, ...]:
+        """Every model some attack runs on: the run's sources, then attack-specific ones in models order
+        (the order of the tables' source rows)."""
+        extra = {s for spec in self.attacks for s in (spec.sources or ())} - set(self.source_models)
+        return self.source_models + tuple(m for m in self.models if m in extra)
 
     @property
     def attack_seeds(self) -> tuple[int, ...]:
@@ -239,6 +267,9 @@ class RunConfig:
         """The recorded options (what the grid computes, not where it reads and writes), as in
         run.json and the manifest."""
         out = {f.name: v for f, v in zip(fields(self), asdict(self).values()) if f.metadata["record"]}
+        for a in out["attacks"]:  # run folders written before per-attack sources still resume
+            if a["sources"] is None:
+                del a["sources"]
         out["targeted"] = self.targeted
         return out
 

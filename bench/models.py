@@ -47,7 +47,7 @@ def train_missing(names: list[str], ds: Dataset, *, seed: int = 0, force: bool =
 def load_options(cfg: RunConfig) -> dict[str, Any]:
     """The keyword arguments of `load_models` that a run config sets."""
     return {"pretrained": cfg.pretrained, "checkpoints": dict(cfg.checkpoints), "amp": cfg.amp,
-            "channels_last": cfg.channels_last, "zoo_seed": cfg.zoo_seed}
+            "channels_last": cfg.channels_last, "zoo_seed": cfg.zoo_seed, "compile": cfg.compile}
 
 
 def dataset_transform(cfg: RunConfig, log=print) -> dict[str, Any] | None:
@@ -71,7 +71,7 @@ def dataset_transform(cfg: RunConfig, log=print) -> dict[str, Any] | None:
 
 def load_models(names: list[str], ds: Dataset, device: torch.device, cache_dir: str | os.PathLike | None = None,
                 *, pretrained: bool = False, checkpoints: dict[str, str] | None = None, amp: str = "none",
-                channels_last: bool = False, zoo_seed: int = 0) -> dict[str, nn.Module]:
+                channels_last: bool = False, zoo_seed: int = 0, compile: bool | str = False) -> dict[str, nn.Module]:
     """Load every model of the run (after `train_missing`), checking it fits the dataset."""
     spec = input_spec(ds)
     if len(set(names)) != len(names):
@@ -80,7 +80,8 @@ def load_models(names: list[str], ds: Dataset, device: torch.device, cache_dir: 
     models = {}
     for name in names:
         model = zoo.load(name, spec, device=device, cache_dir=cache_dir, pretrained=pretrained,
-                         checkpoint=checkpoints.get(name), amp=amp, channels_last=channels_last, seed=zoo_seed)
+                         checkpoint=checkpoints.get(name), amp=amp, channels_last=channels_last, seed=zoo_seed,
+                         compile=compile)
         try:
             with torch.no_grad():
                 out = model(ds.test.x[:2].to(device))
@@ -97,9 +98,10 @@ def load_models(names: list[str], ds: Dataset, device: torch.device, cache_dir: 
 
 def model_info(models: dict[str, nn.Module]) -> dict[str, dict[str, Any]]:
     """Per model, for the manifest: weights source and sha256, timm data config (mean, std, input
-    size, interpolation, crop), parameters, autocast and memory layout."""
+    size, interpolation, crop), parameters, autocast, memory layout and torch.compile."""
     return {name: {**getattr(m, "info", {}), "amp": getattr(m, "amp", "none"),
-                   "channels_last": getattr(m, "channels_last", False)} for name, m in models.items()}
+                   "channels_last": getattr(m, "channels_last", False), "compile": getattr(m, "compile", False)}
+            for name, m in models.items()}
 
 
 def weight_hashes(models: dict[str, nn.Module]) -> dict[str, str | None]:

@@ -60,9 +60,9 @@ def run_identity(cfg: RunConfig, transform: dict[str, Any] | None = None,
 
 
 def plan_grid(cfg: RunConfig, identity: dict[str, Any]) -> list[Group]:
-    """All groups of the grid in config order (untargeted-only attacks get no targeted cells; only
-    `cfg.source_models` are attacked, every model is scored); `identity` (dataset, split sizes, seed, weight hashes)
-    goes into every cell key, so a cell computed under another configuration never matches. With
+    """All groups of the grid in config order (untargeted-only attacks get no targeted cells; each
+    attack runs on `cfg.sources_of(spec)`, every model is scored); `identity` (dataset, split sizes,
+    seed, weight hashes) goes into every cell key, so a cell computed under another configuration never matches. With
     several attack seeds each seed is a group of its own; a seed equal to the run's `seed` keeps the
     key it has in a single-seed run, so adding seeds reuses the cells already computed."""
     names = list(cfg.models)
@@ -74,7 +74,8 @@ def plan_grid(cfg: RunConfig, identity: dict[str, Any]) -> list[Group]:
         if not modes:
             continue  # an untargeted-only attack in a targeted-only grid: nothing to compute
         for ei, budget in enumerate(cfg.budgets()):
-            for si, source in enumerate(cfg.source_models):
+            for source in cfg.sources_of(spec):
+                si = cfg.all_sources.index(source)
                 for ki, seed in enumerate(seeds):
                     cells = []
                     for ti, targeted in modes:

@@ -2,7 +2,9 @@
 # GPU check, one short script (about 4 minutes on one H100/H200), with random-initialised 224x224 timm
 # models so that it needs no weights and no network:
 #   1. batched SSIM/PSNR on the GPU vs scikit-image (1000 x 3x224x224): seconds and agreement;
-#   2. throughput_224.py: the runner's PGD-10 vs torchattacks.PGD directly, bf16 + channels-last,
+#   2. throughput_224.py: the runner's PGD-10 vs torchattacks.PGD directly, bf16 + channels-last, compiled
+#      (torch.compile modes in $GPU_CHECK_MODES, default "default"; each adds a minute or more of compiling),
+#      a profile of one bf16 PGD step,
 #      and VizPert perturbation vs PGD-10 (timm:resnet50);
 #   3. an end-to-end `bench run` on a generated ImageNet-style folder (3 synsets of JPEGs) with
 #      timm:resnet18, timm:densenet121, timm:vgg11 and fgsm, pgd, uap, vizpert on CUDA, with
@@ -36,8 +38,9 @@ step() {  # step NAME COMMAND...: run and time it, keeping stderr in the log
 }
 
 step ssim python3 benchmarks/ssim_speed.py --device cuda --n 1000 --size 224 --out "$OUT/ssim_speed_224_cuda.json"
-step throughput python3 benchmarks/throughput_224.py --device cuda --model timm:resnet50 --batch-size 128 --n 256 \
-    --repeats 2 --vizpert-steps 50 --out "$OUT/throughput_224.json"
+step throughput python3 benchmarks/throughput_224.py --device cuda --model timm:resnet50 --batch-size 128 --n 512 \
+    --repeats 2 --vizpert-steps 50 --compile-modes "${GPU_CHECK_MODES:-default}" --profile \
+    --out "$OUT/throughput_224.json"
 
 python3 - <<'PY'
 # an ImageNet-style folder: 3 synsets x 16 JPEGs of 320x256 random images, plus one broken file

@@ -4,10 +4,16 @@
   clipping and budget checks, results back to the host) against torchattacks.PGD called directly on
   the same model and the same batches already on the device;
 - the runner's PGD-10 again with bf16 autocast + channels-last (the `--amp bf16 --channels-last` options);
-- VizPert perturbation (class-conditional lookup, after a short fit) against PGD-10.
+- VizPert perturbation (class-conditional lookup, after a short fit) against PGD-10;
+- with --compile-modes, the runner's PGD-10 on the model compiled by torch.compile in each mode, in fp32
+  and in bf16 + channels-last, and torchattacks.PGD called directly on the compiled bf16 model (the
+  runner's overhead on the compiled loop); the first call of each variant (compilation) is timed
+  apart as a warm-up;
+- with --profile, a torch.profiler table of one PGD step in bf16 + channels-last (where the time goes).
 
     python benchmarks/throughput_224.py --device cuda --model timm:resnet50 --batch-size 128 --n 1024
     python benchmarks/throughput_224.py --device cpu --model timm:resnet18 --batch-size 8 --n 16 --repeats 2
+    python benchmarks/throughput_224.py --device cuda --compile-modes default,max-autotune-no-cudagraphs --profile
 
 Writes JSON (images/s, ratios); asserts nothing.
 """
@@ -44,6 +50,8 @@ def main() -> None:
     p.add_argument("--classes", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--vizpert-steps", type=int, default=50, help="fit steps (timing perturbation, not quality)")
+    p.add_argument("--compile-modes", default="", help="comma-separated torch.compile modes to time (none: skip)")
+    p.add_argument("--profile", action="store_true", help="profile one bf16 + channels-last PGD step")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "throughput_224.json"))
     a = p.parse_args()
     device = torch.device(a.device)
@@ -81,11 +89,34 @@ def main() -> None:
             atk(xb, yb)
         sync()
 
+    def direct_on(m):
+        def run() -> None:
+            atk = torchattacks.PGD(m, eps=budget.eps, alpha=2.5 * budget.eps / 10, steps=10, random_start=True)
+            for xb, yb in on_device:
+                atk(xb, yb)
+            sync()
+        return run
+
     runs = {"runner_pgd10": runner(pgd, fitted_pgd, model), "torchattacks_pgd10": direct,
             "runner_pgd10_bf16_channels_last": runner(pgd, fitted_pgd, fast),
             "runner_vizpert": runner(viz, fitted_viz, model)}
+    warmup = {}
+    for mode in [m for m in a.compile_modes.split(",") if m]:
+        for tag, kw in (("fp32", {}), ("bf16_channels_last", {"amp": "bf16", "channels_last": True})):
+            compiled = zoo.load(a.model, spec, device=device, compile=mode, **kw)
+            name = f"runner_pgd10_compiled_{mode}_{tag}"
+            runs[name] = runner(pgd, fitted_pgd, compiled)
+            t0 = time.perf_counter()
+            runs[name]()  # compiles forward and backward for each batch shape
+            warmup[name] = round(time.perf_counter() - t0, 1)
+            if tag != "fp32":
+                runs[f"torchattacks_pgd10_compiled_{mode}_{tag}"] = direct_on(compiled)
     med = interleaved_medians(runs, a.repeats)
     ips = {k: round(a.n / v, 1) for k, v in med.items()}
+    compiled_ratios = {k.replace("runner_pgd10_", ""): round(v / ips["runner_pgd10"], 2)
+                       for k, v in ips.items() if k.startswith("runner_pgd10_compiled_")}
+    runner_vs_direct = {k.replace("torchattacks_pgd10_", ""): round(ips[k.replace("torchattacks", "runner")] / v, 3)
+                        for k, v in ips.items() if k.startswith("torchattacks_pgd10_compiled_")}
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     write_result({
         "benchmark": "throughput_224", "model": a.model, "weights": "random init (seed 0)", "device": str(device),
@@ -96,7 +127,37 @@ def main() -> None:
         "bf16_channels_last_vs_fp32_pgd": round(ips["runner_pgd10_bf16_channels_last"] / ips["runner_pgd10"], 2),
         "vizpert_vs_pgd10": round(ips["runner_vizpert"] / ips["runner_pgd10"], 1),
         "vizpert_fit": {"steps": a.vizpert_steps, "images": len(fit_loader.dataset), "seconds": round(fit_seconds, 1)},
+        "compiled_vs_fp32_eager_pgd": compiled_ratios, "compiled_runner_vs_direct_pgd": runner_vs_direct,
+        "compile_warmup_seconds": warmup,
+        "profile_bf16_channels_last_pgd_step": profile_step(fast, on_device[0], budget) if a.profile else None,
     }, a.out)
+
+
+def profile_step(model, batch, budget, rows: int = 25) -> list[dict]:
+    """The top operators of one PGD step (forward, loss, backward, update) in bf16 + channels-last,
+    by self device time (self CPU time on the CPU): what an autocast cast or a layout copy costs."""
+    from torch.profiler import ProfilerActivity, profile
+
+    x, y = batch
+    cuda = x.is_cuda
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    for _ in range(2):  # warm-up outside the profile
+        _pgd_step(model, x, y, budget)
+    with profile(activities=acts) as prof:
+        _pgd_step(model, x, y, budget)
+        if cuda:
+            torch.cuda.synchronize()
+    key = "self_device_time_total" if cuda else "self_cpu_time_total"
+    events = sorted(prof.key_averages(), key=lambda e: getattr(e, key), reverse=True)[:rows]
+    return [{"op": e.key, "calls": e.count, "self_us": round(getattr(e, key), 1),
+             "cpu_self_us": round(e.self_cpu_time_total, 1)} for e in events]
+
+
+def _pgd_step(model, x, y, budget) -> None:
+    xa = x.clone().requires_grad_(True)
+    loss = torch.nn.functional.cross_entropy(model(xa), y)
+    (g,) = torch.autograd.grad(loss, xa)
+    (x + budget.eps / 4 * g.sign()).clamp_(0, 1)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ def run_facts(run_dir: Path) -> list[str]:
              f"git {str(m.get('git_commit'))[:12]}"]
     if cfg.get("sources"):
         facts.insert(2, f"sources (attacked; every model is scored): {', '.join(cfg['sources'])}")
+    for a in cfg.get("attacks", []):
+        if isinstance(a, dict) and a.get("sources"):
+            facts.insert(3, f"{a.get('label') or a.get('name')} is run on {', '.join(a['sources'])} only")
     data = m.get("dataset", {})
     if data.get("source"):
         facts.append(f"data: {data['source']}")

@@ -36,6 +36,32 @@ def test_sources_limit_the_attacked_models_and_every_model_is_scored():
         RunConfig(models=("mini:resnet",), sources=("mini:resnet", "mini:resnet"))
 
 
+def test_an_attack_can_have_its_own_sources(tmp_path):
+    """configs/defended.toml: cheap PGD on every defended model, the others on the run's sources; the
+    cell keys do not depend on where the source list came from, and older run folders still match."""
+    from bench.configfile import resolve_config
+
+    models = ("mini:resnet", "mini:vgg", "mini:densenet")
+    toml = tmp_path / "r.toml"
+    toml.write_text('models = ["mini:resnet", "mini:vgg", "mini:densenet"]\nsources = ["mini:vgg"]\n'
+                    'attacks = [{ name = "pgd", sources = ["mini:densenet", "mini:resnet"] }, "fgsm"]\n')
+    cfg = resolve_config(toml)
+    groups = plan_grid(cfg, {})
+    assert [(g.spec.name, g.source) for g in groups] == [("pgd", "mini:densenet"), ("pgd", "mini:resnet"),
+                                                         ("fgsm", "mini:vgg")]
+    assert cfg.all_sources == ("mini:vgg", "mini:resnet", "mini:densenet")  # run's first, then models order
+    assert [g.cells[0].order[2] for g in groups] == [2, 1, 0]
+    plain = RunConfig(models=models, attacks=(AttackSpec("pgd"),))
+    same = [g for g in plan_grid(plain, {}) if g.source == "mini:resnet"][0]
+    assert same.cells[0].key == groups[1].cells[0].key
+    assert "sources" not in plain.to_dict()["attacks"][0] and cfg.to_dict()["attacks"][0]["sources"] == (
+        "mini:densenet", "mini:resnet")
+    with pytest.raises(BenchError, match="pgd's sources: mini:vit is not in --models"):
+        RunConfig(models=models, attacks=({"name": "pgd", "sources": ["mini:vit"]},))
+    with pytest.raises(BenchError, match=r"attacks\[0\].sources must be a list of zoo names"):
+        RunConfig(models=models, attacks=({"name": "pgd", "sources": [3]},))
+
+
 def test_autoattack_is_at_least_as_strong_as_pgd_and_seeded(tiny_model, synthetic, tmp_path):
     """On the same images AutoAttack leaves no more images correct than PGD-10 (it starts with APGD-CE
     and only adds attacks), and two runs give the same rows."""

@@ -109,7 +109,7 @@ def train_mini(name: str, spec: InputSpec, train: tuple[torch.Tensor, torch.Tens
 
 
 def _load_mini(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None, *, seed: int = 0,
-               amp: str = "none", channels_last: bool = False) -> Normalized:
+               amp: str = "none", channels_last: bool = False, compile: bool | str = False) -> Normalized:
     mini = _mini_spec(name)
     path = mini_weights_path(name, spec, cache_dir, seed=seed)
     if read_card(path) is None:
@@ -122,7 +122,7 @@ def _load_mini(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None, 
     net = mini.build(spec)
     net.load_state_dict(state)
     model = Normalized(net, card["input"]["mean"], card["input"]["std"], name=name, weights_sha256=card["sha256"],
-                       amp=amp, channels_last=channels_last)
+                       amp=amp, channels_last=channels_last, compile=compile)
     model.info = {"weights": f"mini zoo cache {path}", "weights_sha256": card["sha256"],
                   "data_config": {"input_size": [spec.channels, spec.height, spec.width],
                                   "mean": card["input"]["mean"], "std": card["input"]["std"]},
@@ -131,11 +131,11 @@ def _load_mini(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None, 
 
 
 def _load_timm(name: str, spec: InputSpec, *, pretrained: bool, checkpoint: str | None,
-               amp: str, channels_last: bool) -> Normalized:
+               amp: str, channels_last: bool, compile: bool | str = False) -> Normalized:
     net, info = build_timm(name, spec, pretrained=pretrained, checkpoint=checkpoint)
     dc = info["data_config"]
     model = Normalized(net, dc["mean"], dc["std"], name=name, weights_sha256=info["weights_sha256"], amp=amp,
-                       channels_last=channels_last)
+                       channels_last=channels_last, compile=compile)
     model.info = info
     return model
 
@@ -164,21 +164,21 @@ def check_checkpoint_target(name: str) -> None:
 
 def load(name: str, spec: InputSpec, *, device: str | torch.device = "cpu", pretrained: bool = False,
          checkpoint: str | None = None, cache_dir: str | os.PathLike | None = None, amp: str = "none",
-         channels_last: bool = False, seed: int = 0) -> Normalized:
+         channels_last: bool = False, seed: int = 0, compile: bool | str = False) -> Normalized:
     """The zoo model `name` for input `spec`: frozen, eval mode, [0, 1] input, on `device`.
 
     `pretrained` and `checkpoint` apply to `timm:` models (mini models are trained locally; `seed`
-    picks which trained copy); `model.info` says where the weights came from and which
-    preprocessing they expect."""
+    picks which trained copy); `compile` runs the network through torch.compile; `model.info` says
+    where the weights came from and which preprocessing they expect."""
     validate_name(name)
     base, defenses = split_name(name)
     if base.startswith("mini:"):
         if checkpoint:
             check_checkpoint_target(base)
-        model = _load_mini(base, spec, cache_dir, seed=seed, amp=amp, channels_last=channels_last)
+        model = _load_mini(base, spec, cache_dir, seed=seed, amp=amp, channels_last=channels_last, compile=compile)
     else:
         model = _load_timm(base, spec, pretrained=pretrained, checkpoint=checkpoint, amp=amp,
-                           channels_last=channels_last)
+                           channels_last=channels_last, compile=compile)
     if defenses:
         model = Defended(model, defenses, name)
     return model.to(device).eval()

@@ -172,6 +172,7 @@ class Defended(nn.Module):
         self.weights_sha256 = getattr(model, "weights_sha256", None)
         self.amp = getattr(model, "amp", "none")
         self.channels_last = getattr(model, "channels_last", False)
+        self.compile = getattr(model, "compile", False)
         self.info = {**getattr(model, "info", {}), "defenses": [d.describe() for d in defenses]}
         super().train(False)
 

@@ -10,18 +10,28 @@ from torch import nn
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16}
 
 
+# torch.compile's mode for `compile=True`: "default" on every device until a GPU measurement picks
+# another (`benchmarks/throughput_224.py --compile-modes` times each). "reduce-overhead" records CUDA
+# graphs per batch shape (a cell's last batch is smaller) and the max-autotune modes spend minutes
+# tuning kernels before the first batch.
+COMPILE_MODE = "default"
+
+
 class Normalized(nn.Module):
     """Wrap a classifier so that it takes [0, 1] NCHW input and normalizes inside.
 
     The wrapper is frozen and always in eval mode: `train()` is a no-op, so no attack
     or library call can switch batch norm or dropout back into training behaviour.
     `amp` ("bf16") runs the network under autocast and returns float32 logits, so attacks and
-    metrics see the same dtype either way; `channels_last` feeds the network NHWC memory.
+    metrics see the same dtype either way; `channels_last` feeds the network NHWC memory;
+    `compile` runs the network through torch.compile (True: `COMPILE_MODE`, a string:
+    that mode; compiled on first call, per device, grad mode and batch shape; `self.model` stays the
+    plain network, so timm's feature API still reaches it).
     """
 
     def __init__(self, model: nn.Module, mean: Sequence[float], std: Sequence[float], *,
                  name: str = "", weights_sha256: str | None = None, amp: str = "none",
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, compile: bool | str = False) -> None:
         super().__init__()
         if amp not in AMP_DTYPES:
             raise ValueError(f"amp {amp!r} is not one of {', '.join(AMP_DTYPES)}")
@@ -30,6 +40,8 @@ class Normalized(nn.Module):
         self.weights_sha256 = weights_sha256
         self.amp = amp
         self.channels_last = channels_last
+        self.compile = compile
+        self._compiled: dict[str, object] = {}  # device type -> compiled callable; a dict so nn.Module skips it
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32).view(1, -1, 1, 1))
@@ -46,9 +58,25 @@ class Normalized(nn.Module):
         z = (x - self.mean) / self.std
         if self.channels_last:
             z = z.contiguous(memory_format=torch.channels_last)
+        net = self._network(z.device) if self.compile else self.model
         dtype = AMP_DTYPES[self.amp]
         if dtype is None:
-            return self.model(z)
+            return net(z)
         with torch.autocast(device_type=z.device.type, dtype=dtype):
-            out = self.model(z)
+            out = net(z)
         return out.float()
+
+    def __getstate__(self) -> dict:
+        """Copies and pickles (Ray, VizPert's unfrozen guide) leave the compiled callables behind: they
+        hold the original network, so a copy compiles its own on first call."""
+        state = dict(super().__getstate__())
+        state["_compiled"] = {}
+        return state
+
+    def _network(self, device: torch.device):
+        """The compiled network for `device` (compiled lazily: torch.compile itself does the work on
+        the first call)."""
+        if device.type not in self._compiled:
+            mode = self.compile if isinstance(self.compile, str) else COMPILE_MODE
+            self._compiled[device.type] = torch.compile(self.model, mode=mode)
+        return self._compiled[device.type]
