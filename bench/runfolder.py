@@ -18,9 +18,9 @@ from .store import Store
 
 RUN_FILE = "run.json"
 # config keys that do not change results: a run may be resumed with other values
-NOT_LOCKED = ("device", "batch_size", "channels_last", "compile", "workers", "executor", "ray_address")
+NOT_LOCKED = ("device", "batch_size", "channels_last", "workers", "executor", "ray_address")
 # keys added later: left out of the comparison at their defaults, so older run folders still resume
-LATER_DEFAULTS = {"pretrained": False, "checkpoints": {}, "amp": "none", "zoo_seed": 0}
+LATER_DEFAULTS = {"pretrained": False, "checkpoints": {}, "amp": "none", "zoo_seed": 0, "compile": False}
 GENERATED = ("cells", "artifacts", "plots")
 
 

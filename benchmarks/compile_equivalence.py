@@ -55,10 +55,14 @@ def main() -> None:
         scale = 100.0 if col in RATES else 1.0  # rates in points
         diffs[col] = round(float(d.max()) * scale, 6) if d.notna().any() else None
     changed = {col: int(((both[col] - both[f"{col}_c"]).abs() > 0).sum()) for col in RATES}
+    per_attack = {f"{a} targeted={t}": {col: round(float((g[col] - g[f"{col}_c"]).abs().max()) * 100, 2)
+                                         for col in ("fooling_rate", "targeted_success") if g[col].notna().any()}
+                  for (a, t), g in both.groupby(["attack", "targeted"])}
     write_result({
         "benchmark": "compile_equivalence", "options": options or "quickstart defaults", "cells_x_targets": len(both),
         "rows_eager": len(runs["eager"]), "rows_compiled": len(runs["compiled"]),
         "max_abs_difference": diffs, "rows_with_any_difference": changed,
+        "max_rate_difference_per_attack_points": per_attack,
         "tolerance": {"rates_points": 1.0, "ssim": 1e-3},
         "within_tolerance": bool(all(diffs[c] is None or diffs[c] <= 1.0 for c in RATES)
                                  and (diffs["ssim_mean"] or 0.0) <= 1e-3),
