@@ -162,8 +162,8 @@ class RunConfig:
                                          "repeatable", "checkpoints", metavar="MODEL=PATH")
     amp: str = option("none", "run the models under bf16 autocast", "choice", choices=AMP)
     channels_last: bool = option(False, "NHWC memory layout for the models", "bool")
-    compile: bool = option(False, "run the models through torch.compile (inductor; faster on a GPU once compiled, "
-                           "same results as eager within float tolerance)", "bool")
+    compile: bool = option(False, "run the models through torch.compile (inductor; compiled on first use; on the "
+                           "quickstart its rates differed from eager's, see the README)", "bool")
     workers: int | None = option(None, "image decoding processes for imagefolder: data (default: up to 8; "
                                  "0: in the main process)", "int", low=0, optional=True)
     executor: str = option("local", "local: groups one after another here; ray: each group a Ray task",

@@ -67,6 +67,7 @@ def plan_grid(cfg: RunConfig, identity: dict[str, Any]) -> list[Group]:
     key it has in a single-seed run, so adding seeds reuses the cells already computed."""
     names = list(cfg.models)
     seeds = cfg.attack_seeds
+    source_rows = cfg.all_sources  # each source's row index in the tables, the same for every attack
     groups = []
     for ai, spec in enumerate(cfg.attacks):
         attack = attacks.create(spec.name, **spec.params)
@@ -75,7 +76,7 @@ def plan_grid(cfg: RunConfig, identity: dict[str, Any]) -> list[Group]:
             continue  # an untargeted-only attack in a targeted-only grid: nothing to compute
         for ei, budget in enumerate(cfg.budgets()):
             for source in cfg.sources_of(spec):
-                si = cfg.all_sources.index(source)
+                si = source_rows.index(source)
                 for ki, seed in enumerate(seeds):
                     cells = []
                     for ti, targeted in modes:
