@@ -199,7 +199,8 @@ def cmd_report(a: argparse.Namespace) -> int:
         formats = parse_formats(a.format)
     except ValueError as exc:
         raise BenchError(str(exc)) from None
-    runs = [Path(r) for r in a.run_dir]
+    # `reports/runs/latest` is a link: report the folder it names, so pages are titled by the run id
+    runs = [Path(r).resolve() if Path(r).is_symlink() else Path(r) for r in a.run_dir]
     for run_dir in runs:
         if not Store(run_dir).keys():
             raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")

@@ -200,6 +200,11 @@ def test_report_regenerates_identical_tables(tmp_path, zoo_cache, capsys):
     assert code == 0 and "## Summary" in out
     after = {name: (run_dir / name).read_bytes() for name in before}
     assert after == before
+    # through the `latest` link, the page is titled by the run id the link names, not "latest"
+    (run_dir / "index.html").unlink()
+    code, _, _ = _run_cli(["report", str(tmp_path / "latest"), "--format", "html"], capsys)
+    page = (run_dir / "index.html").read_text()
+    assert code == 0 and f"<title>vizpert-bench run {run_dir.name}</title>" in page and "run latest" not in page
 
 
 @pytest.mark.slow  # subprocess runs of the real CLI (the fast suite stays under 5 min)
