@@ -41,8 +41,11 @@ class _TransferAttack(TorchattacksAttack):
     params_spec: ClassVar[dict[str, Param]] = {"steps": STEPS, "decay": DECAY}
 
     def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
-        return getattr(torchattacks, self.ta_class)(model, eps=budget.eps, alpha=budget.eps / self._params["steps"],
-                                                   **self._params)
+        return self._construct(model, budget, self._params)
+
+    def _construct(self, model: nn.Module, budget: Budget, params: dict) -> torchattacks.attack.Attack:
+        """The torchattacks object with these settings and step eps/steps."""
+        return getattr(torchattacks, self.ta_class)(model, eps=budget.eps, alpha=budget.eps / params["steps"], **params)
 
 
 class MIFGSM(_TransferAttack):
@@ -107,7 +110,7 @@ class TIFGSM(_TransferAttack):
         if p["len_kernel"] is None:
             side = min(x.shape[-2:])
             p["len_kernel"] = 15 if side >= 224 else max(3, (side // 4) | 1)
-        return torchattacks.TIFGSM(model, eps=budget.eps, alpha=budget.eps / p["steps"], **p)
+        return self._construct(model, budget, p)
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:
