@@ -1,7 +1,9 @@
 """Per-attack comparison of one finished run folder (the README's peers and defended tables), from the
 files `bench run` wrote: white-box and mean-transfer success (untargeted: on correctly classified
 images; targeted: target hits), SSIM, fit seconds summed over sources, perturbation images/s, the
-run's wall time, and per-source white-box untargeted success.
+run's wall time, and per-source white-box untargeted success; where the run scored robust accuracy
+(`robust.csv`), robust accuracy per target (lowest over the sources that attacked it) with each
+target's clean accuracy, and the gap to AutoAttack's (`autoattack_gap.csv`).
 
     python benchmarks/grid_tables.py reports/runs/peers-20261127b --out benchmarks/results/peers.json
 
@@ -26,6 +28,11 @@ def _pm(mean: float, lo: float, hi: float) -> str:
     if pd.isna(mean):
         return "-"
     return f"{mean:.1f} ± {(hi - lo) / 2:.1f}" if not pd.isna(lo) else f"{mean:.1f}"
+
+
+def _rate(v: float) -> str:
+    """Images/s with three significant digits (AutoAttack's 0.3 is not "0"), thousands separated."""
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
 
 def tables(run: Path) -> dict:
@@ -53,10 +60,48 @@ def tables(run: Path) -> dict:
             "whitebox_untargeted_per_source": {s: round(float(v), 1) for s, v in per_source.loc[a].items()
                                                if not pd.isna(v)} if a in per_source.index else {},
         })
+    robust = robust_table(run, results)
+    text = markdown(rows) + ("\n\n" + robust_markdown(robust) if robust else "")
     return {"benchmark": "grid_tables", "run": str(run), "command": manifest.get("command"),
             "wall_seconds": manifest.get("wall_seconds"), "device": manifest.get("device", {}).get("device"),
             "git_commit": manifest.get("git_commit"), "attacks": order, "rows": rows,
-            "markdown": markdown(rows)}
+            "robust_per_target": robust, "markdown": text}
+
+
+def robust_table(run: Path, results: pd.DataFrame) -> dict | None:
+    """Clean accuracy and robust accuracy per target (%, with half-interval), and the gap to AutoAttack's
+    in points, from the run's own tables; None where the run has no robust.csv."""
+    if not (run / "robust.csv").is_file():
+        return None
+    robust = pd.read_csv(run / "robust.csv")
+    targets = [c for c in robust.columns if c not in ("attack", "norm", "eps") and not c.endswith(("_lo", "_hi"))]
+    clean = results.groupby("target").agg(clean_acc=("clean_acc", "first"), lo=("clean_acc_lo", "first"),
+                                          hi=("clean_acc_hi", "first")) * 100
+    out = {"targets": targets,
+           "clean": {t: _pm(*clean.loc[t, ["clean_acc", "lo", "hi"]]) for t in targets if t in clean.index},
+           "robust": {r.attack: {t: _pm(r[t], r.get(f"{t}_lo"), r.get(f"{t}_hi")) for t in targets}
+                      for _, r in robust.iterrows()}}
+    if (run / "autoattack_gap.csv").is_file():
+        gap = pd.read_csv(run / "autoattack_gap.csv")
+        out["gap_to_autoattack"] = {r.attack: {t: None if pd.isna(r[t]) else round(float(r[t]), 1)
+                                               for t in targets if t in gap.columns} for _, r in gap.iterrows()}
+    return out
+
+
+def robust_markdown(robust: dict) -> str:
+    targets = robust["targets"]
+    lines = ["| attack | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets),
+             "| clean | " + " | ".join(robust["clean"].get(t, "-") for t in targets) + " |"]
+    for attack, per in robust["robust"].items():
+        lines.append(f"| `{attack}` | " + " | ".join(per.get(t, "-") for t in targets) + " |")
+    gaps = robust.get("gap_to_autoattack")
+    if gaps:
+        lines += ["", "| robust minus AutoAttack's (points) | " + " | ".join(targets) + " |",
+                  "|---|" + "---|" * len(targets)]
+        for attack, per in gaps.items():
+            lines.append(f"| `{attack}` | " + " | ".join("-" if per.get(t) is None else f"{per[t]:+.1f}"
+                                                         for t in targets) + " |")
+    return "\n".join(lines)
 
 
 def markdown(rows: list[dict]) -> str:
@@ -67,7 +112,7 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         lines.append("| " + " | ".join([f"`{r['attack']}`", r["whitebox_untargeted"], r["transfer_untargeted"],
                                         r["whitebox_targeted"], r["transfer_targeted"], f"{r['ssim']:.3f}",
-                                        f"{r['fit_seconds']:.0f}", f"{r['images_per_second']:,.0f}"]) + " |")
+                                        f"{r['fit_seconds']:.0f}", _rate(r['images_per_second'])]) + " |")
     lines += ["", "| attack | " + " | ".join(sources) + " |", "|---|" + "---|" * len(sources)]
     for r in rows:
         per = r["whitebox_untargeted_per_source"]
