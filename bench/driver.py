@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from common.outcomes import headline_rate
 from common.progress import progress
 
 from .config import RunConfig, Shard
@@ -76,7 +77,7 @@ def _fault_point(computed: int) -> None:
 def cell_line(rows: list[dict[str, Any]]) -> str:
     """One log line for a finished cell: its key numbers (white-box and mean transfer rate, speed)."""
     first = rows[0]
-    rate = "targeted_success" if first["targeted"] else "success_on_correct"
+    rate = headline_rate(bool(first["targeted"]))
     white = [r[rate] for r in rows if r["whitebox"]]
     transfer = [r[rate] for r in rows if not r["whitebox"]]
     what = "targeted success" if first["targeted"] else "success on correct"

@@ -17,6 +17,12 @@ MASKS = {
 }
 
 
+def headline_rate(targeted: bool) -> str:
+    """The rate every table and log line leads with for a mode: targeted success (target hits), or,
+    untargeted, success on the images the target classified correctly (the README's option b)."""
+    return "targeted_success" if targeted else "success_on_correct"
+
+
 def pack_mask(mask: torch.Tensor | np.ndarray) -> str:
     """A boolean vector as base64 text of its packed bits."""
     bits = np.asarray(mask.cpu() if isinstance(mask, torch.Tensor) else mask, dtype=bool)

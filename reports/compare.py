@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 from .stats import ALPHA, paired_difference, success_masks
-from .tables import CELL_COLUMNS, SUMMARY_RATES, headline, summary_table
+from common.outcomes import headline_rate
+
+from .tables import CELL_COLUMNS, SUMMARY_RATES, summary_table
 
 COMPARED = ["clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc", "linf_mean",
             "l2_mean", "ssim_mean", "psnr_mean"]
@@ -21,7 +23,7 @@ def _paired(m: pd.DataFrame, a: pd.DataFrame, b: pd.DataFrame, ia: str, ib: str)
     stats = []
     for _, row in m.iterrows():
         ra, rb = a.loc[row[ia]], b.loc[row[ib]]
-        rate = headline(bool(ra["targeted"]))
+        rate = headline_rate(bool(ra["targeted"]))
         ma, mb = success_masks(ra, rate), success_masks(rb, rate)
         if ma is None or mb is None or len(ma[0]) != len(mb[0]):
             d = {"diff": float(rb[rate] - ra[rate]), "diff_lo": math.nan, "diff_hi": math.nan, "p_value": math.nan}

@@ -19,6 +19,8 @@ from typing import Sequence
 
 import pandas as pd
 
+from common.outcomes import headline_rate
+
 from .format import display_frame
 from .latex import FIT_MACRO, latex_escape, to_latex
 from .stats import add_intervals, bootstrap_mean, wilson
@@ -31,11 +33,6 @@ RESULT_COLUMNS = [
 ]
 TIMING_COLUMNS = ["fit_seconds", "perturb_seconds", "images_per_second", "fit_cached"]
 CELL_COLUMNS = ["attack", "norm", "eps", "targeted", "source", "target"]  # one row per seed of these
-
-
-def headline(targeted: bool) -> str:
-    """The rate a table shows for a mode: targeted success, or success on correctly classified images."""
-    return "targeted_success" if targeted else "success_on_correct"
 
 
 def seed_mean(df: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +76,7 @@ def transfer_matrix(df: pd.DataFrame, attack: str, eps: float, norm: str, target
     """Sources x targets: success on correct images (untargeted) or targeted success (targeted), as
     percentages (means over attack seeds); with `intervals`, each target's column is followed by its
     95% Wilson bounds `<target>_lo`, `<target>_hi`."""
-    value = headline(targeted)
+    value = headline_rate(targeted)
     cell = seed_mean(df[(df.attack == attack) & (df.eps == eps) & (df.norm == norm) & (df.targeted == targeted)])
     order = list(dict.fromkeys(cell.source))
     targets = list(dict.fromkeys(cell.target))
@@ -116,7 +113,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         row: dict = {"attack": attack, "norm": norm, "eps": eps}
         for column, (targeted, white) in SUMMARY_RATES.items():
             part = g[(g.targeted.astype(bool) == targeted) & (g.whitebox.astype(bool) == white)]
-            rate = headline(targeted)
+            rate = headline_rate(targeted)
             lo, hi = bootstrap_mean(part, rate) if len(part) and "outcomes" in part.columns else (math.nan, math.nan)
             row.update({column: _mean(part[rate]) * 100, f"{column}_lo": lo * 100, f"{column}_hi": hi * 100})
         wb_untargeted = diag[~diag.targeted.astype(bool)]
@@ -135,7 +132,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
 def whitebox_table(df: pd.DataFrame, targeted: bool = False) -> pd.DataFrame:
     """attack x eps rows, one column per source model: its white-box success on correct images (or
     targeted success), mean over seeds, with 95% Wilson bounds `<source>_lo`, `<source>_hi`."""
-    value = headline(targeted)
+    value = headline_rate(targeted)
     d = seed_mean(df[df.whitebox.astype(bool) & (df.targeted.astype(bool) == targeted)])
     if d.empty:
         return pd.DataFrame()
