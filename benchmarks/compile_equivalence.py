@@ -1,12 +1,20 @@
 """`--compile` against eager on the quickstart grid (issue 18, CPU part): the same `bench run` twice,
-eager and compiled, each with its own fit cache (so VizPert is fitted through the compiled model too),
-then the largest per-cell difference of every rate and perceptibility column, and both wall times.
+eager and compiled, each with its own fit cache (so learned attacks are fitted through the compiled
+model too), then the largest per-row difference of every rate and perceptibility column, per attack.
+
+The stated tolerance depends on the attack's kind:
+- per-input attacks (FGSM, PGD, ...): every rate within 1 point, or 2 images where the eval set is
+  under 200 (tests/test_compile.py), SSIM within 1e-3;
+- learned attacks (VizPert, UAPs, generators): a fit of hundreds of steps turns float-level gradient
+  differences into a different draw of the generator, so the bar is the eager run's own seed spread:
+  the same attacks are fitted eager with attack seed 1 (`--seeds 0,1`, same eval images and targets),
+  and the compiled fit must be no further from eager seed 0 than seed 1 is (largest row difference
+  per attack and mode).
 
     python benchmarks/compile_equivalence.py                      # the quickstart grid
     python benchmarks/compile_equivalence.py --n 200 --models mini:resnet
 
-Writes JSON (benchmarks/results/compile_equivalence.json); asserts nothing. The stated tolerance
-(README, tests/test_compile.py) is 1 point per rate and 1e-3 SSIM.
+Writes JSON (benchmarks/results/compile_equivalence.json); asserts nothing.
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,9 +35,36 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench  # noqa: E402
 import zoo  # noqa: E402
 from benchlib import write_result  # noqa: E402
+from common.outcomes import headline_rate  # noqa: E402
 
 RATES = ["clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc"]
 PERCEPTIBILITY = ["ssim_mean", "psnr_mean", "linf_max", "l2_mean"]
+KEYS = ["attack", "eps", "targeted", "source", "target"]
+RATE_POINTS, SSIM_TOL = 1.0, 1e-3  # as in tests/test_compile.py
+
+
+def rate_tolerance_points(n: int) -> float:
+    """Per-input attacks: 1 point, or 2 of `n` images if that is more."""
+    return max(RATE_POINTS, 200.0 / n)
+
+
+def max_difference(a: pd.DataFrame, b: pd.DataFrame, columns: list[str]) -> dict[str, float | None]:
+    """Largest absolute difference per column over the rows both frames have (rates in points)."""
+    both = a.merge(b, on=KEYS, suffixes=("", "_b"))
+    out = {}
+    for col in columns:
+        d = (both[col] - both[f"{col}_b"]).abs()
+        out[col] = round(float(d.max()) * (100.0 if col in RATES else 1.0), 4) if d.notna().any() else None
+    return out
+
+
+def per_attack(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """max_difference of the untargeted and targeted headline rates, per attack and mode."""
+    out = {}
+    for (attack, targeted), g in a.groupby(["attack", "targeted"]):
+        col = headline_rate(bool(targeted))
+        out[f"{attack} {'targeted' if targeted else 'untargeted'}"] = max_difference(g, b, [col, "ssim_mean"])
+    return out
 
 
 def main() -> None:
@@ -47,25 +83,42 @@ def main() -> None:
         r = bench.run(**options, compile=compiled, cache_dir=str(cache), output=str(work), run_id=tag, log=None)
         walls[tag] = round(time.perf_counter() - t0, 1)
         runs[tag] = r.results()
-    keys = ["attack", "eps", "targeted", "source", "target"]
-    both = runs["eager"].merge(runs["compiled"], on=keys, suffixes=("", "_c"))
-    diffs = {}
-    for col in RATES + PERCEPTIBILITY:
-        d = (both[col] - both[f"{col}_c"]).abs()
-        scale = 100.0 if col in RATES else 1.0  # rates in points
-        diffs[col] = round(float(d.max()) * scale, 6) if d.notna().any() else None
-    changed = {col: int(((both[col] - both[f"{col}_c"]).abs() > 0).sum()) for col in RATES}
-    per_attack = {f"{a} targeted={t}": {col: round(float((g[col] - g[f"{col}_c"]).abs().max()) * 100, 2)
-                                         for col in ("fooling_rate", "targeted_success") if g[col].notna().any()}
-                  for (a, t), g in both.groupby(["attack", "targeted"])}
+    eager, compiled = runs["eager"], runs["compiled"]
+    n = int(eager.n.iloc[0])
+    learned = sorted(set(eager.attack[eager.kind != "per_input"]))
+    spread = None
+    if learned:  # eager again with attack seeds 0 and 1: seed 0's fits come from the eager cache
+        t0 = time.perf_counter()
+        r = bench.run(**options, attacks=learned, seeds=[0, 1], cache_dir=str(work / "cache-eager"),
+                      output=str(work), run_id="eager-seeds", log=None)
+        walls["eager_seed1_fits"] = round(time.perf_counter() - t0, 1)
+        seeds = r.results()
+        spread = seeds[seeds.seed == 1].drop(columns="seed")
+    compile_diff = per_attack(eager, compiled)
+    seed_diff = per_attack(eager[eager.attack.isin(learned)], spread) if spread is not None else {}
+    verdict = {}
+    for key, diff in compile_diff.items():
+        attack = key.split(" ")[0]
+        rate = next(v for c, v in diff.items() if c != "ssim_mean")
+        if attack in learned:
+            bar = next(v for c, v in seed_diff[key].items() if c != "ssim_mean")
+            verdict[key] = {"kind": "learned", "compile_points": rate, "bar_seed_spread_points": bar,
+                            "ok": rate is None or rate <= bar}
+        else:
+            bar = rate_tolerance_points(n)
+            verdict[key] = {"kind": "per_input", "compile_points": rate, "bar_points": bar,
+                            "ssim": diff["ssim_mean"], "ok": (rate is None or rate <= bar)
+                            and (diff["ssim_mean"] or 0.0) <= SSIM_TOL}
+    both = eager.merge(compiled, on=KEYS, suffixes=("", "_c"))
     write_result({
-        "benchmark": "compile_equivalence", "options": options or "quickstart defaults", "cells_x_targets": len(both),
-        "rows_eager": len(runs["eager"]), "rows_compiled": len(runs["compiled"]),
-        "max_abs_difference": diffs, "rows_with_any_difference": changed,
-        "max_rate_difference_per_attack_points": per_attack,
-        "tolerance": {"rates_points": 1.0, "ssim": 1e-3},
-        "within_tolerance": bool(all(diffs[c] is None or diffs[c] <= 1.0 for c in RATES)
-                                 and (diffs["ssim_mean"] or 0.0) <= 1e-3),
+        "benchmark": "compile_equivalence", "options": options or "quickstart defaults", "n": n,
+        "rows_eager": len(eager), "rows_compiled": len(compiled),
+        "max_abs_difference": max_difference(eager, compiled, RATES + PERCEPTIBILITY),
+        "rows_with_any_difference": {c: int(((both[c] - both[f"{c}_c"]).abs() > 0).sum()) for c in RATES},
+        "compiled_vs_eager_per_attack": compile_diff,
+        "eager_seed1_vs_seed0_per_attack": seed_diff,
+        "verdict_per_attack": verdict,
+        "within_stated_tolerance": all(v["ok"] for v in verdict.values()),
         "wall_seconds": walls, "torch": torch.__version__, "threads": torch.get_num_threads(),
     }, a.out)
     shutil.rmtree(work, ignore_errors=True)
