@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from common.outcomes import headline_rate
 from common.progress import progress
+from common.text import speed_text
 
 from .config import RunConfig, Shard
 from .datatypes import Split
@@ -86,4 +87,4 @@ def cell_line(rows: list[dict[str, Any]]) -> str:
             f"white-box {what} {100 * white[0]:.1f}%")
     if transfer:
         text += f", mean transfer {100 * sum(transfer) / len(transfer):.1f}% over {len(transfer)}"
-    return text + f", {first['images_per_second']:,.0f} images/s"
+    return text + f", {speed_text(first['images_per_second'])} images/s"

@@ -19,20 +19,17 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from benchlib import write_result  # noqa: E402
+from common.text import speed_text  # noqa: E402
 
 
 def _pm(mean: float, lo: float, hi: float) -> str:
     if pd.isna(mean):
         return "-"
     return f"{mean:.1f} ± {(hi - lo) / 2:.1f}" if not pd.isna(lo) else f"{mean:.1f}"
-
-
-def _rate(v: float) -> str:
-    """Images/s with three significant digits (AutoAttack's 0.3 is not "0"), thousands separated."""
-    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
 
 def tables(run: Path) -> dict:
@@ -112,7 +109,7 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         lines.append("| " + " | ".join([f"`{r['attack']}`", r["whitebox_untargeted"], r["transfer_untargeted"],
                                         r["whitebox_targeted"], r["transfer_targeted"], f"{r['ssim']:.3f}",
-                                        f"{r['fit_seconds']:.0f}", _rate(r['images_per_second'])]) + " |")
+                                        f"{r['fit_seconds']:.0f}", speed_text(r['images_per_second'])]) + " |")
     lines += ["", "| attack | " + " | ".join(sources) + " |", "|---|" + "---|" * len(sources)]
     for r in rows:
         per = r["whitebox_untargeted_per_source"]

@@ -231,3 +231,13 @@ def test_a_log_file_gets_one_line_per_event_and_quiet_gets_none(tmp_path, zoo_ca
     bad = subprocess.run(cmd + ["--quiet", "--eps", "2"], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=E2E_TIMEOUT)
     assert bad.returncode == 2 and bad.stderr.startswith("error: eps 2 is out of range")
+
+
+def test_a_cell_line_shows_a_slow_attacks_speed_instead_of_zero():
+    """AutoAttack on a robust model runs at a fraction of an image per second: the log says 0.3, not 0."""
+    from bench.driver import cell_line
+
+    row = dict(attack="autoattack", norm="linf", eps=0.1, targeted=False, source="mini:resnet-at", whitebox=True,
+               success_on_correct=0.226)
+    assert cell_line([{**row, "images_per_second": 0.3}]).endswith(", 0.3 images/s")
+    assert cell_line([{**row, "images_per_second": 23191.4}]).endswith(", 23,191 images/s")
