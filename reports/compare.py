@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from .stats import ALPHA, paired_difference, success_masks
 from common.outcomes import headline_rate
 
+from .stats import ALPHA, paired_difference, success_masks
 from .tables import CELL_COLUMNS, SUMMARY_RATES, summary_table
 
 COMPARED = ["clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc", "linf_mean",
