@@ -299,7 +299,8 @@ def cmd_merge(a: argparse.Namespace) -> int:
         merged = {**parts[0], "shard": "merged", "shards": [p.name for p in shards],
                   "cells": {"computed": sum(p["cells"]["computed"] for p in parts),
                             "failed": [f for p in parts for f in p["cells"]["failed"]]},
-                  "wall_seconds": [p["wall_seconds"] for p in parts]}
+                  "wall_seconds": [p["wall_seconds"] for p in parts],
+                  "phase_seconds": [p.get("phase_seconds", {}) for p in parts]}
         atomic_write_json(run_dir / "manifest.json", merged, indent=2, default=str)
     summary = render(run_dir, log=log)
     link_latest(run_dir)

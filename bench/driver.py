@@ -46,6 +46,7 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
             work.append((group, todo))
     events = EXECUTOR_TABLE[cfg.executor](work, ctx, fallbacks=result.batch_fallbacks, log=log,
                                           address=cfg.ray_address)
+    fitted_groups: set[tuple] = set()
     for event in events:
         if isinstance(event, Artifact):
             store.put_artifact(event.name, event.tensors, event.meta)
@@ -57,6 +58,7 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
         else:
             store.put(event.cell.key, event.cell.order, event.rows)
             result.computed += 1
+            _book_times(result, event.rows[0], fitted_groups)
             if log:
                 log(cell_line(event.rows))
             bar.set_postfix_str(f"{event.rows[0]['attack']} {event.rows[0]['source']} "
@@ -65,6 +67,17 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
             _fault_point(result.computed)
     bar.close()
     return result
+
+
+def _book_times(result: GridResult, row: dict[str, Any], fitted_groups: set[tuple]) -> None:
+    """Add a computed cell's perturbation time, and its group's fit time the first time the group
+    is seen (both modes of a group share one fit), unless the fit came from the cache."""
+    result.perturb_seconds += row["perturb_seconds"]
+    group = (row["attack"], row["norm"], row["eps"], row["source"], row["seed"])
+    if group not in fitted_groups:
+        fitted_groups.add(group)
+        if not row["fit_cached"]:
+            result.fit_seconds += row["fit_seconds"]
 
 
 def _fault_point(computed: int) -> None:

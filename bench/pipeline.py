@@ -18,6 +18,7 @@ from .data import load_dataset, make_splits
 from .device import resolve_device
 from .errors import BenchError
 from .logs import Log, log_stderr
+from .phases import PhaseClock
 from .rendering import render
 from .result import RunResult
 
@@ -31,6 +32,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     from .store import Store
 
     started = time.time()
+    clock = PhaseClock()
     shard = cfg.shard_spec()
     cfg.check_names()
     if cfg.executor == "ray":
@@ -41,20 +43,22 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     if not cfg.dry_run:
         check_output(Path(cfg.output))
     device = resolve_device(cfg.device)
-    ds = load_dataset(cfg.dataset, cfg.data_dir, download=cfg.download, cache_dir=zoo.cache_root(cfg.cache_dir),
-                      data_config=bench_models.dataset_transform(cfg, log), n_fit=cfg.n_fit, n=cfg.n,
-                      seed=cfg.seed, workers=cfg.workers)
-    fit, eval_ = make_splits(ds, cfg.n_fit, cfg.n, cfg.seed)
-    if device.type == "cuda":  # page-locked host memory: batches go to the GPU asynchronously
-        fit, eval_ = fit.pinned(), eval_.pinned()
+    with clock.phase("data"):  # reading (and, for image folders, decoding) only the images used
+        ds = load_dataset(cfg.dataset, cfg.data_dir, download=cfg.download, cache_dir=zoo.cache_root(cfg.cache_dir),
+                          data_config=bench_models.dataset_transform(cfg, log), n_fit=cfg.n_fit, n=cfg.n,
+                          seed=cfg.seed, workers=cfg.workers)
+        fit, eval_ = make_splits(ds, cfg.n_fit, cfg.n, cfg.seed)
+        if device.type == "cuda":  # page-locked host memory: batches go to the GPU asynchronously
+            fit, eval_ = fit.pinned(), eval_.pinned()
     identity = run_identity(cfg, ds.transform, ds.fingerprint)
     if cfg.dry_run:
         return RunResult(None, plan=_plan_text(cfg, ds, eval_, identity, shard, device))
-    cards = bench_models.train_missing(list(cfg.models), ds, seed=cfg.zoo_seed, cache_dir=cfg.cache_dir, log=log,
-                                       device=device)
-    models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=cfg.cache_dir,
-                                      **bench_models.load_options(cfg))
-    weights = bench_models.weight_hashes(models)
+    with clock.phase("zoo"):  # training the mini models not cached yet, loading every model
+        cards = bench_models.train_missing(list(cfg.models), ds, seed=cfg.zoo_seed, cache_dir=cfg.cache_dir,
+                                           log=log, device=device)
+        models = bench_models.load_models(list(cfg.models), ds, device, cache_dir=cfg.cache_dir,
+                                          **bench_models.load_options(cfg))
+        weights = bench_models.weight_hashes(models)
     identity["weights"] = weights
     groups = plan_grid(cfg, identity)
     run_dir = new_run_dir(Path(cfg.output), cfg.run_id)
@@ -62,12 +66,15 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
         runfolder.fresh(run_dir)
     runfolder.claim(run_dir, cfg.to_dict(), identity, all_keys(groups))
     log(f"run folder: {run_dir}" + ("" if shard.count == 1 else f" (shard {shard})"))
-    warnings = check_models(models, eval_.x, eval_.y, device)
+    with clock.phase("sanity"):
+        warnings = check_models(models, eval_.x, eval_.y, device)
     for w in warnings:
         log(f"warning: {w['message']}")
     atomic_write_json(run_dir / "sanity.json", warnings, indent=1)
+    t0 = time.perf_counter()
     result = run_grid(cfg, models, fit, eval_, ds.num_classes, Store(run_dir), device=device, identity=identity,
                       groups=groups, shard=shard, fit_cache=zoo.cache_root(cfg.cache_dir), log=log)
+    clock.split_grid(time.perf_counter() - t0, result.fit_seconds, result.perturb_seconds)
     manifest = build_manifest(
         config=cfg.to_dict(), seed=cfg.seed, shard=str(shard),
         dataset={"name": ds.name, "source": ds.source, "classes": list(ds.class_names), "image_shape": list(ds.shape),
@@ -76,7 +83,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
         cells={"computed": result.computed, "skipped": result.skipped,
                "failed": [f.__dict__ for f in result.failures]},
         batch_fallbacks=result.batch_fallbacks, sanity=warnings, wall_seconds=round(time.time() - started, 2),
-        command=list(command) if not isinstance(command, str) else command,
+        phase_seconds=clock.as_dict(), command=list(command) if not isinstance(command, str) else command,
     )
     name = "manifest.json" if shard.count == 1 else f"manifest.shard-{shard.index}-of-{shard.count}.json"
     atomic_write_json(run_dir / name, manifest, indent=2, default=str)
@@ -87,10 +94,16 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
         log(f"out of memory on {fb['model']}: batch size {fb['from']} -> {fb['to']} for the rest of the run")
     out = RunResult(run_dir, computed=result.computed, skipped=result.skipped, failures=list(result.failures))
     if shard.count > 1:
+        log(clock.text())
         log(f"shard {shard} done; when every shard has finished: bench merge {run_dir}")
         return out
-    out.markdown = render(run_dir, log=log)
-    link_latest(run_dir)
+    with clock.phase("reports"):
+        out.markdown = render(run_dir, log=log)
+        link_latest(run_dir)
+    # the reports' time is known only now: the manifest gets it (and the whole wall time) afterwards
+    manifest.update(phase_seconds=clock.as_dict(), wall_seconds=round(time.time() - started, 2))
+    atomic_write_json(run_dir / name, manifest, indent=2, default=str)
+    log(clock.text())
     return out
 
 

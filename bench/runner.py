@@ -55,6 +55,8 @@ class GridResult:
     skipped: int = 0
     failures: list[CellFailure] = field(default_factory=list)
     batch_fallbacks: list[dict[str, Any]] = field(default_factory=list)  # out-of-memory halvings
+    fit_seconds: float = 0.0  # fits run (not read from the cache) by this invocation, once per group
+    perturb_seconds: float = 0.0  # perturbing the eval split, summed over the cells computed
 
 
 @dataclass

@@ -3,6 +3,7 @@ and a TOML file take, checked by RunConfig alike, and returns the results as Dat
 from __future__ import annotations
 
 import argparse
+import json
 
 import pandas as pd
 import pytest
@@ -88,6 +89,9 @@ def test_run_returns_dataframes_and_load_run_reopens_them(tmp_path, zoo_cache):
     pd.testing.assert_frame_equal(again.results(), df)
     assert "## Summary" in again.render(["markdown"]) and (out / "api" / "summary.md").is_file()
     assert "## Summary" in r.markdown  # what `bench run` prints
+    manifest = json.loads((out / "api" / "manifest.json").read_text())
+    phases = manifest["phase_seconds"]
+    assert phases["perturbation"] > 0 and sum(phases.values()) <= manifest["wall_seconds"] + 0.05
 
 
 def test_dry_run_plans_without_writing(tmp_path, zoo_cache):

@@ -177,12 +177,21 @@ def test_run_end_to_end_as_a_user(tmp_path, zoo_cache):
     assert set(manifest["weights_sha256"]) == {"mini:resnet", "mini:densenet", "mini:vgg"}
     assert manifest["versions"]["torch"] and manifest["device"]["device"] == "cpu"
     assert manifest["wall_seconds"] > 0 and manifest["cells"]["computed"] == 36
+    # where the time went: every phase in run order, fits and perturbation measured, and the parts
+    # (timed inside the run) never adding up to more than the run's wall time
+    phases = manifest["phase_seconds"]
+    assert list(phases) == ["data", "zoo", "sanity", "fits", "perturbation", "evaluation", "reports"]
+    assert phases["fits"] > 0 and phases["perturbation"] > 0 and phases["reports"] > 0
+    assert sum(phases.values()) <= manifest["wall_seconds"] + 0.05
+    assert "time per phase: data" in proc.stderr
 
     # the same command again in the same run folder computes nothing and keeps the rows
     again = subprocess.run(cmd + ["--run-id", run_dir.name], cwd=tmp_path, env=env, capture_output=True,
                            text=True, timeout=E2E_TIMEOUT)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "0 cells computed, 36 already stored" in again.stderr
+    rerun = json.loads((run_dir / "manifest.json").read_text())["phase_seconds"]
+    assert rerun["fits"] == 0 and rerun["perturbation"] == 0  # nothing fitted or perturbed again
     pd.testing.assert_frame_equal(pd.read_csv(run_dir / "results.csv"), df)
     timings = pd.read_csv(run_dir / "timings.csv")
     assert len(timings) == 36 and "fit_seconds" not in df.columns and (timings.images_per_second > 0).all()

@@ -191,3 +191,25 @@ def test_random_draws_do_not_depend_on_an_out_of_memory_retry(tiny_model, synthe
         attacks.REGISTRY._entries.pop(UniformStart.name)
     assert result.batch_fallbacks == [{"model": "m", "from": 32, "to": 16}]
     pd.testing.assert_frame_equal(rows[16], rows[32])
+
+
+def test_phase_times_book_each_fit_once_and_skip_cached_fits():
+    """Both modes of a group share one fit: its seconds count once, and not at all from the cache;
+    the grid's rest is evaluation, floored at 0 when parallel workers' times overlap."""
+    from bench.driver import _book_times
+    from bench.phases import PhaseClock
+    from bench.runner import GridResult
+
+    result, seen = GridResult(), set()
+    base = {"attack": "uap", "norm": "linf", "eps": 0.1, "source": "a", "seed": 0, "perturb_seconds": 1.0}
+    for row in ({**base, "fit_seconds": 5.0, "fit_cached": False},  # untargeted cell
+                {**base, "fit_seconds": 5.0, "fit_cached": False},  # targeted cell, same fit
+                {**base, "source": "b", "fit_seconds": 7.0, "fit_cached": True}):  # fit read from the cache
+        _book_times(result, row, seen)
+    assert result.fit_seconds == 5.0 and result.perturb_seconds == 3.0
+    clock = PhaseClock()
+    clock.split_grid(10.0, result.fit_seconds, result.perturb_seconds)
+    assert clock.as_dict() == {"fits": 5.0, "perturbation": 3.0, "evaluation": 2.0}
+    clock.split_grid(1.0, 2.0, 2.0)  # overlapping workers
+    assert clock.as_dict()["evaluation"] == 2.0
+    assert clock.text().startswith("time per phase: fits 7.0 s")
