@@ -289,3 +289,31 @@ def test_adapters_go_through_the_base_constructor():
 def test_class_viz_cost_counts_the_classes():
     atk = attacks.create("class_viz", steps=10)
     assert atk.gradient_passes(100, 100, 1000) == 100 * atk.gradient_passes(100, 100, 10)
+
+
+def test_many_classes_are_screened_before_the_full_ranking():
+    """With more classes than SCREEN_KEEP, the ranking screens every class on a few images and
+    re-measures only the best: the same top of the order as measuring all, far fewer forward passes.
+    The model fools on pixel 0 crossing 0.5; class c's delta shifts it by c/200, so rates rise with c."""
+    from attacks.classwise import SCREEN_KEEP, rank_classes
+
+    seen = []
+
+    class Threshold(torch.nn.Module):
+        def forward(self, x):
+            seen.append(len(x))
+            v = x[:, 0, 0, 0]
+            return torch.stack([0.5 - v, v - 0.5], 1)
+
+    n_cls = 100
+    x = torch.rand(256, 1, 2, 2, generator=torch.Generator().manual_seed(0)) * 0.5
+    shift = torch.arange(n_cls) / 200
+
+    def adversarial(xb, c):
+        return xb + shift[c]
+
+    order, rates = rank_classes(Threshold(), x, n_cls, adversarial)
+    assert n_cls > SCREEN_KEEP and sorted(order) == list(range(n_cls)) and len(rates) == n_cls
+    exact = [float((x[:, 0, 0, 0] + shift[c] > 0.5).float().mean()) for c in range(n_cls)]
+    assert order[:5] == [99, 98, 97, 96, 95] and all(rates[c] == exact[c] for c in order[:SCREEN_KEEP])
+    assert sum(seen) < 0.5 * (n_cls + 1) * len(x)  # the exhaustive ranking forwards (n_cls + 1) x 256 images
