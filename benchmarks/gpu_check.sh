@@ -10,6 +10,12 @@
 #      timm:resnet18, timm:densenet121, timm:vgg11 and fgsm, pgd, uap, vizpert on CUDA, with
 #      --amp bf16 --channels-last, all reports written.
 # With GPU_CHECK_FASHION=1 it also runs the Fashion-MNIST quickstart cold and warm (about 90 s more).
+# GPU_CHECK_STEPS picks the steps (default "ssim throughput e2e"); the others are
+#   imagenet:  benchmarks/imagenet_phases.py, configs/imagenet.toml scaled down by $GPU_CHECK_SCALE (default 40)
+#              at one budget (8/255), with its time per phase and the full config's projected time;
+#   throughput_ro: throughput_224.py again for the "reduce-overhead" mode (CUDA graphs) alone, its own JSON.
+# GPU_CHECK_DTYPES picks the compiled variants (default "fp32,bf16_channels_last"); each step runs under
+# `timeout` ($GPU_CHECK_TIMEOUT_<step>, seconds), so one slow step cannot take the others' time.
 # Writes JSON to $OUT (default benchmarks/results/gpu_imagenet). On a lent machine without torchattacks, carry it
 # as a wheel in .whl/ (git-ignored through .git/info/exclude).
 set -euo pipefail
@@ -28,20 +34,31 @@ LOG="$OUT/log.txt"
 : > "$LOG"
 declare -A SECONDS_OF
 
-step() {  # step NAME COMMAND...: run and time it, keeping stderr in the log
+STEPS=" ${GPU_CHECK_STEPS:-ssim throughput e2e} "
+wanted() { [[ "$STEPS" == *" $1 "* ]]; }
+
+step() {  # step NAME COMMAND...: run and time it (under timeout when $GPU_CHECK_TIMEOUT_NAME is set), stderr in the log
     local name=$1; shift
-    local t0=$(date +%s.%N)
+    local t0=$(date +%s.%N) limit_var="GPU_CHECK_TIMEOUT_$name"
     echo "== $name" >> "$LOG"
-    "$@" >"/tmp/out_$name.txt" 2>>"$LOG" || { echo "step $name failed" | tee -a "$LOG"; tail -30 "$LOG"; exit 1; }
+    if [ -n "${!limit_var:-}" ]; then set -- timeout "${!limit_var}" "$@"; fi
+    "$@" >"/tmp/out_$name.txt" 2>>"$LOG" || { echo "step $name failed (rc $?)" | tee -a "$LOG"; tail -30 "$LOG"; return 0; }
     SECONDS_OF[$name]=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
     echo "$name: ${SECONDS_OF[$name]} s"
 }
 
-step ssim python3 benchmarks/ssim_speed.py --device cuda --n 1000 --size 224 --out "$OUT/ssim_speed_224_cuda.json"
-step throughput python3 benchmarks/throughput_224.py --device cuda --model timm:resnet50 --batch-size 128 --n 512 \
-    --repeats 2 --vizpert-steps 50 --compile-modes "${GPU_CHECK_MODES:-default}" --profile \
-    --out "$OUT/throughput_224.json"
+wanted ssim && step ssim python3 benchmarks/ssim_speed.py --device cuda --n 1000 --size 224 \
+    --out "$OUT/ssim_speed_224_cuda.json"
+wanted throughput && step throughput python3 benchmarks/throughput_224.py --device cuda --model timm:resnet50 \
+    --batch-size 128 --n 512 --repeats 2 --vizpert-steps 20 --compile-modes "${GPU_CHECK_MODES:-default}" \
+    --compile-dtypes "${GPU_CHECK_DTYPES:-fp32,bf16_channels_last}" --profile --out "$OUT/throughput_224.json"
+wanted imagenet && step imagenet python3 benchmarks/imagenet_phases.py --device cuda --scale "${GPU_CHECK_SCALE:-40}" \
+    --eps 8/255 --out "$OUT/imagenet_phases.json"
+wanted throughput_ro && step throughput_ro python3 benchmarks/throughput_224.py --device cuda --model timm:resnet50 \
+    --batch-size 128 --n 512 --repeats 2 --vizpert-steps 1 --compile-modes reduce-overhead \
+    --compile-dtypes bf16_channels_last --out "$OUT/throughput_224_reduce_overhead.json"
 
+if wanted e2e; then
 python3 - <<'PY'
 # an ImageNet-style folder: 3 synsets x 16 JPEGs of 320x256 random images, plus one broken file
 import numpy as np, pathlib
@@ -75,6 +92,7 @@ keep["reports"] = sorted(p.name for p in run.iterdir() if p.is_file())
 keep["plots"] = len(list((run / "plots").glob("*.png")))
 pathlib.Path(sys.argv[2]).write_text(json.dumps(keep, indent=1, default=str) + "\n")
 PY
+fi
 
 if [ "${GPU_CHECK_FASHION:-0}" = 1 ]; then
     step quickstart_cold python3 -m bench run --device cuda --output $RUNS --run-id quickstart
@@ -88,8 +106,9 @@ times = {k: float(v) for k, v in re.findall(r'\[(\w+)\]="([\d.]+)"', sys.argv[2]
 gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
                      capture_output=True, text=True).stdout.strip()
 result = {"gpu": gpu, "wall_seconds": times}
-for name in ("ssim_speed_224_cuda", "throughput_224"):
-    result[name] = json.loads((out / f"{name}.json").read_text())
+for name in ("ssim_speed_224_cuda", "throughput_224", "imagenet_phases", "throughput_224_reduce_overhead"):
+    if (out / f"{name}.json").is_file():  # a step not wanted, or stopped by its timeout, wrote none
+        result[name] = json.loads((out / f"{name}.json").read_text())
 (out / "gpu_check.json").write_text(json.dumps(result, indent=2) + "\n")
 print(json.dumps(result, indent=2))
 PY

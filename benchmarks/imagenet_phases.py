@@ -1,0 +1,110 @@
+"""`configs/imagenet.toml` scaled down by --scale, end to end, with where its time goes, and the full
+config's time projected from it (issue 18: "the ImageNet grid in 30 minutes").
+
+The models are the config's own, random-initialised (seed 0): no weights reach these machines, and the
+cost is the same. The images are a generated folder of JPEGs in the ImageNet val layout (synset
+folders, 320x256). Scaled: `n`, `n_fit` and VizPert's fit steps divided by --scale; every cell of the
+grid is kept (same models, budgets, modes and attacks). UAP's fit cost scales with `n_fit` (passes over
+the fit images), PGD/FGSM and evaluation with `n`, decoding with `n + n_fit`.
+
+Projection: the phases that grow with the images (data, fits, perturbation, evaluation) times --scale,
+plus the fixed ones (zoo, sanity, reports) as measured; with --eps, the grid's phases (fits, cells,
+reports) also times the config's budgets over the ones run. It over-counts what does not grow with the
+images (a fit's class outputs and screening of 1000 classes, a few example images per cell), so it is
+an upper bound in that respect; "fits_unscaled" gives the bound with the fits counted once. A
+projection, not a measurement.
+
+    python benchmarks/imagenet_phases.py --device cuda --scale 20
+    python benchmarks/imagenet_phases.py --device cpu --scale 1000 --models timm:resnet18   # a smoke test
+
+Writes JSON (phase seconds, the projection, the run's wall time); asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench  # noqa: E402
+from bench.phases import PHASES  # noqa: E402
+from benchlib import write_result  # noqa: E402
+
+GROWS = ("data", "fits", "perturbation", "evaluation")  # phases proportional to the images (or fit steps)
+GRID = ("fits", "perturbation", "evaluation", "reports")  # phases proportional to the number of budgets
+VIZPERT_STEPS = 300  # G(c)'s default fit steps (attacks/vizpert/attack.py)
+
+
+def make_folder(root: Path, files: int, classes: int, seed: int = 0) -> None:
+    """`files` random 320x256 JPEGs spread over the first `classes` ImageNet synsets."""
+    from timm.data import ImageNetInfo
+
+    synsets = ImageNetInfo().label_names()[:classes]
+    rng = np.random.default_rng(seed)
+    for i in range(files):
+        d = root / synsets[i % classes]
+        d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (256, 320, 3), dtype=np.uint8)).save(d / f"{i}.JPEG", quality=90)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default=str(ROOT / "configs" / "imagenet.toml"))
+    p.add_argument("--scale", type=int, default=20, help="divide n, n_fit and VizPert's steps by this")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--models", default="", help="comma-separated models instead of the config's")
+    p.add_argument("--eps", default="", help="comma-separated budgets instead of the config's (the projection "
+                   "multiplies the grid's phases by the config's count over these)")
+    p.add_argument("--amp", default=None, help="override the config's amp (none, bf16)")
+    p.add_argument("--compile", action="store_true", help="run with compile = true")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "imagenet_phases.json"))
+    a = p.parse_args()
+    full = tomllib.loads(Path(a.config).read_text())
+    n, n_fit = max(full["n"] // a.scale, 1), max(full["n_fit"] // a.scale, 1)
+    steps = max(VIZPERT_STEPS // a.scale, 1)
+    attacks = [{"name": "vizpert", "steps": steps} if x == "vizpert" else x for x in full["attacks"]]
+    models = [m for m in a.models.split(",") if m] or full["models"]
+    eps = [e for e in a.eps.split(",") if e] or full["eps"]
+    grid_scale = len(full["eps"]) / len(eps)  # fits, cells: one set per budget
+    options = {"pretrained": False, "n": n, "n_fit": n_fit, "attacks": attacks, "models": models,
+               "eps": eps, "device": a.device, "run_id": "imagenet-phases", "compile": a.compile}
+    if a.amp is not None:
+        options["amp"] = a.amp
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "val"
+        make_folder(folder, 2 * max(n, n_fit), classes=min(100, max(n, n_fit)))
+        result = bench.run(a.config, dataset=f"imagefolder:{folder}", output=str(Path(tmp) / "runs"),
+                           cache_dir=str(Path(tmp) / "cache"), **options)
+        manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    phases = manifest["phase_seconds"]
+    projected = {k: round(v * (a.scale if k in GROWS else 1) * (grid_scale if k in GRID else 1), 1)
+                 for k, v in phases.items()}
+    write_result({
+        "benchmark": "imagenet_phases", "config": str(Path(a.config).relative_to(ROOT)), "scale": a.scale,
+        "device": manifest["device"], "models": models, "weights": "random init (seed 0)",
+        "scaled": {"n": n, "n_fit": n_fit, "vizpert_steps": steps, "eps": eps, "cells": manifest["cells"]["computed"],
+                   "failed": len(manifest["cells"]["failed"]), "amp": manifest["config"]["amp"],
+                   "compile": manifest["config"]["compile"], "batch_fallbacks": manifest["batch_fallbacks"]},
+        "phase_seconds": {k: phases[k] for k in PHASES if k in phases},
+        "wall_seconds": manifest["wall_seconds"],
+        "projected_full_seconds": projected,
+        "projected_full_minutes": round(sum(projected.values()) / 60, 1),
+        "projected_full_minutes_fits_unscaled": round((sum(projected.values()) - projected.get("fits", 0)
+                                                       + phases.get("fits", 0) * grid_scale) / 60, 1),
+        "dominant_phase": max(projected, key=projected.get),
+        "note": "projection: phases that grow with the images x scale, the others as measured",
+    }, a.out)
+
+
+if __name__ == "__main__":
+    main()
