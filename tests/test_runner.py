@@ -213,3 +213,37 @@ def test_phase_times_book_each_fit_once_and_skip_cached_fits():
     clock.split_grid(1.0, 2.0, 2.0)  # overlapping workers
     assert clock.as_dict()["evaluation"] == 2.0
     assert clock.text().startswith("time per phase: fits 7.0 s")
+
+
+def test_an_attack_that_overrides_perturb_is_still_checked_by_the_runner(tiny_model, synthetic):
+    """Attack.perturb ends with the budget check, so the runner does not repeat it; an attack that
+    overrides perturb (against the contract) skips that check and must be caught by the runner."""
+    from attacks import Attack, Budget, BudgetViolation
+    from bench.batching import BatchSizer
+    from bench.datatypes import Split
+    from bench.runner import _adversarial
+
+    class Overrider(Attack):
+        name = "overrider_test"
+
+        def _perturb(self, fitted, model, x, y, target):
+            return x
+
+        def perturb(self, fitted, model, x, y, target=None):  # noqa: D102 - the violation under test
+            return (x + 0.5).clamp(0, 1)
+
+    split = Split(synthetic.test.x[:20], synthetic.test.y[:20])
+    attack = Overrider()
+    fitted = attack.fit(tiny_model, [], Budget("linf", 0.05), seed=0)
+    with pytest.raises(BudgetViolation, match="exceeded the linf budget"):
+        _adversarial(attack, fitted, tiny_model, split, None, BatchSizer(8), "m", torch.device("cpu"))
+
+
+def test_prefetcher_without_a_gpu_returns_the_rows_asked_for():
+    from bench.prefetch import Prefetcher
+
+    x, y = torch.arange(10.0), torch.arange(10)
+    fetch = Prefetcher((x, y), torch.device("cpu"))
+    fetch.ahead(4, 8)  # nothing ahead without a GPU
+    xb, yb = fetch.get(4, 8)
+    assert torch.equal(xb, x[4:8]) and torch.equal(yb, y[4:8]) and fetch.side is None
