@@ -27,7 +27,6 @@ from .config import RunConfig
 from .datatypes import Split
 from .fitcache import fit_with_cache
 from .plan import Cell, Group
-from .prefetch import Prefetcher
 from .targets import make_targets
 
 RATE_COLUMNS = ("clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc")
@@ -145,23 +144,22 @@ def group_events(group: Group, todo: list[Cell], ctx: GridContext, sizer: BatchS
 def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split: Split,
                  target: torch.Tensor | None, sizer: BatchSizer, key: str, device: torch.device,
                  cell_seed: int = 0) -> torch.Tensor:
-    """Perturb the whole eval split batch by batch (halving the batch on out-of-memory; the next batch
-    is copied to the GPU while the current one is attacked); the budget is checked on every batch. Random draws (random starts, noise) are seeded per batch from
+    """Perturb the whole eval split batch by batch (halving the batch on out-of-memory); the budget
+    is checked on every batch. Random draws (random starts, noise) are seeded per batch from
     `cell_seed` and the batch's first image, so a batch's draws do not depend on what ran before
     it: other cells, earlier batches' data-dependent draws, or an attempt that ran out of memory.
     The adversarial images stay on the GPU when they take under a quarter of its free memory
     (they are scored there next); otherwise, and on the CPU, they come back to host memory."""
     tgt = target if target is not None else split.y
     out = _output_buffer(split.x, device)
-    fetch = Prefetcher((split.x, split.y, tgt), device)
     # Attack.perturb (final by contract) ends with the budget check; an attack that overrides it anyway
     # is checked here, so every batch is checked exactly once
     checked = type(attack).perturb is Attack.perturb
 
     def one(i: int, j: int) -> None:
         torch.manual_seed(derive_seed(cell_seed, i))
-        xb, yb, tb = fetch.get(i, j)
-        fetch.ahead(j, min(j + (j - i), len(split)))  # the next batch's copy overlaps this one's attack
+        xb, yb = split.x[i:j].to(device, non_blocking=True), split.y[i:j].to(device, non_blocking=True)
+        tb = tgt[i:j].to(device)
         x_adv = attack.perturb(fitted, model, xb, yb, tb if target is not None else None)
         if not checked:
             fitted.budget.check(xb, x_adv, who=f"attack {attack.label!r}")

@@ -11,7 +11,6 @@
   apart as a warm-up;
 - the runner's PGD-10 on a network whose frozen weights are stored in bf16 (autocast then casts no
   weight on any call), beside autocast over fp32 weights: what the per-call weight casts cost;
-- whether the runner's images are the same with the next batch copied ahead (`bench.prefetch`) and without;
 - with --profile, torch.profiler tables of one PGD step in fp32 and in bf16 + channels-last (where the
   time goes), with the share of casts and layout copies.
 A compiled variant that fails to compile is recorded with its error and skipped.
@@ -128,7 +127,6 @@ def main() -> None:
             runs[name] = run
             if tag != "fp32":
                 runs[f"torchattacks_pgd10_compiled_{mode}_{tag}"] = direct_on(compiled)
-    same = prefetch_same_images(model, split, device, a.batch_size)
     med = interleaved_medians(runs, a.repeats)
     ips = {k: round(a.n / v, 1) for k, v in med.items()}
     compiled_ratios = {k.replace("runner_pgd10_", ""): round(v / ips["runner_pgd10"], 2)
@@ -148,33 +146,10 @@ def main() -> None:
         "vizpert_vs_pgd10": round(ips["runner_vizpert"] / ips["runner_pgd10"], 1),
         "vizpert_fit": {"steps": a.vizpert_steps, "images": len(fit_loader.dataset), "seconds": round(fit_seconds, 1)},
         "compiled_vs_fp32_eager_pgd": compiled_ratios, "compiled_runner_vs_direct_pgd": runner_vs_direct,
-        "compile_warmup_seconds": warmup, "compile_errors": errors, "prefetch_same_images": same,
+        "compile_warmup_seconds": warmup, "compile_errors": errors,
         "profile_fp32_pgd_step": profile_step(model, on_device[0], budget) if a.profile else None,
         "profile_bf16_channels_last_pgd_step": profile_step(fast, on_device[0], budget) if a.profile else None,
     }, a.out)
-
-
-def prefetch_same_images(model, split: Split, device: torch.device, batch_size: int) -> bool | None:
-    """Whether the runner's FGSM images are bit-identical with the next batch copied ahead on a side
-    stream and without (cuDNN deterministic for the comparison); None without a GPU (nothing is ahead)."""
-    if device.type != "cuda":
-        return None
-    from bench.prefetch import Prefetcher
-
-    fgsm = attacks.create("fgsm")
-    fitted = fgsm.fit(model, [], attacks.Budget("linf", 8 / 255), seed=0)
-    small = Split(split.x[: batch_size * 2 + batch_size // 2], split.y[: batch_size * 2 + batch_size // 2])
-    was, torch.backends.cudnn.deterministic = torch.backends.cudnn.deterministic, True
-    try:
-        ahead = _adversarial(fgsm, fitted, model, small, None, BatchSizer(batch_size), "check", device)
-        keep, Prefetcher.ahead = Prefetcher.ahead, lambda self, i, j: None
-        try:
-            plain = _adversarial(fgsm, fitted, model, small, None, BatchSizer(batch_size), "check", device)
-        finally:
-            Prefetcher.ahead = keep
-    finally:
-        torch.backends.cudnn.deterministic = was
-    return bool(torch.equal(ahead.cpu(), plain.cpu()))
 
 
 def profile_step(model, batch, budget, rows: int = 25) -> dict:

@@ -238,12 +238,3 @@ def test_an_attack_that_overrides_perturb_is_still_checked_by_the_runner(tiny_mo
     with pytest.raises(BudgetViolation, match="exceeded the linf budget"):
         _adversarial(attack, fitted, tiny_model, split, None, BatchSizer(8), "m", torch.device("cpu"))
 
-
-def test_prefetcher_without_a_gpu_returns_the_rows_asked_for():
-    from bench.prefetch import Prefetcher
-
-    x, y = torch.arange(10.0), torch.arange(10)
-    fetch = Prefetcher((x, y), torch.device("cpu"))
-    fetch.ahead(4, 8)  # nothing ahead without a GPU
-    xb, yb = fetch.get(4, 8)
-    assert torch.equal(xb, x[4:8]) and torch.equal(yb, y[4:8]) and fetch.side is None
