@@ -317,3 +317,7 @@ def test_many_classes_are_screened_before_the_full_ranking():
     exact = [float((x[:, 0, 0, 0] + shift[c] > 0.5).float().mean()) for c in range(n_cls)]
     assert order[:5] == [99, 98, 97, 96, 95] and all(rates[c] == exact[c] for c in order[:SCREEN_KEEP])
     assert sum(seen) < 0.5 * (n_cls + 1) * len(x)  # the exhaustive ranking forwards (n_cls + 1) x 256 images
+    assert len(seen) < n_cls  # the screen's 32-image batches of several classes share forward passes
+    seen.clear()
+    one_at_a_time = rank_classes(Threshold(), x, n_cls, adversarial, batch_size=32)  # one class per pass
+    assert one_at_a_time == (order, rates) and len(seen) > n_cls
