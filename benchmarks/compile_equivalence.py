@@ -7,12 +7,15 @@ The stated tolerance depends on the attack's kind:
   under 200 (tests/test_compile.py), SSIM within 1e-3;
 - learned attacks (VizPert, UAPs, generators): a fit of hundreds of steps turns float-level gradient
   differences into a different draw of the generator, so the bar is the eager run's own seed spread:
-  the same attacks are fitted eager with attack seed 1 (`--seeds 0,1`, same eval images and targets),
-  and the compiled fit must be no further from eager seed 0 than seed 1 is (largest row difference
-  per attack and mode).
+  the same attacks are fitted eager with other attack seeds (`--refit-seeds`, default 1; same eval
+  images and targets), and the compiled fit must be no further from eager seed 0 than the furthest
+  of those refits is (largest row difference per attack and mode). One refit is a noisy bar for
+  untargeted class-universal attacks, whose whole cell follows one class chosen on the fit split;
+  `--refit-seeds 1,2,3` measures the spread over three.
 
     python benchmarks/compile_equivalence.py                      # the quickstart grid
     python benchmarks/compile_equivalence.py --n 200 --models mini:resnet
+    python benchmarks/compile_equivalence.py --refit-seeds 1,2,3 --out benchmarks/results/compile_equivalence_3seeds.json
 
 Writes JSON (benchmarks/results/compile_equivalence.json); asserts nothing.
 """
@@ -71,6 +74,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=None, help="eval images (default: the quickstart's)")
     p.add_argument("--models", default=None, help="comma-separated (default: the quickstart's)")
+    p.add_argument("--refit-seeds", default="1", help="comma-separated attack seeds of the eager refits (the bar)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "compile_equivalence.json"))
     a = p.parse_args()
     options = {k: v for k, v in (("n", a.n), ("models", a.models)) if v is not None}
@@ -86,16 +90,19 @@ def main() -> None:
     eager, compiled = runs["eager"], runs["compiled"]
     n = int(eager.n.iloc[0])
     learned = sorted(set(eager.attack[eager.kind != "per_input"]))
-    spread = None
-    if learned:  # eager again with attack seeds 0 and 1: seed 0's fits come from the eager cache
+    refits = [int(s) for s in a.refit_seeds.split(",") if s]
+    seed_diff: dict[str, dict[str, float | None]] = {}
+    if learned:  # eager again with attack seed 0 and the refit seeds: seed 0's fits come from the eager cache
         t0 = time.perf_counter()
-        r = bench.run(**options, attacks=learned, seeds=[0, 1], cache_dir=str(work / "cache-eager"),
+        r = bench.run(**options, attacks=learned, seeds=[0, *refits], cache_dir=str(work / "cache-eager"),
                       output=str(work), run_id="eager-seeds", log=None)
-        walls["eager_seed1_fits"] = round(time.perf_counter() - t0, 1)
+        walls["eager_refits"] = round(time.perf_counter() - t0, 1)
         seeds = r.results()
-        spread = seeds[seeds.seed == 1].drop(columns="seed")
+        per_seed = {s: per_attack(eager[eager.attack.isin(learned)], seeds[seeds.seed == s].drop(columns="seed"))
+                    for s in refits}
+        seed_diff = {key: {col: max((d[key][col] for d in per_seed.values() if d[key][col] is not None), default=None)
+                           for col in per_seed[refits[0]][key]} for key in per_seed[refits[0]]}
     compile_diff = per_attack(eager, compiled)
-    seed_diff = per_attack(eager[eager.attack.isin(learned)], spread) if spread is not None else {}
     verdict = {}
     for key, diff in compile_diff.items():
         attack = key.split(" ")[0]
@@ -116,7 +123,7 @@ def main() -> None:
         "max_abs_difference": max_difference(eager, compiled, RATES + PERCEPTIBILITY),
         "rows_with_any_difference": {c: int(((both[c] - both[f"{c}_c"]).abs() > 0).sum()) for c in RATES},
         "compiled_vs_eager_per_attack": compile_diff,
-        "eager_seed1_vs_seed0_per_attack": seed_diff,
+        "refit_seeds": refits, "eager_refits_vs_seed0_per_attack": seed_diff,
         "verdict_per_attack": verdict,
         "within_stated_tolerance": all(v["ok"] for v in verdict.values()),
         "wall_seconds": walls, "torch": torch.__version__, "threads": torch.get_num_threads(),

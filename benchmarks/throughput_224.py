@@ -7,7 +7,8 @@
 - VizPert perturbation (class-conditional lookup, after a short fit) against PGD-10;
 - with --compile-modes, the runner's PGD-10 on the model compiled by torch.compile in each mode, in fp32
   and in bf16 + channels-last, and torchattacks.PGD called directly on the compiled bf16 model (the
-  runner's overhead on the compiled loop); the first call of each variant (compilation) is timed
+  runner's overhead on the compiled loop), and that direct loop again waiting for every batch (what
+  the runner's one host sync per batch, its budget check, costs); the first call of each variant (compilation) is timed
   apart as a warm-up;
 - the runner's PGD-10 on a network whose frozen weights are stored in bf16 (autocast then casts no
   weight on any call), beside autocast over fp32 weights: what the per-call weight casts cost;
@@ -98,11 +99,15 @@ def main() -> None:
             atk(xb, yb)
         sync()
 
-    def direct_on(m):
+    def direct_on(m, synced: bool = False):
+        """torchattacks.PGD on batches already on the device; `synced` waits for each batch, as the
+        runner's budget check does (its one host sync per batch), to time what that sync costs."""
         def run() -> None:
             atk = torchattacks.PGD(m, eps=budget.eps, alpha=2.5 * budget.eps / 10, steps=10, random_start=True)
             for xb, yb in on_device:
                 atk(xb, yb)
+                if synced:
+                    sync()
             sync()
         return run
 
@@ -127,12 +132,16 @@ def main() -> None:
             runs[name] = run
             if tag != "fp32":
                 runs[f"torchattacks_pgd10_compiled_{mode}_{tag}"] = direct_on(compiled)
+                runs[f"torchattacks_pgd10_compiled_{mode}_{tag}_synced"] = direct_on(compiled, synced=True)
     med = interleaved_medians(runs, a.repeats)
     ips = {k: round(a.n / v, 1) for k, v in med.items()}
     compiled_ratios = {k.replace("runner_pgd10_", ""): round(v / ips["runner_pgd10"], 2)
                        for k, v in ips.items() if k.startswith("runner_pgd10_compiled_")}
     runner_vs_direct = {k.replace("torchattacks_pgd10_", ""): round(ips[k.replace("torchattacks", "runner")] / v, 3)
-                        for k, v in ips.items() if k.startswith("torchattacks_pgd10_compiled_")}
+                        for k, v in ips.items()
+                        if k.startswith("torchattacks_pgd10_compiled_") and not k.endswith("_synced")}
+    synced_vs_direct = {k.replace("torchattacks_pgd10_", ""): round(v / ips[k.removesuffix("_synced")], 3)
+                        for k, v in ips.items() if k.endswith("_synced")}
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     write_result({
         "benchmark": "throughput_224", "model": a.model, "weights": "random init (seed 0)", "device": str(device),
@@ -146,6 +155,7 @@ def main() -> None:
         "vizpert_vs_pgd10": round(ips["runner_vizpert"] / ips["runner_pgd10"], 1),
         "vizpert_fit": {"steps": a.vizpert_steps, "images": len(fit_loader.dataset), "seconds": round(fit_seconds, 1)},
         "compiled_vs_fp32_eager_pgd": compiled_ratios, "compiled_runner_vs_direct_pgd": runner_vs_direct,
+        "compiled_direct_synced_per_batch_vs_direct_pgd": synced_vs_direct,
         "compile_warmup_seconds": warmup, "compile_errors": errors,
         "profile_fp32_pgd_step": profile_step(model, on_device[0], budget) if a.profile else None,
         "profile_bf16_channels_last_pgd_step": profile_step(fast, on_device[0], budget) if a.profile else None,
