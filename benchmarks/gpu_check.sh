@@ -33,6 +33,7 @@ RUNS=/tmp/bench-runs
 LOG="$OUT/log.txt"
 : > "$LOG"
 declare -A SECONDS_OF
+FAILED=()  # steps that failed or ran out of time: the others still run, and the script exits 1 at the end
 
 STEPS=" ${GPU_CHECK_STEPS:-ssim throughput e2e} "
 wanted() { [[ "$STEPS" == *" $1 "* ]]; }
@@ -42,7 +43,7 @@ step() {  # step NAME COMMAND...: run and time it (under timeout when $GPU_CHECK
     local t0=$(date +%s.%N) limit_var="GPU_CHECK_TIMEOUT_$name"
     echo "== $name" >> "$LOG"
     if [ -n "${!limit_var:-}" ]; then set -- timeout "${!limit_var}" "$@"; fi
-    "$@" >"/tmp/out_$name.txt" 2>>"$LOG" || { echo "step $name failed (rc $?)" | tee -a "$LOG"; tail -30 "$LOG"; return 0; }
+    "$@" >"/tmp/out_$name.txt" 2>>"$LOG" || { echo "step $name failed (rc $?)" | tee -a "$LOG"; tail -30 "$LOG"; FAILED+=("$name"); return 0; }
     SECONDS_OF[$name]=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
     echo "$name: ${SECONDS_OF[$name]} s"
 }
@@ -112,3 +113,4 @@ for name in ("ssim_speed_224_cuda", "throughput_224", "imagenet_phases", "throug
 (out / "gpu_check.json").write_text(json.dumps(result, indent=2) + "\n")
 print(json.dumps(result, indent=2))
 PY
+if [ ${#FAILED[@]} -gt 0 ]; then echo "failed steps: ${FAILED[*]}" | tee -a "$LOG"; exit 1; fi

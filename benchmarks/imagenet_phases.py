@@ -36,13 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import attacks  # noqa: E402
 import bench  # noqa: E402
 from bench.phases import PHASES  # noqa: E402
 from benchlib import write_result  # noqa: E402
 
 GROWS = ("data", "fits", "perturbation", "evaluation")  # phases proportional to the images (or fit steps)
 GRID = ("fits", "perturbation", "evaluation", "reports")  # phases proportional to the number of budgets
-VIZPERT_STEPS = 300  # G(c)'s default fit steps (attacks/vizpert/attack.py)
 
 
 def make_folder(root: Path, files: int, classes: int, seed: int = 0) -> None:
@@ -71,7 +71,7 @@ def main() -> None:
     a = p.parse_args()
     full = tomllib.loads(Path(a.config).read_text())
     n, n_fit = max(full["n"] // a.scale, 1), max(full["n_fit"] // a.scale, 1)
-    steps = max(VIZPERT_STEPS // a.scale, 1)
+    steps = max(attacks.create("vizpert").params["steps"] // a.scale, 1)  # G(c)'s default fit steps, scaled
     attacks = [{"name": "vizpert", "steps": steps} if x == "vizpert" else x for x in full["attacks"]]
     models = [m for m in a.models.split(",") if m] or full["models"]
     eps = [e for e in a.eps.split(",") if e] or full["eps"]
