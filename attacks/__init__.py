@@ -6,7 +6,7 @@ from typing import Any
 from .base import KINDS, Attack, Fitted
 from .class_uap import ClassUAP
 from .class_viz import ClassViz
-from .budget import NORMS, Budget, parse_eps, per_example_norm
+from .budget import NORMS, Budget, PendingChecks, parse_eps, per_example_norm
 from .errors import AttackError, BudgetViolation, UnknownAttackError
 from .foolbox_adapter import FoolboxAttack
 from .generative import GENERATIVE
@@ -47,6 +47,6 @@ def create(name: str, **params: Any) -> Attack:
 
 
 __all__ = [
-    "Attack", "AttackError", "Budget", "BudgetViolation", "Fitted", "KINDS", "NORMS", "REGISTRY",
+    "Attack", "AttackError", "Budget", "BudgetViolation", "Fitted", "KINDS", "NORMS", "PendingChecks", "REGISTRY",
     "Registry", "UnknownAttackError", "create", "parse_eps", "per_example_norm",
 ]

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 import torch
 from torch import nn
 
-from .budget import NORMS, Budget
+from .budget import NORMS, Budget, PendingChecks
 from .errors import AttackError
 from .params import Param, resolve
 
@@ -89,18 +89,22 @@ class Attack(ABC):
         return Fitted(self.label, budget)
 
     def perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                target: torch.Tensor | None = None) -> torch.Tensor:
+                target: torch.Tensor | None = None, *, checks: PendingChecks | None = None) -> torch.Tensor:
         """Adversarial images for a batch: clipped to [0, 1] and checked against the budget.
 
-        `target` (one class per image) makes the attack targeted; None means untargeted.
-        Do not override: implement `_perturb`.
+        `target` (one class per image) makes the attack targeted; None means untargeted. With `checks`,
+        the budget check is queued there instead of read now (the caller settles it before using the
+        images; on a GPU that saves a wait per batch). Do not override: implement `_perturb`.
         """
         if target is not None and not self.supports_targeted:
             raise AttackError(f"attack {self.label!r} is untargeted only; run it with targeted off")
         if fitted.budget.eps == 0.0:  # the only image within distance 0 of x is x itself
             return x.detach().clone()
         x_adv = self._perturb(fitted, model, x, y, target).detach().clamp(0.0, 1.0)
-        fitted.budget.check(x, x_adv, who=f"attack {self.label!r}")
+        if checks is None:
+            fitted.budget.check(x, x_adv, who=f"attack {self.label!r}")
+        else:
+            checks.add(fitted.budget, x, x_adv, who=f"attack {self.label!r}")
         return x_adv
 
     @abstractmethod

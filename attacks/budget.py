@@ -1,6 +1,8 @@
 """The perturbation budget (norm and eps on the [0, 1] pixel scale) and the check every batch passes."""
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -48,20 +50,59 @@ class Budget:
 
     def check(self, x: torch.Tensor, x_adv: torch.Tensor, *, who: str = "attack") -> None:
         """Raise BudgetViolation unless every example is in [0, 1] and within `budget_limit(eps)` of x."""
+        self.check_shape(x, x_adv, who=who)
+        self.judge(self.measure(x, x_adv).tolist(), len(x), who=who)
+
+    def check_shape(self, x: torch.Tensor, x_adv: torch.Tensor, *, who: str = "attack") -> None:
+        """Raise BudgetViolation unless x_adv has x's shape (known on the host: no wait for a GPU)."""
         if x_adv.shape != x.shape:
             raise BudgetViolation(f"{who} returned shape {tuple(x_adv.shape)} for input {tuple(x.shape)}")
+
+    def measure(self, x: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
+        """The check's five numbers as one float64 tensor on x_adv's device, without waiting for it:
+        non-finite pixels, min, max, largest distance, and examples over the limit (`judge` reads them)."""
         dist = per_example_norm(x_adv.double() - x.double(), self.norm, torch.float64)
-        limit = budget_limit(self.eps)
-        # one host sync for all four numbers (a GPU would otherwise wait four times per batch)
-        nonfinite, lo, hi, worst, bad = torch.stack([
+        return torch.stack([
             (~torch.isfinite(x_adv)).sum().double(), x_adv.detach().min().double(), x_adv.detach().max().double(),
-            dist.max() if dist.numel() else dist.new_zeros(()), (dist > limit).sum().double(),
-        ]).tolist()
+            dist.max() if dist.numel() else dist.new_zeros(()), (dist > budget_limit(self.eps)).sum().double(),
+        ])
+
+    def judge(self, numbers: Sequence[float], n: int, *, who: str = "attack") -> None:
+        """Raise BudgetViolation if `measure`'s numbers (read back to the host) for `n` examples break the budget."""
+        nonfinite, lo, hi, worst, bad = numbers
+        limit = budget_limit(self.eps)
         if nonfinite:
             raise BudgetViolation(f"{who} returned non-finite pixels")
         if lo < 0.0 or hi > 1.0:
             raise BudgetViolation(f"{who} left the [0, 1] image range (min {lo:.4g}, max {hi:.4g})")
         if worst > limit:
             raise BudgetViolation(
-                f"{who} exceeded the {self.norm} budget eps={self.eps:g} on {int(bad)} of {dist.numel()} "
+                f"{who} exceeded the {self.norm} budget eps={self.eps:g} on {int(bad)} of {n} "
                 f"examples (max {worst:.6g})")
+
+
+class PendingChecks:
+    """Budget checks whose numbers are read back late, so a GPU is never left idle between batches
+    waiting for the host to read a check (the runner reads each batch's check after launching the next).
+
+    Whoever passes one to `Attack.perturb` must `settle()` it before using or storing the images:
+    that reads every pending check and raises the first violation.
+    """
+
+    def __init__(self) -> None:
+        self._pending: deque[tuple[Budget, torch.Tensor, int, str]] = deque()
+
+    def add(self, budget: Budget, x: torch.Tensor, x_adv: torch.Tensor, *, who: str = "attack") -> None:
+        """Queue the check of one batch (the shape is checked now: it needs no wait)."""
+        budget.check_shape(x, x_adv, who=who)
+        self._pending.append((budget, budget.measure(x, x_adv), len(x), who))
+
+    def settle(self, keep: int = 0) -> None:
+        """Read and judge all pending checks but the newest `keep` (raising BudgetViolation on the first
+        that fails)."""
+        while len(self._pending) > keep:
+            budget, numbers, n, who = self._pending.popleft()
+            budget.judge(numbers.tolist(), n, who=who)
+
+    def __len__(self) -> int:
+        return len(self._pending)

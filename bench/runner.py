@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import attacks
-from attacks import Attack, Budget, BudgetViolation
+from attacks import Attack, Budget, BudgetViolation, PendingChecks
 
 from . import metrics
 from .batching import BatchSizer
@@ -149,23 +149,32 @@ def _adversarial(attack: Attack, fitted: attacks.Fitted, model: nn.Module, split
     `cell_seed` and the batch's first image, so a batch's draws do not depend on what ran before
     it: other cells, earlier batches' data-dependent draws, or an attempt that ran out of memory.
     The adversarial images stay on the GPU when they take under a quarter of its free memory
-    (they are scored there next); otherwise, and on the CPU, they come back to host memory."""
+    (they are scored there next); otherwise, and on the CPU, they come back to host memory.
+
+    Nothing here waits for the GPU between batches: each batch's budget check is read after the next
+    batch is launched, and all of them before the images are returned (a violation still raises
+    before anything is scored or stored)."""
     tgt = target if target is not None else split.y
     out = _output_buffer(split.x, device)
+    checks = PendingChecks()
     # Attack.perturb (final by contract) ends with the budget check; an attack that overrides it anyway
     # is checked here, so every batch is checked exactly once
-    checked = type(attack).perturb is Attack.perturb
+    final = type(attack).perturb is Attack.perturb
 
     def one(i: int, j: int) -> None:
         torch.manual_seed(derive_seed(cell_seed, i))
         xb, yb = split.x[i:j].to(device, non_blocking=True), split.y[i:j].to(device, non_blocking=True)
-        tb = tgt[i:j].to(device)
-        x_adv = attack.perturb(fitted, model, xb, yb, tb if target is not None else None)
-        if not checked:
-            fitted.budget.check(xb, x_adv, who=f"attack {attack.label!r}")
+        tb = tgt[i:j].to(device, non_blocking=True) if target is not None else None
+        if final:
+            x_adv = attack.perturb(fitted, model, xb, yb, tb, checks=checks)
+        else:
+            x_adv = attack.perturb(fitted, model, xb, yb, tb)
+            checks.add(fitted.budget, xb, x_adv, who=f"attack {attack.label!r}")
         out[i:j].copy_(x_adv, non_blocking=True)
+        checks.settle(keep=1)  # the previous batch's check: its numbers are ready, this batch is queued
 
     sizer.map(key, len(split), one)
+    checks.settle()
     if out.device.type == "cpu" and device.type == "cuda":
         torch.cuda.synchronize(device)  # the last copies into pinned memory were asynchronous
     return out

@@ -7,9 +7,9 @@
 - VizPert perturbation (class-conditional lookup, after a short fit) against PGD-10;
 - with --compile-modes, the runner's PGD-10 on the model compiled by torch.compile in each mode, in fp32
   and in bf16 + channels-last, and torchattacks.PGD called directly on the compiled bf16 model (the
-  runner's overhead on the compiled loop), and that direct loop again waiting for every batch (what
-  the runner's one host sync per batch, its budget check, costs); the first call of each variant (compilation) is timed
-  apart as a warm-up;
+  runner's overhead on the compiled loop), and that direct loop again waiting for every batch (what one
+  host sync per batch costs: the runner read each batch's budget check at once until it read it one batch
+  late); the first call of each variant (compilation) is timed apart as a warm-up;
 - the runner's PGD-10 on a network whose frozen weights are stored in bf16 (autocast then casts no
   weight on any call), beside autocast over fp32 weights: what the per-call weight casts cost;
 - with --profile, torch.profiler tables of one PGD step in fp32 and in bf16 + channels-last (where the
@@ -101,7 +101,7 @@ def main() -> None:
 
     def direct_on(m, synced: bool = False):
         """torchattacks.PGD on batches already on the device; `synced` waits for each batch, as the
-        runner's budget check does (its one host sync per batch), to time what that sync costs."""
+        runner did when it read each budget check at once, to time what one host sync per batch costs."""
         def run() -> None:
             atk = torchattacks.PGD(m, eps=budget.eps, alpha=2.5 * budget.eps / 10, steps=10, random_start=True)
             for xb, yb in on_device:

@@ -121,6 +121,28 @@ def test_budget_check_rejects_out_of_range_and_nan():
         Budget("linf", 0.1).check(x, x * float("nan"))
 
 
+def test_pending_checks_judge_late_with_the_same_verdict(tiny_model, batch):
+    """A check queued in PendingChecks raises only when settled, with the immediate check's message;
+    `settle(keep=1)` leaves the newest pending and shape errors raise at once (they need no read-back)."""
+    x, y = batch
+    attack = _Cheater()
+    fitted = attack.fit(tiny_model, [], Budget("linf", 0.05), seed=0)
+    checks = attacks.PendingChecks()
+    attack.perturb(fitted, tiny_model, x, y, checks=checks)  # no raise yet
+    attack.perturb(fitted, tiny_model, x, y, checks=checks)
+    with pytest.raises(BudgetViolation) as now:
+        attack.perturb(fitted, tiny_model, x, y)
+    with pytest.raises(BudgetViolation) as late:
+        checks.settle(keep=1)
+    assert str(late.value) == str(now.value) and len(checks) == 1
+    with pytest.raises(BudgetViolation, match="returned shape"):
+        checks.add(fitted.budget, x, x[:1])
+    fair = attacks.PendingChecks()
+    fair.add(fitted.budget, x, (x + 0.05).clamp(0, 1))
+    fair.settle()
+    assert len(fair) == 0
+
+
 def test_unknown_attack_suggests_close_names():
     with pytest.raises(attacks.UnknownAttackError, match=r"did you mean 'pgd'"):
         attacks.create("pgf")

@@ -238,3 +238,30 @@ def test_an_attack_that_overrides_perturb_is_still_checked_by_the_runner(tiny_mo
     with pytest.raises(BudgetViolation, match="exceeded the linf budget"):
         _adversarial(attack, fitted, tiny_model, split, None, BatchSizer(8), "m", torch.device("cpu"))
 
+
+
+def test_the_runner_reads_each_budget_check_late_and_still_raises_on_the_last_batch(tiny_model, synthetic,
+                                                                                     monkeypatch):
+    """The runner queues each batch's check (no host read while the batch runs), reads it after the next
+    batch is launched, and reads the last one before returning: a violation in the last batch raises."""
+    from attacks import Attack, Budget, BudgetViolation
+    from bench.batching import BatchSizer
+    from bench.datatypes import Split
+    from bench.runner import _adversarial
+
+    class LastBatchCheats(Attack):
+        name = "last_batch_cheats_test"
+
+        def _perturb(self, fitted, model, x, y, target):
+            return x + 0.5 if len(x) < 8 else x  # 20 images in batches of 8: only the last (4) cheats
+
+    immediate, judged = [], []
+    monkeypatch.setattr(Budget, "check", lambda self, *a, **k: immediate.append(1))
+    real_judge = Budget.judge
+    monkeypatch.setattr(Budget, "judge", lambda self, *a, **k: (judged.append(a[1]), real_judge(self, *a, **k)))
+    split = Split(synthetic.test.x[:20], synthetic.test.y[:20])
+    attack = LastBatchCheats()
+    fitted = attack.fit(tiny_model, [], Budget("linf", 0.05), seed=0)
+    with pytest.raises(BudgetViolation, match="exceeded the linf budget eps=0.05 on 4 of 4 examples"):
+        _adversarial(attack, fitted, tiny_model, split, None, BatchSizer(8), "m", torch.device("cpu"))
+    assert immediate == [] and judged == [8, 8, 4]
