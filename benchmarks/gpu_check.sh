@@ -12,7 +12,8 @@
 # With GPU_CHECK_FASHION=1 it also runs the Fashion-MNIST quickstart cold and warm (about 90 s more).
 # GPU_CHECK_STEPS picks the steps (default "ssim throughput e2e"); the others are
 #   imagenet:  benchmarks/imagenet_phases.py, configs/imagenet.toml scaled down by $GPU_CHECK_SCALE (default 40)
-#              at one budget (8/255), with its time per phase and the full config's projected time;
+#              at one budget (8/255), with its time per phase and the full config's projected time
+#              ($GPU_CHECK_IMAGENET_ARGS adds flags, e.g. "--compile --amp bf16");
 #   throughput_ro: throughput_224.py again for the "reduce-overhead" mode (CUDA graphs) alone, its own JSON.
 # GPU_CHECK_DTYPES picks the compiled variants (default "fp32,bf16_channels_last"); each step runs under
 # `timeout` ($GPU_CHECK_TIMEOUT_<step>, seconds), so one slow step cannot take the others' time.
@@ -54,7 +55,7 @@ wanted throughput && step throughput python3 benchmarks/throughput_224.py --devi
     --batch-size 128 --n 512 --repeats 2 --vizpert-steps 20 --compile-modes "${GPU_CHECK_MODES:-default}" \
     --compile-dtypes "${GPU_CHECK_DTYPES:-fp32,bf16_channels_last}" --profile --out "$OUT/throughput_224.json"
 wanted imagenet && step imagenet python3 benchmarks/imagenet_phases.py --device cuda --scale "${GPU_CHECK_SCALE:-40}" \
-    --eps 8/255 --out "$OUT/imagenet_phases.json"
+    --eps 8/255 ${GPU_CHECK_IMAGENET_ARGS:-} --out "$OUT/imagenet_phases.json"
 wanted throughput_ro && step throughput_ro python3 benchmarks/throughput_224.py --device cuda --model timm:resnet50 \
     --batch-size 128 --n 512 --repeats 2 --vizpert-steps 1 --compile-modes reduce-overhead \
     --compile-dtypes bf16_channels_last --out "$OUT/throughput_224_reduce_overhead.json"
