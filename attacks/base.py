@@ -65,6 +65,14 @@ class Attack(ABC):
         """Name, code version and parameters: what identifies this attack in cache and cell keys."""
         return {"attack": self.label, "version": self.version, **self.params}
 
+    def fit_config(self) -> dict[str, Any]:
+        """`config()` with every perturb-only parameter (`Param.fit` False) at its default: what
+        identifies a fit (its cache key and seed), so variants that differ only in how the fit is used
+        share one fit. Kept at the default rather than dropped so that default attacks keep their
+        existing cache keys and seeds."""
+        spec = self.params_spec
+        return {**self.config(), **{k: spec[k].default for k in self.params if k in spec and not spec[k].fit}}
+
     def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
         """Rough cost in model forward+backward passes over single images (for `bench run --dry-run`):
         `steps` passes per fit image drawn (learned attacks, `batch_size` per step) or per eval image."""

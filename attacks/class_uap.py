@@ -33,7 +33,7 @@ class ClassUAP(Attack):
         "batch_size": positive_int(128, "fit images per step"),
         "lr": Param(0.2, "Adam learning rate (tuned, see README)", float, low=0, low_open=True),
         "untargeted": Param("best_other", "untargeted use: the best class for every image, or the runner-up "
-                            "for images already labelled as it", choices=UNTARGETED_RULES),
+                            "for images already labelled as it", choices=UNTARGETED_RULES, fit=False),
     }
 
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,

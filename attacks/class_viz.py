@@ -35,7 +35,7 @@ class ClassViz(Attack):
         "lr": Param(0.05, "Adam learning rate", float, low=0, low_open=True),
         "l2": Param(0.01, "weight of the L2 penalty on the distance from the start image", float, low=0),
         "untargeted": Param("best_other", "untargeted use: the best class for every image, or the runner-up "
-                            "for images already labelled as it", choices=UNTARGETED_RULES),
+                            "for images already labelled as it", choices=UNTARGETED_RULES, fit=False),
     }
 
     def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:

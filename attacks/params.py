@@ -20,7 +20,8 @@ class Param:
     """One parameter: its default, accepted type, optional bounds or choices, and a help line.
 
     `kind` float accepts integers too; int and float reject booleans. `low`/`high` are inclusive
-    unless `low_open`/`high_open`. `none_ok` lets None stand for "derived from other parameters"."""
+    unless `low_open`/`high_open`. `none_ok` lets None stand for "derived from other parameters".
+    `fit` False marks a parameter only `perturb` reads: fits (their cache key and seed) ignore it."""
 
     default: Any
     help: str = ""
@@ -31,6 +32,7 @@ class Param:
     low_open: bool = False
     high_open: bool = False
     none_ok: bool = False
+    fit: bool = True
 
     def expected(self) -> str:
         """What a valid value looks like, in words (for errors and `bench list attacks`)."""
@@ -72,7 +74,8 @@ class Param:
 
     def describe(self, name: str) -> str:
         """`name=default (what it must be): help`, for `bench list attacks`."""
-        return f"{name}={self.default!r} ({self.expected()})" + (f": {self.help}" if self.help else "")
+        text = f"{name}={self.default!r} ({self.expected()})" + (f": {self.help}" if self.help else "")
+        return text + ("" if self.fit else " [perturb only: variants share one fit]")
 
 
 def positive_int(default: int | None, help: str = "", *, none_ok: bool = False) -> Param:

@@ -24,7 +24,7 @@ def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: B
         t0 = time.perf_counter()
         fitted = attack.fit(model, loader, budget, seed=seed)
         return fitted, time.perf_counter() - t0, False
-    key = cell_key({**identity, "attack": attack.config(), "norm": budget.norm, "eps": budget.eps, "fit_seed": seed})
+    key = cell_key({**identity, "attack": attack.fit_config(), "norm": budget.norm, "eps": budget.eps, "fit_seed": seed})
     path = cache_dir / "fitted" / f"{key}.safetensors"
     if read_card(path) is not None:
         try:
@@ -37,6 +37,6 @@ def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: B
     fitted = attack.fit(model, loader, budget, seed=seed)
     seconds = time.perf_counter() - t0
     save_weights({k: v.contiguous() for k, v in fitted.tensors.items()}, path,
-                 {"attack": fitted.attack, "config": attack.config(), "budget": [budget.norm, budget.eps],
+                 {"attack": fitted.attack, "config": attack.fit_config(), "budget": [budget.norm, budget.eps],
                   "meta": dict(fitted.meta), "fit_seconds": round(seconds, 3), "torch": torch.__version__})
     return fitted, seconds, False

@@ -118,7 +118,7 @@ def group_events(group: Group, todo: list[Cell], ctx: GridContext, sizer: BatchS
                             pin_memory=device.type == "cuda")
     try:
         fitted, fit_seconds, cached = fit_with_cache(
-            attack, model, fit_loader, budget, seed=derive_seed(group.seed, attack.config(), source),
+            attack, model, fit_loader, budget, seed=derive_seed(group.seed, attack.fit_config(), source),
             cache_dir=ctx.fit_cache, identity=_fit_identity(ctx.identity, source), log=log)
     except CELL_ERRORS as exc:
         for cell in todo:

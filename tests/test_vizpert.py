@@ -122,6 +122,23 @@ def test_second_fit_is_a_cache_hit(ten_class, tmp_path):
     assert not cached3  # another budget is another fit
 
 
+def test_variants_differing_only_in_a_perturb_only_parameter_share_one_fit(ten_class, tmp_path):
+    """`untargeted` only steers perturb: a vizpert with another rule reads the default's cached fit (same
+    key and seed), while the default's fit identity stays what it was (existing caches stay valid)."""
+    _, model, loader = ten_class
+    default, other = attacks.create("vizpert", steps=10), attacks.create("vizpert", steps=10, untargeted="best_class")
+    assert default.fit_config() == default.config() and other.fit_config() == default.config()
+    assert other.config() != default.config()
+    assert attacks.create("vizpert", steps=11).fit_config() != default.fit_config()
+    ident = {"dataset": "synthetic", "n_fit": 500, "source": "tiny10"}
+    first, _, cached1 = fit_with_cache(default, model, loader, Budget("linf", 0.1), seed=0, identity=ident,
+                                       cache_dir=tmp_path)
+    second, _, cached2 = fit_with_cache(other, model, loader, Budget("linf", 0.1), seed=0, identity=ident,
+                                        cache_dir=tmp_path)
+    assert (cached1, cached2) == (False, True)
+    assert torch.equal(first.tensors["deltas"], second.tensors["deltas"])
+
+
 def test_trainable_classifier_leaves_the_attacked_model_untouched(ten_class):
     _, model, loader = ten_class
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -52,7 +52,7 @@ class VizPert(Attack):
         "width": positive_int(None, "generator width multiplier (none: 32 for G(c), 64 for G(x, c))", none_ok=True),
         "loss": Param("ce", "ce (the paper) or margin (logit margin clipped at -5)", choices=("ce", "margin")),
         "untargeted": Param("best_other", "untargeted use: the best class for every image, or the runner-up "
-                            "for images already labelled as it", choices=UNTARGETED_RULES),
+                            "for images already labelled as it", choices=UNTARGETED_RULES, fit=False),
     }
 
     def __init__(self, **params: Any) -> None:
