@@ -3,6 +3,7 @@ without computing or writing anything."""
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -25,16 +26,24 @@ def seconds_per_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> floa
 
 
 def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str],
-             pass_seconds: dict[str, float] | None, num_classes: int) -> str:
-    """A table of the groups this shard would run, the stored/missing cells, and an estimated time."""
+             pass_seconds: dict[str, float] | None, num_classes: int,
+             fit_cached: Callable[[Group], bool] | None = None) -> str:
+    """A table of the groups this shard would run, the stored/missing cells, whether each learned
+    attack's fit is already in the fit cache (`fit_cached`; then it costs nothing), and an estimated time."""
     mine = [g for g in groups if shard.takes(g)]
-    lines = [f"{'attack':<24} {'budget':<14} {'source':<16} {'cells':>5} {'stored':>6} {'passes':>12} {'est. s':>8}"]
+    lines = [f"{'attack':<24} {'budget':<14} {'source':<16} {'cells':>5} {'stored':>6} {'fit':>7} {'passes':>12} "
+             f"{'est. s':>8}"]
     total_cells = total_stored = 0
     total_seconds = 0.0
+    fits = {"cached": 0, "to fit": 0}
     for g in mine:
         n_stored = sum(c.key in stored for c in g.cells)
         todo = len(g.cells) - n_stored
-        passes = g.attack.gradient_passes(cfg.n, cfg.n_fit, num_classes) if todo else 0
+        fit = ""
+        if todo and g.attack.learns:
+            fit = "cached" if fit_cached is not None and fit_cached(g) else "to fit"
+            fits[fit] += 1
+        passes = g.attack.gradient_passes(cfg.n, cfg.n_fit, num_classes) if todo and fit != "cached" else 0
         if todo and not g.attack.learns:
             passes *= todo  # per-input attacks run once per mode; learned ones fit once
         est = ""
@@ -47,10 +56,11 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
         total_stored += n_stored
         name = g.spec.display + (f" seed={g.seed}" if g.several_seeds else "")
         lines.append(f"{name[:24]:<24} {g.budget.norm + ' ' + format(g.budget.eps, '.4g'):<14} "
-                     f"{g.source[:16]:<16} {len(g.cells):>5} {n_stored:>6} {passes:>12,} {est:>8}")
+                     f"{g.source[:16]:<16} {len(g.cells):>5} {n_stored:>6} {fit:>7} {passes:>12,} {est:>8}")
     where = "" if shard.count == 1 else f" (shard {shard} of {len(groups)} groups)"
+    fit_text = f"; fits: {fits['cached']} cached, {fits['to fit']} to fit" if any(fits.values()) else ""
     lines.append(f"{len(mine)} groups, {total_cells} cells{where}: {total_stored} stored, "
-                 f"{total_cells - total_stored} to compute")
+                 f"{total_cells - total_stored} to compute{fit_text}")
     if pass_seconds is not None:
         lines.append(f"estimated compute: {total_seconds:.0f} s (rough: measured fwd+bwd time x passes)")
     else:

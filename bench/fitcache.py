@@ -17,6 +17,19 @@ from common.files import CorruptFile, load_weights, read_card, save_weights
 from .store import cell_key
 
 
+def fit_path(attack: Attack, budget: Budget, *, seed: int, identity: dict[str, Any], cache_dir: Path) -> Path:
+    """Where the fit of `attack` under `budget` for this identity and seed is cached (present or not)."""
+    key = cell_key({**identity, "attack": attack.fit_config(), "norm": budget.norm, "eps": budget.eps, "fit_seed": seed})
+    return cache_dir / "fitted" / f"{key}.safetensors"
+
+
+def is_cached(attack: Attack, budget: Budget, *, seed: int, identity: dict[str, Any], cache_dir: Path | None) -> bool:
+    """True when `fit_with_cache` would read this fit from the cache (its card is there; the weights'
+    sha256 is checked only on loading)."""
+    return (attack.learns and cache_dir is not None
+            and read_card(fit_path(attack, budget, seed=seed, identity=identity, cache_dir=cache_dir)) is not None)
+
+
 def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: Budget, *, seed: int,
                    identity: dict[str, Any], cache_dir: Path | None, log=None) -> tuple[Fitted, float, bool]:
     """(fitted, fit seconds, came from cache). Attacks that learn nothing are never cached."""
@@ -24,8 +37,7 @@ def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: B
         t0 = time.perf_counter()
         fitted = attack.fit(model, loader, budget, seed=seed)
         return fitted, time.perf_counter() - t0, False
-    key = cell_key({**identity, "attack": attack.fit_config(), "norm": budget.norm, "eps": budget.eps, "fit_seed": seed})
-    path = cache_dir / "fitted" / f"{key}.safetensors"
+    path = fit_path(attack, budget, seed=seed, identity=identity, cache_dir=cache_dir)
     if read_card(path) is not None:
         try:
             tensors, card = load_weights(path)

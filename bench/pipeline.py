@@ -108,13 +108,15 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
 
 
 def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, device) -> str:
-    """The dry run's table: cells, stored ones, rough cost (one pass measured per source model once
-    the mini zoo is trained; dry runs never train)."""
+    """The dry run's table: cells, stored ones, cached fits, rough cost (one pass measured per source
+    model once the mini zoo is trained; dry runs never train)."""
     from .dryrun import describe, seconds_per_pass
+    from .fitcache import is_cached
     from .plan import plan_grid
+    from .runner import fit_identity, fit_seed
     from .store import Store
 
-    pass_seconds = None
+    pass_seconds = fit_cached = None
     spec = bench_models.input_spec(ds)
     if all(zoo.mini_status(n, spec, cfg.cache_dir, seed=cfg.zoo_seed) is not None
            for n in cfg.models if n.startswith("mini:")):
@@ -123,9 +125,14 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
         identity["weights"] = bench_models.weight_hashes(models)
         xb, yb = eval_.x[:min(cfg.batch_size, 64)].to(device), eval_.y[:min(cfg.batch_size, 64)].to(device)
         pass_seconds = {name: seconds_per_pass(m, xb, yb) for name, m in models.items()}
+        fit_cache = zoo.cache_root(cfg.cache_dir)
+
+        def fit_cached(g) -> bool:  # the weights are known: the same fit key as the run's
+            return is_cached(g.attack, g.budget, seed=fit_seed(g), identity=fit_identity(identity, g.source),
+                             cache_dir=fit_cache)
     existing = Path(cfg.output) / cfg.run_id if cfg.run_id else None
     stored = Store(existing).keys() if existing is not None and not cfg.fresh else set()
-    return describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds, ds.num_classes)
+    return describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds, ds.num_classes, fit_cached)
 
 
 def check_output(output: Path) -> None:

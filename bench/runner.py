@@ -118,8 +118,8 @@ def group_events(group: Group, todo: list[Cell], ctx: GridContext, sizer: BatchS
                             pin_memory=device.type == "cuda")
     try:
         fitted, fit_seconds, cached = fit_with_cache(
-            attack, model, fit_loader, budget, seed=derive_seed(group.seed, attack.fit_config(), source),
-            cache_dir=ctx.fit_cache, identity=_fit_identity(ctx.identity, source), log=log)
+            attack, model, fit_loader, budget, seed=fit_seed(group), cache_dir=ctx.fit_cache,
+            identity=fit_identity(ctx.identity, source), log=log)
     except CELL_ERRORS as exc:
         for cell in todo:
             yield CellFailure(f"{group.where} targeted={cell.targeted}", str(exc))
@@ -214,7 +214,12 @@ def _fitted_artifacts(fitted: attacks.Fitted, label: str, budget: Budget, source
     return out
 
 
-def _fit_identity(identity: dict[str, Any], source: str) -> dict[str, Any]:
+def fit_seed(group: Group) -> int:
+    """The seed of a group's fit: from the run seed, what identifies the fit and the source model."""
+    return derive_seed(group.seed, group.attack.fit_config(), group.source)
+
+
+def fit_identity(identity: dict[str, Any], source: str) -> dict[str, Any]:
     """What a fit depends on: the run identity minus the eval size and the other models' weights,
     plus the source's weights."""
     ident = {k: v for k, v in identity.items() if k not in ("weights", "n")}

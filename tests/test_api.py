@@ -102,6 +102,21 @@ def test_dry_run_plans_without_writing(tmp_path, zoo_cache):
         r.results()
 
 
+def test_dry_run_tells_which_fits_the_cache_already_holds(tmp_path, zoo_cache):
+    """A learned attack's fit shows as `to fit` until a run has cached it, then as `cached` with no fit
+    passes; a variant differing only in a perturb-only parameter reads the same fit."""
+    uap = {"name": "class_uap", "steps": 2, "lr": 0.0123}  # parameters no other test uses: a fit of its own
+    kw = dict(dataset="synthetic", models=["mini:vgg"], n=20, n_fit=10, mode="untargeted",
+              cache_dir=str(zoo_cache), output=str(tmp_path / "runs"), log=None)
+    before = bench.run(attacks=[uap], dry_run=True, **kw).plan
+    assert "to fit" in before and "fits: 0 cached, 1 to fit" in before
+    bench.run(attacks=[uap], run_id="one", **kw)
+    after = bench.run(attacks=[uap, {**uap, "label": "other-rule", "untargeted": "best_class"}], dry_run=True, **kw).plan
+    assert "fits: 2 cached, 0 to fit" in after
+    row = next(line for line in after.splitlines() if line.startswith("other-rule"))
+    assert row.split()[-3:-1] == ["cached", "0"]  # fit column, then passes
+
+
 def test_load_run_of_a_folder_without_results(tmp_path):
     with pytest.raises(BenchError, match="no stored results"):
         bench.load_run(tmp_path)
