@@ -8,6 +8,7 @@ Writes JSON; nothing here is asserted (timings are noisy: compare the ratio meas
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -29,7 +30,8 @@ from benchlib import interleaved_medians, write_result  # noqa: E402
 
 
 def time_quickstart(cache: str | None) -> dict:
-    """Wall time of `python -m bench run` (the README's quickstart) in a scratch folder."""
+    """Wall time of `python -m bench run` (the README's quickstart) in a scratch folder, with the run's
+    own time per phase and cell counts from its manifest."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if cache:
         env["BENCH_CACHE"] = cache
@@ -38,9 +40,10 @@ def time_quickstart(cache: str | None) -> dict:
         proc = subprocess.run([sys.executable, "-m", "bench", "run"], cwd=work, env=env, capture_output=True,
                               text=True)
         wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"quickstart failed:\n{proc.stderr[-2000:]}")
-    return {"wall_seconds": round(wall, 2)}
+        if proc.returncode != 0:
+            raise SystemExit(f"quickstart failed:\n{proc.stderr[-2000:]}")
+        manifest = json.loads((Path(work) / "reports" / "runs" / "latest" / "manifest.json").read_text())
+    return {"wall_seconds": round(wall, 2), "phase_seconds": manifest.get("phase_seconds"), "cells": manifest["cells"]}
 
 
 def pgd_throughput(model_name: str, n: int, batch_size: int, repeats: int) -> dict:
