@@ -46,17 +46,24 @@ def _seeded(model: nn.Module, seed: int, device: torch.device) -> Iterator[None]
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """Top-1 labels of `model` for the images `x` (on the model's device), returned on the CPU.
-    A randomized model's noise is seeded per batch (by its position), so predictions are reproducible."""
+    A randomized model's noise is seeded per batch (by its position), so predictions are reproducible.
+    Labels and finiteness stay on the device until the end: a GPU never waits for the host between
+    batches (one read-back per call)."""
     device = next(model.parameters()).device
-    out = []
+    labels, finite = [], []
     for i in range(0, len(x), batch_size):
         with _seeded(model, i, device):
             logits = model(x[i:i + batch_size].to(device, non_blocking=True))
-        if not bool(torch.isfinite(logits).all()):
-            raise NonFiniteOutput(f"model {getattr(model, 'zoo_name', type(model).__name__)} returned NaN or "
-                                  f"infinite logits for images {i}..{i + len(logits) - 1}")
-        out.append(logits.argmax(1).cpu())
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+        labels.append(logits.argmax(1))
+        finite.append(torch.isfinite(logits).all(1))
+    if not labels:
+        return torch.empty(0, dtype=torch.long)
+    out, ok = torch.stack([torch.cat(labels), torch.cat(finite).long()]).cpu()
+    if not bool(ok.all()):
+        i = int((ok == 0).nonzero()[0]) // batch_size * batch_size  # the first batch with a non-finite logit
+        raise NonFiniteOutput(f"model {getattr(model, 'zoo_name', type(model).__name__)} returned NaN or "
+                              f"infinite logits for images {i}..{min(i + batch_size, len(x)) - 1}")
+    return out
 
 
 def clean_accuracy(pred_clean: torch.Tensor, y: torch.Tensor) -> float:

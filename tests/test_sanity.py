@@ -65,6 +65,10 @@ def test_nan_outputs_fail_the_cell_not_the_run(tiny_model, synthetic, tmp_path):
     assert len(predict(model, x)) == 40
     with pytest.raises(NonFiniteOutput, match="NaN"):
         predict(model, torch.zeros(2, *x.shape[1:]))
+    mixed = torch.cat([x[:9], torch.zeros(3, *x.shape[1:])])  # the first off-data image is the 10th
+    with pytest.raises(NonFiniteOutput, match=r"for images 8\.\.11$"):  # the batch that held it
+        predict(model, mixed, batch_size=4)
+    assert torch.equal(predict(model, x, batch_size=7), tiny_model(x).argmax(1))
     cfg = RunConfig(dataset="synthetic", models=("m",), attacks=(AttackSpec("fgsm"),), eps=(0.1,),
                     mode="untargeted", n=40, n_fit=40, batch_size=20)
     split = Split(x, synthetic.test.y[:40])
