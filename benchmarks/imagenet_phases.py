@@ -11,8 +11,9 @@ Projection: the phases that grow with the images (data, fits, perturbation, eval
 plus the fixed ones (zoo, sanity, reports) as measured; with --eps, the grid's phases (fits, cells,
 reports) also times the config's budgets over the ones run. It over-counts what does not grow with the
 images (a fit's class outputs and screening of 1000 classes, a few example images per cell), so it is
-an upper bound in that respect; "fits_unscaled" gives the bound with the fits counted once. A
-projection, not a measurement.
+an upper bound in that respect; "fits_unscaled" gives the bound with the fits counted once, and
+"evaluation_split" scales only the cells' scoring time (`score_seconds` in timings.csv) with the images,
+the rest of the evaluation phase not. A projection, not a measurement.
 
     python benchmarks/imagenet_phases.py --device cuda --scale 20
     python benchmarks/imagenet_phases.py --device cpu --scale 1000 --models timm:resnet18   # a smoke test
@@ -29,6 +30,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image
 
@@ -72,11 +74,11 @@ def main() -> None:
     full = tomllib.loads(Path(a.config).read_text())
     n, n_fit = max(full["n"] // a.scale, 1), max(full["n_fit"] // a.scale, 1)
     steps = max(attacks.create("vizpert").params["steps"] // a.scale, 1)  # G(c)'s default fit steps, scaled
-    attacks = [{"name": "vizpert", "steps": steps} if x == "vizpert" else x for x in full["attacks"]]
+    grid_attacks = [{"name": "vizpert", "steps": steps} if x == "vizpert" else x for x in full["attacks"]]
     models = [m for m in a.models.split(",") if m] or full["models"]
     eps = [e for e in a.eps.split(",") if e] or full["eps"]
     grid_scale = len(full["eps"]) / len(eps)  # fits, cells: one set per budget
-    options = {"pretrained": False, "n": n, "n_fit": n_fit, "attacks": attacks, "models": models,
+    options = {"pretrained": False, "n": n, "n_fit": n_fit, "attacks": grid_attacks, "models": models,
                "eps": eps, "device": a.device, "run_id": "imagenet-phases", "compile": a.compile}
     if a.amp is not None:
         options["amp"] = a.amp
@@ -86,9 +88,13 @@ def main() -> None:
         result = bench.run(a.config, dataset=f"imagefolder:{folder}", output=str(Path(tmp) / "runs"),
                            cache_dir=str(Path(tmp) / "cache"), **options)
         manifest = json.loads((result.run_dir / "manifest.json").read_text())
+        scoring = float(pd.read_csv(result.run_dir / "timings.csv").score_seconds.sum())
     phases = manifest["phase_seconds"]
     projected = {k: round(v * (a.scale if k in GROWS else 1) * (grid_scale if k in GRID else 1), 1)
                  for k, v in phases.items()}
+    # evaluation split: scoring (every model's predictions and the distances) grows with the images, the
+    # rest of it (example images, stored rows) comes per cell
+    evaluation_split = round((scoring * a.scale + max(phases.get("evaluation", 0.0) - scoring, 0.0)) * grid_scale, 1)
     write_result({
         "benchmark": "imagenet_phases", "config": str(Path(a.config).relative_to(ROOT)), "scale": a.scale,
         "device": manifest["device"], "models": models, "weights": "random init (seed 0)",
@@ -101,6 +107,9 @@ def main() -> None:
         "projected_full_minutes": round(sum(projected.values()) / 60, 1),
         "projected_full_minutes_fits_unscaled": round((sum(projected.values()) - projected.get("fits", 0)
                                                        + phases.get("fits", 0) * grid_scale) / 60, 1),
+        "scoring_seconds": round(scoring, 1),
+        "projected_full_minutes_evaluation_split": round((sum(projected.values()) - projected.get("evaluation", 0)
+                                                          + evaluation_split) / 60, 1),
         "dominant_phase": max(projected, key=projected.get),
         "note": "projection: phases that grow with the images x scale, the others as measured",
     }, a.out)

@@ -29,9 +29,9 @@ RESULT_COLUMNS = [
     "attack", "method", "kind", "params", "norm", "eps", "targeted", "source", "target", "whitebox", "seed", "n",
     "clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc",
     "linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean", "n_changed",
-    "fit_seconds", "perturb_seconds", "images_per_second", "fit_cached",
+    "fit_seconds", "perturb_seconds", "images_per_second", "score_seconds", "fit_cached",
 ]
-TIMING_COLUMNS = ["fit_seconds", "perturb_seconds", "images_per_second", "fit_cached"]
+TIMING_COLUMNS = ["fit_seconds", "perturb_seconds", "images_per_second", "score_seconds", "fit_cached"]
 CELL_COLUMNS = ["attack", "norm", "eps", "targeted", "source", "target"]  # one row per seed of these
 
 

@@ -46,6 +46,8 @@ def test_grid_has_one_row_per_cell_and_target(synthetic, zoo_cache, tmp_path):
     assert df.whitebox.sum() == len(df) // 2
     assert (df.linf_max <= df.eps + 1e-6).all()
     assert df[~df.targeted].targeted_success.isna().all() and df[df.targeted].targeted_success.notna().all()
+    assert (df.score_seconds > 0).all() and (df.groupby(["attack", "eps", "targeted", "source"]).score_seconds
+                                            .nunique() == 1).all()  # one scoring time per cell, on all its rows
 
 
 def test_same_seed_same_metrics(synthetic, zoo_cache, tmp_path):

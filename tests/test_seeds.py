@@ -8,6 +8,7 @@ import pytest
 import bench
 from bench.config import RunConfig
 from bench.errors import BenchError
+from reports import TIMING_COLUMNS
 
 
 @pytest.mark.slow  # two seeded runs of a learned attack: kept out of the 5-minute fast pass
@@ -20,8 +21,8 @@ def test_two_seeds_give_their_own_rows_and_a_mean_and_sd(tmp_path, zoo_cache):
     df = both.results()
     assert sorted(df.seed.unique()) == [0, 1] and len(df) == 2 * len(single)
     key = ["source", "target"]
-    zero = df[df.seed == 0].drop(columns=["perturb_seconds", "images_per_second", "fit_seconds", "fit_cached"])
-    ref = single.drop(columns=["perturb_seconds", "images_per_second", "fit_seconds", "fit_cached"])
+    zero = df[df.seed == 0].drop(columns=TIMING_COLUMNS)
+    ref = single.drop(columns=TIMING_COLUMNS)
     pd.testing.assert_frame_equal(zero.sort_values(key).reset_index(drop=True), ref.sort_values(key).reset_index(drop=True))
     per_seed = df.pivot_table(index=key, columns="seed", values="success_on_correct")
     assert (per_seed[0] != per_seed[1]).any()  # another fit seed, another delta
