@@ -127,9 +127,10 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
         pass_seconds = {name: seconds_per_pass(m, xb, yb) for name, m in models.items()}
         fit_cache = zoo.cache_root(cfg.cache_dir)
 
-        def fit_cached(g) -> bool:  # the weights are known: the same fit key as the run's
+        def in_cache(g) -> bool:  # the weights are known: the same fit key as the run's
             return is_cached(g.attack, g.budget, seed=fit_seed(g), identity=fit_identity(identity, g.source),
                              cache_dir=fit_cache)
+        fit_cached = in_cache
     existing = Path(cfg.output) / cfg.run_id if cfg.run_id else None
     stored = Store(existing).keys() if existing is not None and not cfg.fresh else set()
     return describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds, ds.num_classes, fit_cached)

@@ -91,3 +91,19 @@ def test_executor_table_matches_the_option_choices():
     from bench.executors import EXECUTOR_TABLE
 
     assert tuple(EXECUTOR_TABLE) == EXECUTORS
+
+
+def test_every_source_file_passes_pyflakes():
+    """Undefined names, names used before assignment, unused imports and redefinitions, in the packages
+    and in benchmarks/ (which no test runs end to end: a script broken this way once reached a GPU check)."""
+    import io
+
+    from pyflakes.api import checkPath
+    from pyflakes.reporter import Reporter
+
+    out = io.StringIO()
+    reporter = Reporter(out, out)
+    for folder in (*PACKAGES, "benchmarks", "tests"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            checkPath(str(path), reporter)
+    assert out.getvalue() == ""
