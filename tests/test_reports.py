@@ -163,3 +163,28 @@ def test_drawing_reports_leaves_the_matplotlib_backend_alone(tmp_path):
     assert proc.returncode == 0, proc.stderr[-1500:]
     backend, count = proc.stdout.split()
     assert backend == "svg" and int(count) > 0
+
+
+def test_image_grids_show_every_panel_pixel_for_pixel_with_short_titles(tmp_path):
+    """The class and example grids are composed into one picture: each panel's pixels are its image's
+    (constant grey panels come out as solid blocks of exactly that grey, nothing blurred into them), and
+    a long class name is cut so that it cannot run into its neighbour's."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from reports.plots import DPI, _image_grid
+
+    levels = np.arange(10) * 25 + 10  # ten distinct greys, none black or white
+    images = np.ones((10, 1, 28, 28), np.float32) * (levels / 255.0)[:, None, None, None]
+    fig = _image_grid(images, ["great white shark, white shark, man-eater, Carcharodon carcharias"] * 10, "grid")
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=DPI, format="png")
+    pixels = np.asarray(Image.open(buf).convert("L"))
+    values, counts = np.unique(pixels, return_counts=True)
+    panel = round(1.2 * DPI) ** 2
+    for level in levels:
+        assert counts[values == level].sum() >= panel, level  # the whole panel, at its exact grey
+    titles = [t.get_text() for t in fig.texts]
+    assert all(len(t) < 30 and t.endswith("…") for t in titles[:10]) and titles[-1] == "grid"
