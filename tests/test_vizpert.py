@@ -107,36 +107,30 @@ def test_same_seed_same_generator(ten_class):
 
 
 def test_second_fit_is_a_cache_hit(ten_class, tmp_path):
+    """The same fit is read back; so is a variant differing only in a perturb-only parameter
+    (`untargeted`: same key and seed); another budget is another fit."""
     _, model, loader = ten_class
     attack = attacks.create("vizpert", steps=10)
-    ident = {"dataset": "synthetic", "n_fit": 500, "source": "tiny10"}
-    first, _, cached1 = fit_with_cache(attack, model, loader, Budget("linf", 0.1), seed=0, identity=ident,
-                                       cache_dir=tmp_path)
-    second, _, cached2 = fit_with_cache(attack, model, loader, Budget("linf", 0.1), seed=0, identity=ident,
-                                        cache_dir=tmp_path)
+
+    def fit(a, eps=0.1):
+        return fit_with_cache(a, model, loader, Budget("linf", eps), seed=0, cache_dir=tmp_path,
+                              identity={"dataset": "synthetic", "n_fit": 500, "source": "tiny10"})
+
+    (first, _, cached1), (second, _, cached2) = fit(attack), fit(attack)
     assert (cached1, cached2) == (False, True)
     assert torch.equal(first.tensors["deltas"], second.tensors["deltas"])
     assert second.meta["untargeted_class"] == first.meta["untargeted_class"]
-    other, _, cached3 = fit_with_cache(attack, model, loader, Budget("linf", 0.2), seed=0, identity=ident,
-                                       cache_dir=tmp_path)
-    assert not cached3  # another budget is another fit
+    shared, _, cached_shared = fit(attacks.create("vizpert", steps=10, untargeted="best_class"))
+    assert cached_shared and torch.equal(first.tensors["deltas"], shared.tensors["deltas"])
+    assert not fit(attack, eps=0.2)[2]  # another budget is another fit
 
 
-def test_variants_differing_only_in_a_perturb_only_parameter_share_one_fit(ten_class, tmp_path):
-    """`untargeted` only steers perturb: a vizpert with another rule reads the default's cached fit (same
-    key and seed), while the default's fit identity stays what it was (existing caches stay valid)."""
-    _, model, loader = ten_class
-    default, other = attacks.create("vizpert", steps=10), attacks.create("vizpert", steps=10, untargeted="best_class")
-    assert default.fit_config() == default.config() and other.fit_config() == default.config()
-    assert other.config() != default.config()
+def test_fit_config_sets_perturb_only_parameters_to_their_defaults():
+    """So default attacks keep the fit keys and seeds they had before `Param.fit` existed."""
+    default = attacks.create("vizpert", steps=10)
+    other = attacks.create("vizpert", steps=10, untargeted="best_class")
+    assert default.fit_config() == default.config() == other.fit_config() != other.config()
     assert attacks.create("vizpert", steps=11).fit_config() != default.fit_config()
-    ident = {"dataset": "synthetic", "n_fit": 500, "source": "tiny10"}
-    first, _, cached1 = fit_with_cache(default, model, loader, Budget("linf", 0.1), seed=0, identity=ident,
-                                       cache_dir=tmp_path)
-    second, _, cached2 = fit_with_cache(other, model, loader, Budget("linf", 0.1), seed=0, identity=ident,
-                                        cache_dir=tmp_path)
-    assert (cached1, cached2) == (False, True)
-    assert torch.equal(first.tensors["deltas"], second.tensors["deltas"])
 
 
 def test_trainable_classifier_leaves_the_attacked_model_untouched(ten_class):
