@@ -63,7 +63,8 @@ def _img(path: Path, run_dir: Path, caption: str) -> str:
 def index_html(run_dir: Path, sections: Sequence[tuple[str, str]], facts: Sequence[str],
                warnings: Sequence[str], notes: Sequence[str] = ()) -> str:
     """The page: run facts, warnings, notes on what the grid cannot show, then (title, HTML body)
-    sections, then figure galleries (transfer heatmaps and curves full width, the rest two a row)."""
+    sections, then figure galleries (transfer heatmaps, curves and the per-class grids full width, the
+    rest two a row)."""
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
              f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
              f"<title>vizpert-bench run {html.escape(run_dir.name)}</title><style>{CSS}</style></head><body>\n",
@@ -85,8 +86,8 @@ def index_html(run_dir: Path, sections: Sequence[tuple[str, str]], facts: Sequen
         ("Transfer heatmaps (all attacks, one colour scale 0-100%)", ("heatmaps_all_",), True),
         ("Rates against eps, and perceptibility against effectiveness", ("curves_eps_", "ssim_vs_fooling_"), True),
         ("Transfer heatmap per attack", ("heatmap_",), False),
-        ("Class visualizations", ("classviz_",), False),
-        ("Fitted universal perturbations", ("deltas_",), False),
+        ("Class visualizations", ("classviz_",), True),  # a row of 10+ classes: too small at half width
+        ("Fitted universal perturbations", ("deltas_",), True),
         ("Examples: clean / perturbation (amplified for display) / adversarial", ("examples_",), False),
     ]
     for title, prefixes, wide in galleries:

@@ -188,3 +188,19 @@ def test_image_grids_show_every_panel_pixel_for_pixel_with_short_titles(tmp_path
         assert counts[values == level].sum() >= panel, level  # the whole panel, at its exact grey
     titles = [t.get_text() for t in fig.texts]
     assert all(len(t) < 30 and t.endswith("…") for t in titles[:10]) and titles[-1] == "grid"
+
+
+def test_per_class_grids_get_the_full_page_width(tmp_path):
+    """A row of ten or more classes is unreadable at half width: class visualizations and fitted deltas
+    are full-width galleries, per-cell heatmaps and examples stay two a row."""
+    from reports.html import index_html
+
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    for name in ("classviz_v_linf_eps0.1_a", "deltas_v_linf_eps0.1_a", "heatmap_pgd_eps0.1", "examples_pgd_a"):
+        (plots / f"{name}.png").write_bytes(b"")
+    page = index_html(tmp_path, [], [], [])
+    gallery = {title: cls for title, cls in re.findall(r'<h2>([^<]+)</h2>\n<div class="([^"]+)">', page)}
+    assert gallery["Class visualizations"] == gallery["Fitted universal perturbations"] == "grid wide"
+    assert gallery["Transfer heatmap per attack"] == "grid" and gallery[
+        "Examples: clean / perturbation (amplified for display) / adversarial"] == "grid"
