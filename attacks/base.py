@@ -109,10 +109,11 @@ class Attack(ABC):
         if fitted.budget.eps == 0.0:  # the only image within distance 0 of x is x itself
             return x.detach().clone()
         x_adv = self._perturb(fitted, model, x, y, target).detach().clamp(0.0, 1.0)
+        who = f"attack {self.label!r}"
         if checks is None:
-            fitted.budget.check(x, x_adv, who=f"attack {self.label!r}")
+            fitted.budget.check(x, x_adv, who=who)
         else:
-            checks.add(fitted.budget, x, x_adv, who=f"attack {self.label!r}")
+            checks.add(fitted.budget, x, x_adv, who=who)
         return x_adv
 
     @abstractmethod

@@ -37,20 +37,21 @@ def _panel_figure(rows: Sequence[Sequence[tuple[np.ndarray, str]]], suptitle: st
     with the titles as text. Why not one axes per panel: subplots, tight_layout and drawing every axes
     made the quickstart's 24 grids 4.8x slower (`benchmarks/plot_speed.py`: 12.8 s against 2.7 s)."""
     ncols = max(len(r) for r in rows)
-    c, h, w = rows[0][0][0].shape
+    _, h, w = rows[0][0][0].shape
+    pt = DPI / 72  # pixels per typographic point
     pw = round(panel_in * DPI)
     ph = max(round(pw * h / w), 1)
     gap, margin = round(0.08 * pw), 8
-    line = title_pt * DPI / 72 * 1.3
-    fits = max(int((pw + gap) / (0.55 * title_pt * DPI / 72)), 4)  # characters a title line may take
+    line = title_pt * pt * 1.3
+    fits = max(int((pw + gap) / (0.55 * title_pt * pt)), 4)  # characters a title line may take
 
     def short(title: str) -> str:  # long class names (ImageNet's) cut so they never run into a neighbour
         return "\n".join(t if len(t) <= fits else t[:fits - 1] + "…" for t in title.split("\n"))
 
     band = [round(max(t.count("\n") + 1 for _, t in r) * line) + 4 for r in rows]
-    chars = max(int((ncols * (pw + gap)) / (0.5 * suptitle_pt * DPI / 72)), 20)
+    chars = max(int((ncols * (pw + gap)) / (0.5 * suptitle_pt * pt)), 20)
     sup = textwrap.fill(suptitle, chars)
-    top = round((sup.count("\n") + 1) * suptitle_pt * DPI / 72 * 1.3) + 2 * margin
+    top = round((sup.count("\n") + 1) * suptitle_pt * pt * 1.3) + 2 * margin
     width = 2 * margin + ncols * pw + (ncols - 1) * gap
     height = top + sum(band) + len(rows) * ph + (len(rows) - 1) * gap + margin
     canvas = np.full((height, width, 3), 255, np.uint8)

@@ -25,13 +25,12 @@ from .format import display_frame
 from .latex import FIT_MACRO, latex_escape, to_latex
 from .stats import add_intervals, bootstrap_mean, wilson
 
+TIMING_COLUMNS = ["fit_seconds", "perturb_seconds", "images_per_second", "score_seconds", "fit_cached"]
 RESULT_COLUMNS = [
     "attack", "method", "kind", "params", "norm", "eps", "targeted", "source", "target", "whitebox", "seed", "n",
     "clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc",
-    "linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean", "n_changed",
-    "fit_seconds", "perturb_seconds", "images_per_second", "score_seconds", "fit_cached",
+    "linf_mean", "linf_max", "l2_mean", "ssim_mean", "psnr_mean", "n_changed", *TIMING_COLUMNS,
 ]
-TIMING_COLUMNS = ["fit_seconds", "perturb_seconds", "images_per_second", "score_seconds", "fit_cached"]
 CELL_COLUMNS = ["attack", "norm", "eps", "targeted", "source", "target"]  # one row per seed of these
 
 
