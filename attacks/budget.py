@@ -4,15 +4,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import torch
 
+from common.eps import NORMS
+from common.eps import parse_eps as common_parse_eps
 from common.norms import per_example_norm
 
 from .errors import AttackError, BudgetViolation
 
-NORMS = ("linf", "l2")
 TOLERANCE = 1e-6  # absolute, on the [0, 1] pixel scale
 # relative to eps: an attack that projects onto an L2 ball in float32 is off by float32 rounding of a sum
 # over every pixel, which grows with the norm itself (measured 7e-5 relative on 3x224x224 at eps 10), so an
@@ -26,13 +26,11 @@ def budget_limit(eps: float) -> float:
 
 
 def parse_eps(value: str | float | int) -> float:
-    """Accept 0.1, "0.1" or "8/255" and return a float."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+    """Accept 0.1, "0.1" or "8/255" and return a float (`common.eps.parse_eps`, raising AttackError)."""
     try:
-        return float(Fraction(str(value).strip()))
-    except (ValueError, ZeroDivisionError):
-        raise AttackError(f"eps {value!r} is not a number; write it as 0.03 or 8/255") from None
+        return common_parse_eps(value)
+    except ValueError as exc:
+        raise AttackError(str(exc)) from None
 
 
 @dataclass(frozen=True)

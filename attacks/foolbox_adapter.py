@@ -24,7 +24,7 @@ class FoolboxAttack(Attack):
 
         cls = getattr(foolbox.attacks, class_name, None)
         if cls is None or not isinstance(cls, type):
-            from .registry import unknown_name_message
+            from common.text import unknown_name_message
 
             names = [n for n in dir(foolbox.attacks) if n[:1].isupper()]
             raise AttackError(unknown_name_message("foolbox attack", class_name, names,

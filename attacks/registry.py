@@ -5,13 +5,12 @@ each entry point loads an Attack subclass (or a factory) and is registered under
 """
 from __future__ import annotations
 
-import difflib
 import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
-from common.text import first_line
+from common.text import first_line, unknown_name_message
 
 from .base import Attack
 from .errors import UnknownAttackError
@@ -19,14 +18,6 @@ from .errors import UnknownAttackError
 ENTRY_POINT_GROUP = "vizpert_bench.attacks"
 
 AttackFactory = Callable[..., Attack]
-
-
-def unknown_name_message(kind: str, name: str, choices: Iterable[str], list_command: str) -> str:
-    """One line: the unknown name, close matches if any, and where to see all names."""
-    choices = sorted(choices)
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown {kind} {name!r}{hint} (`{list_command}` shows all)"
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ class GenericTorchattack(TorchattacksAttack):
     def __init__(self, class_name: str, **params: Any) -> None:
         cls = getattr(torchattacks, class_name, None)
         if not (inspect.isclass(cls) and issubclass(cls, torchattacks.attack.Attack)):
-            from .registry import unknown_name_message
+            from common.text import unknown_name_message
 
             names = [n for n in dir(torchattacks) if inspect.isclass(getattr(torchattacks, n))
                      and issubclass(getattr(torchattacks, n), torchattacks.attack.Attack)]

@@ -9,23 +9,24 @@ import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
-import attacks
-import zoo
-from common.files import atomic_write_json
-
-from . import models as bench_models
-from .config import DEFAULT_MODELS, iter_options, split_csv
-from .configfile import resolve_config
-from .data import DATASETS, load_dataset
-from .errors import BenchError
 from common.progress import show_bars
 
+from .config import DEFAULT_MODELS, iter_options, split_csv
+from .configfile import resolve_config
+from .errors import BenchError
 from .logs import log_stderr, quiet
-from .pipeline import execute, link_latest
-from .rendering import render
 
-USER_ERRORS = (BenchError, zoo.ZooError, attacks.AttackError)
+# Only what parsing and checking the options needs is imported here: torch, timm and the attack
+# libraries take about 10 s to import on two cores, so each command imports them itself, and help
+# texts and one-line usage errors (`bench run --eps abc`) answer at once.
+# The user-fixable errors, by module: one whose module was never imported cannot have been raised.
+USER_ERRORS = {"bench.errors": "BenchError", "zoo.errors": "ZooError", "attacks.errors": "AttackError"}
 log = log_stderr  # `--quiet` swaps in `quiet` for the process (main)
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """A problem the user can fix (printed as its one-line message, exit 2), not a bug."""
+    return any(isinstance(exc, getattr(sys.modules[m], name)) for m, name in USER_ERRORS.items() if m in sys.modules)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -142,6 +143,8 @@ def _checkpoint_flags(items: list[str]) -> dict[str, str]:
 def cmd_run(a: argparse.Namespace) -> int:
     """`bench run`: the config from defaults, file and flags, then the pipeline; prints the summary."""
     cfg = resolve_config(a.config, run_overrides(a))
+    from .pipeline import execute  # imports `reports` before the run creates ./reports/runs (bench.rendering)
+
     result = execute(cfg, log=log, command=sys.argv)
     if cfg.dry_run:
         print(result.plan)
@@ -152,6 +155,11 @@ def cmd_run(a: argparse.Namespace) -> int:
 
 
 def cmd_list(a: argparse.Namespace) -> int:
+    import attacks
+    import zoo
+
+    from .data import DATASETS
+
     if a.what == "attacks":
         rows = attacks.REGISTRY.describe()
     elif a.what == "models":
@@ -171,6 +179,11 @@ def cmd_list(a: argparse.Namespace) -> int:
 
 
 def cmd_zoo_train(a: argparse.Namespace) -> int:
+    import zoo
+
+    from . import models as bench_models
+    from .data import load_dataset
+
     names = split_csv(a.models)
     for name in names:
         zoo.validate_name(name)
@@ -188,7 +201,7 @@ def cmd_zoo_train(a: argparse.Namespace) -> int:
 
 
 def cmd_report(a: argparse.Namespace) -> int:
-    from .rendering import require_reports
+    from .rendering import render, require_reports
 
     require_reports()
     from reports import parse_formats
@@ -280,7 +293,11 @@ def _compare_attacks(run_dir: Path, pair: str, output: Path | None) -> int:
 
 
 def cmd_merge(a: argparse.Namespace) -> int:
+    from common.files import atomic_write_json
+
     from . import runfolder
+    from .pipeline import link_latest
+    from .rendering import render
     from .store import Store
 
     run_dir = Path(a.run_dir)
@@ -325,7 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("`bench zoo` needs a subcommand: train")
             return cmd_zoo_train(a)
         return handlers[a.command](a)
-    except USER_ERRORS as exc:
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
         if a.debug:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from attacks import NORMS, AttackError, Budget, parse_eps
+from common.eps import NORMS, parse_eps
+from common.text import unknown_name_message
 
 from .errors import BenchError
+
+if TYPE_CHECKING:  # attacks imports torch: the config is checked before any heavy import
+    from attacks import Budget
 
 DEFAULT_MODELS = ("mini:resnet", "mini:densenet", "mini:vgg")
 DEFAULT_ATTACKS = ("fgsm", "pgd", "vizpert")
@@ -182,7 +186,7 @@ class RunConfig:
         eps = [eps] if isinstance(eps, (int, float)) else eps
         try:
             set_(self, "eps", tuple(parse_eps(e) for e in eps))
-        except AttackError as exc:
+        except ValueError as exc:
             raise BenchError(str(exc)) from None
         set_(self, "checkpoints", dict(self.checkpoints))
         if self.seeds is not None:
@@ -258,6 +262,8 @@ class RunConfig:
         return self.seeds if self.seeds is not None else (self.seed,)
 
     def budgets(self) -> list[Budget]:
+        from attacks import Budget
+
         return [Budget(self.norm, e) for e in self.eps]
 
     def shard_spec(self) -> Shard:
@@ -282,8 +288,7 @@ class RunConfig:
         from .data import DATASETS
 
         if self.dataset not in DATASETS and not self.dataset.startswith("imagefolder:"):
-            raise BenchError(attacks.registry.unknown_name_message("dataset", self.dataset, DATASETS,
-                                                                   "bench list datasets"))
+            raise BenchError(unknown_name_message("dataset", self.dataset, DATASETS, "bench list datasets"))
         for name in self.models:
             zoo.validate_name(name)
             if self.models.count(name) > 1:

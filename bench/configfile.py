@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from attacks.registry import unknown_name_message
+from common.text import unknown_name_message
 
 from .config import OPTIONS, RunConfig, attack_spec, toml_type
 from .errors import BenchError

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from attacks.registry import unknown_name_message
+from common.text import unknown_name_message
 
 from .datatypes import Dataset, Split
 from .errors import BenchError

@@ -1,5 +1,9 @@
-"""Short texts shared by log lines and tables: a library's error quoted in a one-line user error, a speed."""
+"""Short texts shared by log lines, tables and errors: a library's error quoted in a one-line user error,
+an unknown name with "did you mean", a speed."""
 from __future__ import annotations
+
+import difflib
+from typing import Iterable
 
 
 def first_line(exc: BaseException, limit: int | None = None) -> str:
@@ -14,3 +18,11 @@ def speed_text(images_per_second: float) -> str:
     separators from 100 up, three significant digits below (AutoAttack's 0.3 is not "0")."""
     v = images_per_second
     return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+
+def unknown_name_message(kind: str, name: str, choices: Iterable[str], list_command: str) -> str:
+    """One line: the unknown name, close matches if any, and where to see all names."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown {kind} {name!r}{hint} (`{list_command}` shows all)"

@@ -117,6 +117,31 @@ def test_argparse_errors_are_one_line_too(args, capsys):
     assert len(err) == 1 and err[0].startswith("error: ") and "--help" in err[0]
 
 
+def test_help_and_option_errors_answer_without_importing_torch(tmp_path):
+    """`bench --help`, argparse errors and bad option values (flags or TOML) are answered before torch,
+    timm or the attack libraries are imported (about 10 s on two cores), still as one line, exit 2."""
+    (tmp_path / "cfg.toml").write_text("epz = 0.1\n")
+    script = f"""
+import contextlib, io, sys
+from bench.cli import main
+HEAVY = ("torch", "timm", "torchattacks", "foolbox", "pandas", "matplotlib", "attacks", "zoo", "reports")
+for args in (["--help"], ["run", "--help"], ["run", "--epss", "1"], ["run", "--eps", "abc"], ["run", "--n", "0"],
+             ["run", "--shard", "5/4"], ["run", "--config", {str(tmp_path / "cfg.toml")!r}]):
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except SystemExit as exc:
+            code = exc.code
+    print(args[-1], code, len(err.getvalue().strip().splitlines()), [m for m in HEAVY if m in sys.modules])
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    answers = [line.split(" ", 1)[1] for line in proc.stdout.strip().splitlines()]
+    assert answers == ["0 0 []"] * 2 + ["2 1 []"] * 5, proc.stdout
+
+
 @pytest.mark.parametrize("how", ["file-in-the-way", "read-only"])
 def test_unwritable_output_dir(capsys, tmp_path, zoo_cache, how):
     if how == "read-only":
