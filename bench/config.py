@@ -114,6 +114,17 @@ def parse_shard(text: str | None) -> Shard:
     return Shard(int(m.group(1)), int(m.group(2)))
 
 
+def ray_host_port(address: str | None) -> tuple[str, int] | None:
+    """The (host, port) of a Ray address (host:port or ray://host:port), None for Ray's own None,
+    "auto" and "local"; a one-line error otherwise."""
+    if address in (None, "auto", "local"):
+        return None
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        raise BenchError(f"--ray-address {address!r} is not host:port or ray://host:port; e.g. ray://head:10001")
+    return host, int(port)
+
+
 def split_csv(text: str) -> list[str]:
     """"a, b,,c" -> ["a", "b", "c"]: how lists are written on the command line."""
     return [t.strip() for t in text.split(",") if t.strip()]
@@ -213,6 +224,7 @@ class RunConfig:
                 self._check_sources(f"{spec.display}'s sources", spec.sources)
         if self.ray_address and self.executor != "ray":
             raise BenchError("--ray-address is for --executor ray; add --executor ray or drop the address")
+        ray_host_port(self.ray_address)
         for name in self.checkpoints:
             if name not in self.models:
                 raise BenchError(f"a checkpoint is given for {name}, which is not in --models "

@@ -24,6 +24,7 @@ import torch
 from common.text import first_line
 
 from .batching import BatchSizer
+from .config import ray_host_port
 from .errors import BenchError
 from .plan import Cell, Group
 from .runner import CellFailure, Event, GridContext, group_events
@@ -44,14 +45,11 @@ def require_ray():
 def check_address(address: str | None) -> None:
     """Fail in one line, before any data is loaded, when a Ray address does not answer (ray.init
     itself would retry for minutes). None and "auto" are left to Ray."""
-    if address in (None, "auto", "local"):
+    hostport = ray_host_port(address)
+    if hostport is None:
         return
-    hostport = address.split("://", 1)[-1]
-    host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit():
-        raise BenchError(f"--ray-address {address!r} is not host:port or ray://host:port; e.g. ray://head:10001")
     try:
-        socket.create_connection((host, int(port)), timeout=5).close()
+        socket.create_connection(hostport, timeout=5).close()
     except OSError as exc:
         raise _unreachable(address, exc) from None
 

@@ -97,7 +97,7 @@ def test_best_other_untargeted_rule_avoids_the_images_own_class(ten_class):
 
 def test_same_seed_same_generator(ten_class):
     _, model, loader = ten_class
-    attack = attacks.create("vizpert", steps=20, condition="image", width=16)
+    attack = attacks.create("vizpert", steps=5, condition="image", width=16)
     a = attack.fit(model, loader, Budget("linf", 0.1), seed=3)
     b = attack.fit(model, loader, Budget("linf", 0.1), seed=3)
     c = attack.fit(model, loader, Budget("linf", 0.1), seed=4)
@@ -149,7 +149,7 @@ def test_untargeted_uses_the_class_that_fools_most(ten_class):
 
 
 @pytest.mark.parametrize("name,params", [("vizpert", {"steps": 150}), ("class_uap", {"steps": 150}),
-                                         ("vizpert", {"steps": 150, "condition": "image", "width": 32})])
+                                         ("vizpert", {"steps": 60, "condition": "image", "width": 16})])
 def test_targeted_perturbations_reach_their_targets(ten_class, name, params):
     ds, model, loader = ten_class
     x, y = ds.test.x[:300], ds.test.y[:300]
