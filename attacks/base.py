@@ -63,7 +63,9 @@ class Attack(ABC):
 
     def config(self) -> dict[str, Any]:
         """Name, code version and parameters: what identifies this attack in cache and cell keys."""
-        return {"attack": self.label, "version": self.version, **self.params}
+        spec = self.params_spec
+        return {"attack": self.label, "version": self.version,
+                **{k: v for k, v in self.params.items() if k not in spec or spec[k].keyed or v != spec[k].default}}
 
     def fit_config(self) -> dict[str, Any]:
         """`config()` with every perturb-only parameter (`Param.fit` False) at its default: what

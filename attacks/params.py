@@ -21,7 +21,9 @@ class Param:
 
     `kind` float accepts integers too; int and float reject booleans. `low`/`high` are inclusive
     unless `low_open`/`high_open`. `none_ok` lets None stand for "derived from other parameters".
-    `fit` False marks a parameter only `perturb` reads: fits (their cache key and seed) ignore it."""
+    `fit` False marks a parameter only `perturb` reads: fits (their cache key and seed) ignore it.
+    `keyed` False: added after results were stored, and at its default the attack does exactly what it
+    did before; left out of the attack's keys and seeds at its default, so stored cells and fits stay valid."""
 
     default: Any
     help: str = ""
@@ -33,6 +35,7 @@ class Param:
     high_open: bool = False
     none_ok: bool = False
     fit: bool = True
+    keyed: bool = True
 
     def expected(self) -> str:
         """What a valid value looks like, in words (for errors and `bench list attacks`)."""

@@ -169,3 +169,46 @@ def test_targeted_perturbations_reach_their_targets(ten_class, name, params):
 def test_bad_parameters_are_one_line_errors(params, msg):
     with pytest.raises(attacks.AttackError, match=msg):
         attacks.create("vizpert", **params)
+
+
+@pytest.fixture(scope="module")
+def many_classes():
+    """300 classes (above VizPert's 128-class batch), a linear model on 1x8x8 images: only the
+    sampling is under test, not how well it fools."""
+    torch.manual_seed(0)
+    model = Normalized(nn.Sequential(nn.Flatten(), nn.Linear(64, 300)), (0.5,), (0.25,), name="lin300")
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(600, 1, 8, 8, generator=g), torch.randint(300, (600,), generator=g)
+    return model.eval().requires_grad_(False), DataLoader(TensorDataset(x, y), batch_size=300)
+
+
+@pytest.mark.parametrize("class_batch,kept", [("random", lambda n: n < 64), ("targets", lambda n: n == 64)])
+def test_above_128_classes_targets_sampling_keeps_every_image_of_a_step(many_classes, monkeypatch, class_batch, kept):
+    """`class_batch="random"` drops the images whose target is not among the step's 128 random
+    classes (about 64 x 128 / 299 = 27 of 64 kept); `"targets"` generates the targeted classes: all kept."""
+    import attacks.vizpert.attack as vizpert_attack
+
+    model, loader = many_classes
+    seen = []
+    real = vizpert_attack.perturb_loss
+
+    def spy(guide, x, delta, target, loss="ce"):
+        seen.append(len(x))
+        return real(guide, x, delta, target, loss)
+
+    monkeypatch.setattr(vizpert_attack, "perturb_loss", spy)
+    attack = attacks.create("vizpert", steps=4, batch_size=64, width=4, class_batch=class_batch)
+    attack.fit(model, loader, Budget("linf", 0.1), seed=0)
+    assert len(seen) == 4 and all(kept(n) for n in seen), seen
+
+
+def test_class_batch_at_its_default_leaves_keys_alone_and_changes_nothing_up_to_128_classes(ten_class):
+    """Added after fits were cached: at its default it is not in the attack's keys or seeds; below
+    129 classes both values generate every class at every step (the same fit)."""
+    default, targets = attacks.create("vizpert", steps=5), attacks.create("vizpert", steps=5, class_batch="targets")
+    assert "class_batch" not in default.config() and "class_batch" not in default.fit_config()
+    assert default.params["class_batch"] == "random" and targets.fit_config()["class_batch"] == "targets"
+    _, model, loader = ten_class
+    a = default.fit(model, loader, Budget("linf", 0.1), seed=0)
+    b = targets.fit(model, loader, Budget("linf", 0.1), seed=0)
+    assert all(torch.equal(a.tensors[k], b.tensors[k]) for k in a.tensors)

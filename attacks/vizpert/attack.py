@@ -51,6 +51,10 @@ class VizPert(Attack):
         "lr": Param(2e-3, "Adam learning rate (cosine decay)", float, low=0, low_open=True),
         "width": positive_int(None, "generator width multiplier (none: 32 for G(c), 64 for G(x, c))", none_ok=True),
         "loss": Param("ce", "ce (the paper) or margin (logit margin clipped at -5)", choices=("ce", "margin")),
+        "class_batch": Param("random", f"above {CLASS_BATCH_MAX} classes, which classes a perturb step generates: "
+                             f"random, {CLASS_BATCH_MAX} random classes (the step's images whose target is "
+                             "not among them are dropped); targets, the classes the step's images target",
+                             choices=("random", "targets"), keyed=False),
         "untargeted": Param("best_other", "untargeted use: the best class for every image, or the runner-up "
                             "for images already labelled as it", choices=UNTARGETED_RULES, fit=False),
     }
@@ -91,6 +95,11 @@ class VizPert(Attack):
                 return classes
             return torch.randperm(n_cls, generator=g)[:CLASS_BATCH_MAX].to(device)
 
+        def target_classes(c: torch.Tensor) -> torch.Tensor:
+            cb = torch.unique(c)
+            return cb if len(cb) <= CLASS_BATCH_MAX else cb[torch.randperm(len(cb), generator=g)[:CLASS_BATCH_MAX]
+                                                            .to(device)]
+
         def loss_fn(step: int) -> torch.Tensor:
             if p["objective"] == "visualize":
                 c = class_batch()
@@ -98,7 +107,7 @@ class VizPert(Attack):
             x, c = sample()
             if p["condition"] == "image":
                 return perturb_loss(guide, x, scale_to_budget(gen(x, c), budget), c, p["loss"])
-            cb = class_batch()
+            cb = class_batch() if n_cls <= CLASS_BATCH_MAX or p["class_batch"] == "random" else target_classes(c)
             deltas = scale_to_budget(gen(cb), budget)
             lookup = torch.full((n_cls,), -1, dtype=torch.long, device=device)
             lookup[cb] = torch.arange(len(cb), device=device)
