@@ -115,3 +115,20 @@ def test_bia_needs_a_timm_model_and_a_valid_layer(tiny_model, loader, source):
         attacks.create("bia", **QUICK, layer=9).fit(source, loader, Budget("linf", 0.1), seed=0)
     with pytest.raises(attacks.AttackError, match="past the model's 5 feature levels"):
         attacks.create("bia", **QUICK, layer=-6).fit(source, loader, Budget("linf", 0.1), seed=0)
+
+
+@pytest.mark.parametrize("num_classes,size", [(10, 28), (129, 16), (1000, 32)])
+def test_conditional_generator_equals_concatenating_the_one_hot_maps(num_classes, size):
+    """Above 128 classes the label maps' part of the first conv is computed as a per-class constant:
+    the conv of the concatenated maps (the papers' construction, used up to 128), same parameters."""
+    from attacks.generative.networks import ResnetGenerator, ResnetGeneratorConfig
+
+    torch.manual_seed(0)
+    gen = ResnetGenerator(ResnetGeneratorConfig(3, ngf=8, blocks=1, num_classes=num_classes)).eval()
+    x, c = torch.rand(4, 3, size, size), torch.tensor([0, 3, num_classes - 1, 3])
+    maps = torch.nn.functional.one_hot(c, num_classes).float()[:, :, None, None].expand(-1, -1, size, size)
+    with torch.no_grad():
+        reference = torch.tanh(gen.net(torch.cat([x, maps], dim=1)))
+        out = gen(x, c)
+    assert out.shape == x.shape and torch.allclose(out, reference, atol=1e-5)
+    assert not torch.allclose(out[1], gen(x, torch.tensor([0, 4, 1, 3]))[1])  # the class matters
