@@ -66,13 +66,11 @@ class ResnetGenerator(nn.Module):
             nn.ReflectionPad2d(3), nn.Conv2d(g, cfg.channels, 7))
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cfg.num_classes and c is None:
+            raise ValueError("a target-conditional generator needs the target classes")
         if self.cfg.num_classes > LABEL_MAPS_MAX:
-            if c is None:
-                raise ValueError("a target-conditional generator needs the target classes")
             out = self.net[2:](self._first_conv_with_label_maps(x, c))
         elif self.cfg.num_classes:
-            if c is None:
-                raise ValueError("a target-conditional generator needs the target classes")
             maps = F.one_hot(c, self.cfg.num_classes).to(x.dtype)[:, :, None, None]
             out = self.net(torch.cat([x, maps.expand(-1, -1, *x.shape[-2:])], dim=1))
         else:
@@ -86,7 +84,7 @@ class ResnetGenerator(nn.Module):
         those maps: they are constant over the image (reflection padding keeps them so), so their part
         of the conv is, for class c, a constant per output channel, the sum of the kernel's class-c
         weights. The same function and parameters as the concatenation, which at 1000 classes and
-        224x224 would be a batch x 1003 x 230 x 230 input (26 GB at batch 128)."""
+        224x224 would be a batch x 1003 x 230 x 230 input (25 GiB at batch 128)."""
         pad, conv = self.net[0], self.net[1]
         weight = conv.weight
         h = F.conv2d(pad(x), weight[:, :self.cfg.channels])
