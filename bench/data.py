@@ -129,21 +129,23 @@ def load_fashion_mnist(data_dir: str | os.PathLike | None = None, *, download: b
 # ---------------------------------------------------------------- synthetic
 
 def load_synthetic(data_dir: str | os.PathLike | None = None, *, num_classes: int = 4, size: int = 16,
-                   n_train: int = 2000, n_test: int = 1000, **_: object) -> Dataset:
-    """A learnable toy set for tests: each class is a fixed random smooth template plus noise.
+                   n_train: int = 2000, n_test: int = 1000, template_size: int = 4, noise: float = 0.3,
+                   **_: object) -> Dataset:
+    """A learnable toy set for tests: each class is a fixed random smooth template (`template_size`
+    squared random values, upsampled) plus gaussian `noise`; finer templates and less noise keep many
+    classes apart (`benchmarks/vizpert_many_classes.py`).
 
     Deterministic (seed 0) and made in milliseconds; a tiny CNN separates it in seconds.
     """
     del data_dir
     g = torch.Generator().manual_seed(0)
-    coarse = torch.rand(num_classes, 1, 4, 4, generator=g)
+    coarse = torch.rand(num_classes, 1, template_size, template_size, generator=g)
     templates = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)
 
     def make(n: int) -> Split:
         y = torch.arange(n) % num_classes
         y = y[torch.randperm(n, generator=g)]
-        noise = torch.randn(n, 1, size, size, generator=g) * 0.3
-        x = (0.25 + 0.5 * templates[y] + noise).clamp_(0.0, 1.0)
+        x = (0.25 + 0.5 * templates[y] + torch.randn(n, 1, size, size, generator=g) * noise).clamp_(0.0, 1.0)
         return Split(x, y)
 
     names = tuple(f"class{i}" for i in range(num_classes))

@@ -74,9 +74,13 @@ def main() -> None:
     full = tomllib.loads(Path(a.config).read_text())
     n, n_fit = max(full["n"] // a.scale, 1), max(full["n_fit"] // a.scale, 1)
     steps = max(attacks.create("vizpert").params["steps"] // a.scale, 1)  # G(c)'s default fit steps, scaled
-    # VizPert given by name or as a table (its other parameters kept): only its steps are scaled
-    grid_attacks = [{**({"name": x} if isinstance(x, str) else x), "steps": steps}
-                    if (x if isinstance(x, str) else x["name"]) == "vizpert" else x for x in full["attacks"]]
+
+    def scaled(item: str | dict) -> str | dict:
+        """VizPert, given by name or as a table (its other parameters kept), with the scaled steps."""
+        table = {"name": item} if isinstance(item, str) else dict(item)
+        return {**table, "steps": steps} if table["name"] == "vizpert" else item
+
+    grid_attacks = [scaled(x) for x in full["attacks"]]
     models = [m for m in a.models.split(",") if m] or full["models"]
     eps = [e for e in a.eps.split(",") if e] or full["eps"]
     grid_scale = len(full["eps"]) / len(eps)  # fits, cells: one set per budget

@@ -2,7 +2,7 @@
 `class_batch = "random"` they are random classes and the step's images whose target is not among them
 are dropped (about 128 x 128 / C of 128 images are kept), with `"targets"` they are the classes the
 step's images target (all kept). Same generator work per step; compared at equal steps on a synthetic
-C-class set (`many_classes`) with a tiny CNN trained in seconds (CPU), targeted success on held-out images.
+C-class set (`bench.data.load_synthetic`, 8x8 templates, noise 0.1) with a tiny CNN trained in seconds (CPU), targeted success on held-out images.
 
     .venv/bin/python benchmarks/vizpert_many_classes.py --classes 300 --steps 150 --seeds 0,1
 """
@@ -15,33 +15,17 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import attacks
 from attacks import Budget
-from bench.datatypes import Dataset, Split
+from bench.data import load_synthetic
 from bench.targets import make_targets
 from benchlib import write_result
 from zoo import Normalized
 from zoo.train import accuracy, fit_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def many_classes(num_classes: int, n_train: int, n_test: int, size: int = 16) -> Dataset:
-    """`bench.data.load_synthetic`'s recipe (a smooth random template per class plus noise) with finer
-    templates (8x8 before upsampling) and less noise (0.1), so that a tiny CNN separates many classes."""
-    g = torch.Generator().manual_seed(0)
-    templates = F.interpolate(torch.rand(num_classes, 1, 8, 8, generator=g), size=(size, size), mode="bilinear",
-                              align_corners=False)
-
-    def make(n: int) -> Split:
-        y = (torch.arange(n) % num_classes)[torch.randperm(n, generator=g)]
-        return Split((0.25 + 0.5 * templates[y] + 0.1 * torch.randn(n, 1, size, size, generator=g)).clamp(0, 1), y)
-
-    return Dataset("synthetic", make(n_train), make(n_test), tuple(f"class{i}" for i in range(num_classes)),
-                   mean=(0.5,), std=(0.25,), source="generated")
 
 
 def main() -> None:
@@ -55,7 +39,9 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "vizpert_many_classes.json"))
     a = p.parse_args()
     torch.set_num_threads(2)
-    ds = many_classes(a.classes, n_train=max(40 * a.classes, a.n_fit), n_test=a.n)
+    # finer templates and less noise than the test default, so that a tiny CNN separates many classes
+    ds = load_synthetic(num_classes=a.classes, n_train=max(40 * a.classes, a.n_fit), n_test=a.n,
+                        template_size=8, noise=0.1)
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                         nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),

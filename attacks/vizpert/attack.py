@@ -90,13 +90,14 @@ class VizPert(Attack):
             idx = torch.randint(len(x_fit), (p["batch_size"],), generator=g).to(device)
             return x_fit[idx], random_targets(y_fit[idx].cpu(), n_cls, g).to(device)
 
-        def class_batch() -> torch.Tensor:
+        def class_batch(targets: torch.Tensor | None = None) -> torch.Tensor:
+            """The classes a step generates: every class up to CLASS_BATCH_MAX; above, that many random
+            ones, or with class_batch="targets" the classes `targets` names (that many of them if more)."""
             if n_cls <= CLASS_BATCH_MAX:
                 return classes
-            return torch.randperm(n_cls, generator=g)[:CLASS_BATCH_MAX].to(device)
-
-        def target_classes(c: torch.Tensor) -> torch.Tensor:
-            cb = torch.unique(c)
+            if targets is None or p["class_batch"] == "random":
+                return torch.randperm(n_cls, generator=g)[:CLASS_BATCH_MAX].to(device)
+            cb = torch.unique(targets)
             return cb if len(cb) <= CLASS_BATCH_MAX else cb[torch.randperm(len(cb), generator=g)[:CLASS_BATCH_MAX]
                                                             .to(device)]
 
@@ -107,7 +108,7 @@ class VizPert(Attack):
             x, c = sample()
             if p["condition"] == "image":
                 return perturb_loss(guide, x, scale_to_budget(gen(x, c), budget), c, p["loss"])
-            cb = class_batch() if n_cls <= CLASS_BATCH_MAX or p["class_batch"] == "random" else target_classes(c)
+            cb = class_batch(c)
             deltas = scale_to_budget(gen(cb), budget)
             lookup = torch.full((n_cls,), -1, dtype=torch.long, device=device)
             lookup[cb] = torch.arange(len(cb), device=device)
