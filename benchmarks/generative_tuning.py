@@ -26,7 +26,17 @@ VARIANTS = [
     ("bia", {"layer": 1}), ("bia", {}), ("bia", {"layer": 3}), ("bia", {"layer": 4}),
     ("bia", {"output": "scale"}), ("bia", {"layer": 3, "output": "scale"}), ("gap", {"steps": 1000}),
     ("gap", {"output": "scale"}),
+    # GAP's least-likely target against the clipped clean-label CE (sgd_uap's loss), image and universal
+    ("gap", {"universal": True}), ("gap", {"universal": True, "loss": "ce"}), ("gap", {"loss": "ce"}),
 ]
+
+
+def success_on_correct(attack: attacks.Attack, fitted: attacks.Fitted, model: torch.nn.Module, x: torch.Tensor,
+                       y: torch.Tensor) -> float:
+    """Untargeted success on the images `model` classifies correctly."""
+    correct = predict(model, x) == y
+    adv = torch.cat([attack.perturb(fitted, model, x[i:i + 250], y[i:i + 250]) for i in range(0, len(x), 250)])
+    return float((predict(model, adv)[correct] != y[correct]).float().mean())
 
 
 def main() -> None:
@@ -42,8 +52,7 @@ def main() -> None:
     fit_idx, held_idx = perm[:1000], perm[1000:2000]  # make_splits(seed 0) takes the first 1000 as the fit split
     loader = DataLoader(TensorDataset(ds.train.x[fit_idx], ds.train.y[fit_idx]), batch_size=250)
     x, y = ds.train.x[held_idx], ds.train.y[held_idx]
-    clean = predict(model, x)
-    correct = clean == y
+    fit_xy = ds.train.x[fit_idx], ds.train.y[fit_idx]
     budget = Budget("linf", 0.1)
     rows = []
     only = set(a.only.split(",")) if a.only else None
@@ -55,22 +64,25 @@ def main() -> None:
         t0 = time.perf_counter()
         fitted = attack.fit(model, loader, budget, seed=0)
         seconds = time.perf_counter() - t0
-        adv = torch.cat([attack.perturb(fitted, model, x[i:i + 250], y[i:i + 250]) for i in range(0, len(x), 250)])
-        success = float((predict(model, adv)[correct] != y[correct]).float().mean())
-        rows.append({"attack": name, "params": extra, "heldout_success_on_correct": round(success, 4),
+        rows.append({"attack": name, "params": extra,
+                     "heldout_success_on_correct": round(success_on_correct(attack, fitted, model, x, y), 4),
+                     # the same on the fit images themselves: how much of it is memorised
+                     "fit_split_success_on_correct": round(success_on_correct(attack, fitted, model, *fit_xy), 4),
                      "fit_seconds": round(seconds, 1), "loss_first": round(fitted.meta["loss_first"], 4),
                      "loss_last": round(fitted.meta["loss_last"], 4)})
         print(rows[-1], flush=True)
     out = Path(__file__).parent / "results" / f"generative_tuning_{a.model.replace(':', '-')}.json"
-    if out.is_file():  # earlier variants' rows stay; a variant run again replaces its row
+    extra_keys: dict = {}
+    if out.is_file():  # earlier variants' rows (and notes) stay; a variant run again replaces its row
         def key(r: dict) -> str:
             return r["attack"] + json.dumps(r["params"], sort_keys=True)
 
+        earlier = json.loads(out.read_text())
         new = {key(r) for r in rows}
-        old = [r for r in json.loads(out.read_text())["rows"] if key(r) not in new]
-        rows = old + rows
+        rows = [r for r in earlier["rows"] if key(r) not in new] + rows
+        extra_keys = {k: v for k, v in earlier.items() if k not in ("model", "eps", "split", "rows")}
     out.write_text(json.dumps({"model": a.model, "eps": 0.1, "split": "fit: train[perm[:1000]], held out: "
-                               "train[perm[1000:2000]] (seed 0)", "rows": rows}, indent=2) + "\n")
+                               "train[perm[1000:2000]] (seed 0)", "rows": rows, **extra_keys}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
