@@ -3,7 +3,8 @@ each variant is fitted on the run's fit split (1000 train images, seed 0) of a m
 white-box untargeted success on correctly classified images is measured on 1000 other train
 images (the next 1000 of the same seeded permutation).
 
-    .venv/bin/python benchmarks/generative_tuning.py   # -> benchmarks/results/generative_tuning.json
+    .venv/bin/python benchmarks/generative_tuning.py   # -> benchmarks/results/generative_tuning_mini-resnet.json
+    .venv/bin/python benchmarks/generative_tuning.py --variants 0,11   # some variants; the others' rows stay
 """
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ def success_on_correct(attack: attacks.Attack, fitted: attacks.Fitted, model: to
     return float((predict(model, adv)[correct] != y[correct]).float().mean())
 
 
+@torch.no_grad()
+def logits(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([model(x[i:i + 250]) for i in range(0, len(x), 250)])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="mini:resnet")
@@ -53,6 +59,8 @@ def main() -> None:
     loader = DataLoader(TensorDataset(ds.train.x[fit_idx], ds.train.y[fit_idx]), batch_size=250)
     x, y = ds.train.x[held_idx], ds.train.y[held_idx]
     fit_xy = ds.train.x[fit_idx], ds.train.y[fit_idx]
+    # how often each class is a fit image's least likely one (GAP's untargeted target)
+    least_likely = torch.bincount(logits(model, fit_xy[0]).argmin(1), minlength=10).tolist()
     budget = Budget("linf", 0.1)
     rows = []
     only = set(a.only.split(",")) if a.only else None
@@ -82,7 +90,8 @@ def main() -> None:
         rows = [r for r in earlier["rows"] if key(r) not in new] + rows
         extra_keys = {k: v for k, v in earlier.items() if k not in ("model", "eps", "split", "rows")}
     out.write_text(json.dumps({"model": a.model, "eps": 0.1, "split": "fit: train[perm[:1000]], held out: "
-                               "train[perm[1000:2000]] (seed 0)", "rows": rows, **extra_keys}, indent=2) + "\n")
+                               "train[perm[1000:2000]] (seed 0)", "rows": rows, **extra_keys,
+                               "least_likely_class_counts_fit_split": least_likely}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
