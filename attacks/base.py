@@ -84,6 +84,12 @@ class Attack(ABC):
             return steps * min(int(self._params.get("batch_size") or n_fit), n_fit)
         return steps * n_eval
 
+    def fit_extra_seconds(self, x: torch.Tensor, num_classes: int) -> float:
+        """Measured seconds a fit spends beyond the source model's `gradient_passes` (a generator's own
+        forward and backward passes), on inputs shaped like `x` (for `bench run --dry-run`); 0 when none."""
+        del x, num_classes
+        return 0.0
+
     def check_budget_supported(self, budget: Budget) -> None:
         """Raise a one-line AttackError if this attack cannot work under `budget`'s norm."""
         if budget.norm not in self.norms:

@@ -5,6 +5,7 @@ Used by VizPert, class_uap, class_viz, uap and sgd_uap (and the generator family
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Callable, Iterable, Iterator
 
 import torch
@@ -85,3 +86,24 @@ def optimise(params: list[nn.Parameter], loss_fn: Callable[[int], torch.Tensor],
                 bar.set_postfix(loss=f"{last:.3f}", refresh=False)
         bar.close()
     return last
+
+
+PROBE_CPU_BATCH = 16  # on a CPU a generator step is timed on at most this many inputs, then scaled (linear there)
+
+
+def generator_step_seconds(gen: nn.Module, batch: int, inputs: Callable[[int], tuple[torch.Tensor, ...]]) -> float:
+    """Measured seconds of one training step's forward and backward pass of `gen` on `batch` inputs
+    (`inputs(k)` makes k of them), after a warm-up: what a generator fit spends per step beyond the
+    source model's passes, for `bench run --dry-run`. On a CPU it is timed on a few inputs and scaled."""
+    device = next(gen.parameters()).device
+    k = batch if device.type == "cuda" else min(batch, PROBE_CPU_BATCH)
+    args = inputs(k)
+    gen.train()
+    for _ in range(2):
+        t0 = time.perf_counter()
+        with torch.enable_grad():
+            gen(*args).float().square().mean().backward()  # any scalar: the backward pass is what costs
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - t0
+    return seconds * batch / k

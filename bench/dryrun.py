@@ -2,6 +2,7 @@
 without computing or writing anything."""
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable
 
@@ -27,9 +28,11 @@ def seconds_per_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> floa
 
 def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str],
              pass_seconds: dict[str, float] | None, num_classes: int,
-             fit_cached: Callable[[Group], bool] | None = None) -> str:
+             fit_cached: Callable[[Group], bool] | None = None,
+             fit_extra: Callable[[Group], float] | None = None) -> str:
     """A table of the groups this shard would run, the stored/missing cells, whether each learned
-    attack's fit is already in the fit cache (`fit_cached`; then it costs nothing), and an estimated time."""
+    attack's fit is already in the fit cache (`fit_cached`; then it costs nothing), and an estimated time
+    (the source model's passes, plus `fit_extra`: what a fit to do spends beyond them, e.g. its generator)."""
     mine = [g for g in groups if shard.takes(g)]
     lines = [f"{'attack':<24} {'budget':<14} {'source':<16} {'cells':>5} {'stored':>6} {'fit':>7} {'passes':>12} "
              f"{'est. s':>8}"]
@@ -50,6 +53,8 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
         if pass_seconds is not None and todo:
             eval_fwd = todo * cfg.n * len(cfg.models) / 3  # a forward pass costs about a third of fwd+bwd
             seconds = (passes + eval_fwd) * pass_seconds[g.source]
+            if fit == "to fit" and fit_extra is not None:
+                seconds += fit_extra(g)
             total_seconds += seconds
             est = f"{seconds:.1f}"
         total_cells += len(g.cells)
@@ -62,8 +67,22 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
     lines.append(f"{len(mine)} groups, {total_cells} cells{where}: {total_stored} stored, "
                  f"{total_cells - total_stored} to compute{fit_text}")
     if pass_seconds is not None:
-        lines.append(f"estimated compute: {total_seconds:.0f} s (rough: measured fwd+bwd time x passes)")
+        lines.append(f"estimated compute: {total_seconds:.0f} s (rough: measured fwd+bwd time x passes, plus "
+                     "each generator's measured step x its steps)")
     else:
         train = "bench zoo train" + ("" if cfg.zoo_seed == 0 else f" --seed {cfg.zoo_seed}")
         lines.append(f"estimated compute: unknown until the mini zoo is trained (`{train}`)")
     return "\n".join(lines)
+
+
+def generator_probe(x: torch.Tensor, num_classes: int) -> Callable[[Group], float]:
+    """`fit_extra` for `describe`: each attack's `fit_extra_seconds` on inputs like `x`, measured once per
+    fit configuration (a generator's cost depends on neither the source model nor the budget)."""
+    measured: dict[str, float] = {}
+
+    def extra(g: Group) -> float:
+        key = json.dumps(g.attack.fit_config(), sort_keys=True, default=str)
+        if key not in measured:
+            measured[key] = g.attack.fit_extra_seconds(x, num_classes)
+        return measured[key]
+    return extra

@@ -110,13 +110,13 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
 def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, device) -> str:
     """The dry run's table: cells, stored ones, cached fits, rough cost (one pass measured per source
     model once the mini zoo is trained; dry runs never train)."""
-    from .dryrun import describe, seconds_per_pass
+    from .dryrun import describe, generator_probe, seconds_per_pass
     from .fitcache import is_cached
     from .plan import plan_grid
     from .runner import fit_identity, fit_seed
     from .store import Store
 
-    pass_seconds = fit_cached = None
+    pass_seconds = fit_cached = fit_extra = None
     spec = bench_models.input_spec(ds)
     if all(zoo.mini_status(n, spec, cfg.cache_dir, seed=cfg.zoo_seed) is not None
            for n in cfg.models if n.startswith("mini:")):
@@ -125,6 +125,7 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
         identity["weights"] = bench_models.weight_hashes(models)
         xb, yb = eval_.x[:min(cfg.batch_size, 64)].to(device), eval_.y[:min(cfg.batch_size, 64)].to(device)
         pass_seconds = {name: seconds_per_pass(m, xb, yb) for name, m in models.items()}
+        fit_extra = generator_probe(xb, ds.num_classes)
         fit_cache = zoo.cache_root(cfg.cache_dir)
 
         def in_cache(g) -> bool:  # the weights are known: the same fit key as the run's
@@ -133,7 +134,8 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
         fit_cached = in_cache
     existing = Path(cfg.output) / cfg.run_id if cfg.run_id else None
     stored = Store(existing).keys() if existing is not None and not cfg.fresh else set()
-    return describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds, ds.num_classes, fit_cached)
+    return describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds, ds.num_classes, fit_cached,
+                    fit_extra)
 
 
 def check_output(output: Path) -> None:

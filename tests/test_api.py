@@ -6,6 +6,7 @@ import argparse
 import json
 
 import pandas as pd
+import torch
 import pytest
 
 import bench
@@ -146,3 +147,47 @@ def test_the_api_works_in_a_folder_that_already_holds_reports_runs(tmp_path, zoo
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-1500:]
     assert "['fgsm']" in proc.stdout and len(list((tmp_path / "reports" / "runs").iterdir())) >= 1
+
+
+def test_dry_run_counts_a_generator_fit_beyond_the_source_passes(tmp_path, zoo_cache, monkeypatch):
+    """A generator's own steps are part of a fit's estimate (measured per fit configuration, once): a
+    generator fit to do costs more than its source passes alone, and nothing once it is cached."""
+    from attacks.generative.family import GAP
+
+    calls = []
+
+    def fake(self, x, num_classes):  # a known cost instead of a timing (timings are not asserted)
+        calls.append(self.label)
+        return 1000.0
+
+    monkeypatch.setattr(GAP, "fit_extra_seconds", fake)
+    kw = dict(dataset="synthetic", models=["mini:vgg", "mini:resnet"], n=20, n_fit=10, mode="untargeted",
+              cache_dir=str(zoo_cache), output=str(tmp_path / "runs"), log=None, eps=[0.1, 0.05])
+    plan = bench.run(attacks=["fgsm", {"name": "gap", "steps": 2, "lr": 0.0321}], dry_run=True, **kw).plan
+    est = {(line.split()[0], line.split()[3], line.split()[2]): float(line.split()[-1])
+           for line in plan.splitlines() if line.startswith(("fgsm", "gap"))}
+    assert all(est[k] > 1000 for k in est if k[0] == "gap") and all(est[k] < 1000 for k in est if k[0] == "fgsm")
+    assert calls == ["gap"]  # 2 sources x 2 budgets, one generator configuration: measured once
+
+
+@pytest.mark.parametrize("name,extra", [("gap", {}), ("gap", {"targeted": True}), ("gap", {"universal": True}),
+                                        ("cda", {}), ("vizpert", {}), ("vizpert", {"condition": "image"})])
+def test_fit_extra_seconds_measures_each_generator(name, extra, monkeypatch):
+    """Each generator kind builds and steps on the dataset's shape; the steps multiply one measured step."""
+    import attacks
+    import attacks.fitting as fitting
+
+    seen = []
+
+    def one_step(gen, batch, inputs):
+        args = inputs(3)
+        gen(*args).square().mean().backward()  # the generator takes the inputs it is given
+        seen.append(batch)
+        return 0.5
+    monkeypatch.setattr(fitting, "generator_step_seconds", one_step)
+    for module in ("attacks.generative.base", "attacks.vizpert.attack"):
+        monkeypatch.setattr(f"{module}.generator_step_seconds", one_step)
+    attack = attacks.create(name, steps=7, **extra)
+    assert attack.fit_extra_seconds(torch.rand(4, 1, 28, 28), 10) == 3.5
+    assert seen == [10 if name == "vizpert" and not extra else attack.params["batch_size"]]
+    assert attacks.create("pgd").fit_extra_seconds(torch.rand(4, 1, 28, 28), 10) == 0.0

@@ -19,7 +19,7 @@ from torch import nn
 from ..base import Attack, Fitted
 from ..budget import Budget
 from ..classwise import RANK_IMAGES, rank_classes, untargeted_classes, untargeted_meta
-from ..fitting import fit_inputs, optimise, random_targets
+from ..fitting import fit_inputs, generator_step_seconds, optimise, random_targets
 from ..params import Param, positive_int
 from ..projection import project, scale_to_budget
 from .networks import ResnetGenerator, ResnetGeneratorConfig
@@ -84,6 +84,19 @@ class GenerativeAttack(Attack):
             return (x + scale_to_budget(out, budget)).clamp(0.0, 1.0)
         image = (out + 1) / 2
         return (x + project(image - x, budget)).clamp(0.0, 1.0)
+
+    def fit_extra_seconds(self, x: torch.Tensor, num_classes: int) -> float:
+        """The generator's forward and backward pass per step (measured) times the steps."""
+        p = self._params
+        cond = self.conditional()
+        gen = ResnetGenerator(ResnetGeneratorConfig(x.shape[1], p["ngf"], p["blocks"], num_classes if cond else 0))
+        gen.to(x.device)
+
+        def inputs(k: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+            return (x[:1].expand(k, -1, -1, -1).contiguous(),
+                    torch.zeros(k, dtype=torch.long, device=x.device) if cond else None)
+
+        return p["steps"] * generator_step_seconds(gen, p["batch_size"], inputs)
 
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
             *, seed: int) -> Fitted:

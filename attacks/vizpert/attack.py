@@ -20,7 +20,7 @@ from ..budget import Budget
 from ..classwise import (RANK_IMAGES, UNTARGETED_RULES, apply_class_deltas, package_class_deltas, rank_classes,
                          untargeted_classes, untargeted_meta)
 from ..errors import AttackError
-from ..fitting import fit_inputs, optimise, perturb_loss, random_targets
+from ..fitting import fit_inputs, generator_step_seconds, optimise, perturb_loss, random_targets
 from ..params import Param, flag, positive_int
 from ..projection import fit_visualization, scale_to_budget
 from .generator import GeneratorConfig, build_generator
@@ -74,6 +74,23 @@ class VizPert(Attack):
         self.kind = "per_input" if p["condition"] == "image" else "class_universal"  # type: ignore[misc]
 
     # ------------------------------------------------------------------ fit
+    def fit_extra_seconds(self, x: torch.Tensor, num_classes: int) -> float:
+        """The generator's forward and backward pass per step (measured) times the steps: G(x, c) on a
+        step's images, G(c) on the classes a step generates."""
+        p = self._params
+        cfg = GeneratorConfig(p["condition"], num_classes, *x.shape[1:], width_mult=p["width"],
+                              label_injection=p["label_injection"])
+        gen = build_generator(cfg).to(x.device)
+        if p["condition"] == "image":
+            def inputs(k: int) -> tuple[torch.Tensor, ...]:
+                return x[:1].expand(k, -1, -1, -1).contiguous(), torch.zeros(k, dtype=torch.long, device=x.device)
+            batch = p["batch_size"]
+        else:
+            def inputs(k: int) -> tuple[torch.Tensor, ...]:
+                return (torch.arange(k, device=x.device) % num_classes,)
+            batch = min(num_classes, CLASS_BATCH_MAX)
+        return p["steps"] * generator_step_seconds(gen, batch, inputs)
+
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
             *, seed: int) -> Fitted:
         self.check_budget_supported(budget)

@@ -1,0 +1,89 @@
+"""`bench run --dry-run`'s time estimate against finished runs: per (attack, budget, source) group, the
+estimate with every fit still to do (a cache holding only the zoo), with and without the generators'
+own measured steps (`Attack.fit_extra_seconds`), beside what the run measured (its fit seconds plus
+each cell's perturbation and scoring seconds, from `timings.csv`).
+
+    python benchmarks/dryrun_estimate.py configs/peers-gap-loss.toml=reports/runs/peers-gap-loss-20261128 \\
+        quickstart=reports/runs/<quickstart run>
+
+Each argument is CONFIG=RUN_DIR (`quickstart`: the default run, no config file). Run it on the machine
+and the load the runs were measured on. Writes JSON; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench  # noqa: E402
+import bench.dryrun  # noqa: E402
+import zoo  # noqa: E402
+from benchlib import write_result  # noqa: E402
+
+ROW = re.compile(r"^(?P<attack>\S+)\s+(?P<norm>linf|l2) (?P<eps>\S+)\s+(?P<source>\S+)\s+\d+\s+\d+\s+(?:cached|to fit)?"
+                 r"\s+[\d,]+\s+(?P<est>[\d.]+)$")
+
+
+def estimates(config: str | None, cache: Path, generators: bool) -> dict[tuple[str, float, str], float]:
+    """Per group, the dry run's estimated seconds (all fits to do)."""
+    probe = bench.dryrun.generator_probe
+    if not generators:  # the estimate as it was: the source model's passes only
+        bench.dryrun.generator_probe = lambda x, n: (lambda g: 0.0)
+    try:
+        plan = bench.run(config, dry_run=True, cache_dir=str(cache), log=None).plan
+    finally:
+        bench.dryrun.generator_probe = probe
+    return {(m["attack"], float(m["eps"]), m["source"]): float(m["est"])
+            for m in (ROW.match(line) for line in plan.splitlines()) if m}
+
+
+def measured(run: Path) -> dict[tuple[str, float, str], float]:
+    """Per group, the run's fit seconds (once) plus its cells' perturbation and scoring seconds."""
+    t = pd.read_csv(run / "timings.csv")
+    out = {}
+    for (attack, eps, source), g in t.groupby(["attack", "eps", "source"]):
+        out[(attack, round(float(eps), 6), source)] = float(g.fit_seconds.iloc[0] + g.perturb_seconds.sum()
+                                                            + g.score_seconds.sum())
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("pairs", nargs="+", help="CONFIG=RUN_DIR (CONFIG `quickstart` for the default run)")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "dryrun_estimate.json"))
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp)
+        (cache / "zoo").symlink_to(zoo.cache_root(None) / "zoo")  # the trained zoo, no fits
+        rows = []
+        for pair in a.pairs:
+            config, run = pair.split("=", 1)
+            config = None if config == "quickstart" else config
+            before, now = estimates(config, cache, False), estimates(config, cache, True)
+            for key, seconds in measured(Path(run)).items():
+                k = (key[0], round(key[1], 6), key[2])
+                est_before = next(v for kk, v in before.items() if (kk[0], round(kk[1], 6), kk[2]) == k)
+                est_now = next(v for kk, v in now.items() if (kk[0], round(kk[1], 6), kk[2]) == k)
+                rows.append({"config": config or "quickstart", "attack": k[0], "eps": k[1], "source": k[2],
+                             "measured_s": round(seconds, 1), "estimate_before_s": est_before,
+                             "estimate_s": est_now})
+    df = pd.DataFrame(rows)
+    per_attack = df.groupby(["config", "attack"])[["measured_s", "estimate_before_s", "estimate_s"]].sum().round(1)
+    per_attack["ratio_before"] = (per_attack.estimate_before_s / per_attack.measured_s).round(2)
+    per_attack["ratio"] = (per_attack.estimate_s / per_attack.measured_s).round(2)
+    print(per_attack.to_string())
+    totals = df[["measured_s", "estimate_before_s", "estimate_s"]].sum().round(1).to_dict()
+    write_result({"benchmark": "dryrun_estimate", "runs": a.pairs, "groups": rows,
+                  "per_attack": per_attack.reset_index().to_dict("records"), "totals": totals}, a.out)
+
+
+if __name__ == "__main__":
+    main()
