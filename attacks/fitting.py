@@ -93,17 +93,19 @@ PROBE_CPU_BATCH = 16  # on a CPU a generator step is timed on at most this many 
 
 def generator_step_seconds(gen: nn.Module, batch: int, inputs: Callable[[int], tuple[torch.Tensor, ...]]) -> float:
     """Measured seconds of one training step's forward and backward pass of `gen` on `batch` inputs
-    (`inputs(k)` makes k of them), after a warm-up: what a generator fit spends per step beyond the
-    source model's passes, for `bench run --dry-run`. On a CPU it is timed on a few inputs and scaled."""
+    (`inputs(k)` makes k of them), the median of 3 after a warm-up: what a generator fit spends per step
+    beyond the source model's passes, for `bench run --dry-run`. On a CPU it is timed on a few inputs
+    and scaled."""
     device = next(gen.parameters()).device
     k = batch if device.type == "cuda" else min(batch, PROBE_CPU_BATCH)
     args = inputs(k)
     gen.train()
-    for _ in range(2):
+    times = []
+    for _ in range(4):
         t0 = time.perf_counter()
         with torch.enable_grad():
             gen(*args).float().square().mean().backward()  # any scalar: the backward pass is what costs
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - t0
-    return seconds * batch / k
+        times.append(time.perf_counter() - t0)
+    return sorted(times[1:])[1] * batch / k

@@ -7,7 +7,7 @@ each cell's perturbation and scoring seconds, from `timings.csv`).
         quickstart=reports/runs/<quickstart run>
 
 Each argument is CONFIG=RUN_DIR (`quickstart`: the default run, no config file). Run it on the machine
-and the load the runs were measured on. Writes JSON; asserts nothing.
+the runs were measured on, with nothing else running. Writes JSON; asserts nothing.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ ROW = re.compile(r"^(?P<attack>\S+)\s+(?P<norm>linf|l2) (?P<eps>\S+)\s+(?P<sourc
                  r"\s+[\d,]+\s+(?P<est>[\d.]+)$")
 
 
-def estimates(config: str | None, cache: Path, generators: bool) -> dict[tuple[str, float, str], float]:
+def estimates(config: str | None, cache: Path, generators: bool) -> dict[tuple[str, str, str], float]:
     """Per group, the dry run's estimated seconds (all fits to do)."""
     probe = bench.dryrun.generator_probe
     if not generators:  # the estimate as it was: the source model's passes only
@@ -41,23 +41,24 @@ def estimates(config: str | None, cache: Path, generators: bool) -> dict[tuple[s
         plan = bench.run(config, dry_run=True, cache_dir=str(cache), log=None).plan
     finally:
         bench.dryrun.generator_probe = probe
-    return {(m["attack"], float(m["eps"]), m["source"]): float(m["est"])
+    return {(m["attack"], m["eps"], m["source"]): float(m["est"])
             for m in (ROW.match(line) for line in plan.splitlines()) if m}
 
 
-def measured(run: Path) -> dict[tuple[str, float, str], float]:
+def measured(run: Path) -> dict[tuple[str, str, str], float]:
     """Per group, the run's fit seconds (once) plus its cells' perturbation and scoring seconds."""
     t = pd.read_csv(run / "timings.csv")
     out = {}
     for (attack, eps, source), g in t.groupby(["attack", "eps", "source"]):
-        out[(attack, round(float(eps), 6), source)] = float(g.fit_seconds.iloc[0] + g.perturb_seconds.sum()
-                                                            + g.score_seconds.sum())
+        key = (attack, format(float(eps), ".4g"), source)  # the eps as the dry run's table prints it
+        out[key] = float(g.fit_seconds.iloc[0] + g.perturb_seconds.sum() + g.score_seconds.sum())
     return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("pairs", nargs="+", help="CONFIG=RUN_DIR (CONFIG `quickstart` for the default run)")
+    p.add_argument("--repeats", type=int, default=3, help="dry runs per config (the estimate is itself timed)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "dryrun_estimate.json"))
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,22 +68,24 @@ def main() -> None:
         for pair in a.pairs:
             config, run = pair.split("=", 1)
             config = None if config == "quickstart" else config
-            before, now = estimates(config, cache, False), estimates(config, cache, True)
-            for key, seconds in measured(Path(run)).items():
-                k = (key[0], round(key[1], 6), key[2])
-                est_before = next(v for kk, v in before.items() if (kk[0], round(kk[1], 6), kk[2]) == k)
-                est_now = next(v for kk, v in now.items() if (kk[0], round(kk[1], 6), kk[2]) == k)
-                rows.append({"config": config or "quickstart", "attack": k[0], "eps": k[1], "source": k[2],
-                             "measured_s": round(seconds, 1), "estimate_before_s": est_before,
-                             "estimate_s": est_now})
+            for repeat in range(a.repeats):
+                before, now = estimates(config, cache, False), estimates(config, cache, True)
+                for key, seconds in measured(Path(run)).items():
+                    rows.append({"config": config or "quickstart", "repeat": repeat, "attack": key[0],
+                                 "eps": float(key[1]), "source": key[2], "measured_s": round(seconds, 1),
+                                 "estimate_before_s": before[key], "estimate_s": now[key]})
     df = pd.DataFrame(rows)
-    per_attack = df.groupby(["config", "attack"])[["measured_s", "estimate_before_s", "estimate_s"]].sum().round(1)
-    per_attack["ratio_before"] = (per_attack.estimate_before_s / per_attack.measured_s).round(2)
-    per_attack["ratio"] = (per_attack.estimate_s / per_attack.measured_s).round(2)
+    sums = df.groupby(["config", "attack", "repeat"])[["measured_s", "estimate_before_s", "estimate_s"]].sum()
+    sums["ratio_before"] = sums.estimate_before_s / sums.measured_s
+    sums["ratio"] = sums.estimate_s / sums.measured_s
+    per_attack = sums.groupby(["config", "attack"]).agg(
+        measured_s=("measured_s", "first"), ratio_before_min=("ratio_before", "min"),
+        ratio_before_max=("ratio_before", "max"), ratio_min=("ratio", "min"), ratio_max=("ratio", "max")).round(2)
     print(per_attack.to_string())
-    totals = df[["measured_s", "estimate_before_s", "estimate_s"]].sum().round(1).to_dict()
-    write_result({"benchmark": "dryrun_estimate", "runs": a.pairs, "groups": rows,
-                  "per_attack": per_attack.reset_index().to_dict("records"), "totals": totals}, a.out)
+    totals = df.groupby("repeat")[["measured_s", "estimate_before_s", "estimate_s"]].sum().round(1)
+    write_result({"benchmark": "dryrun_estimate", "runs": a.pairs, "repeats": a.repeats, "groups": rows,
+                  "per_attack": per_attack.reset_index().to_dict("records"),
+                  "totals_per_repeat": totals.reset_index().to_dict("records")}, a.out)
 
 
 if __name__ == "__main__":
