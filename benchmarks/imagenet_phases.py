@@ -18,12 +18,17 @@ the rest of the evaluation phase not. A projection, not a measurement.
     python benchmarks/imagenet_phases.py --device cuda --scale 20
     python benchmarks/imagenet_phases.py --device cpu --scale 1000 --models timm:resnet18   # a smoke test
 
-Writes JSON (phase seconds, the projection, the run's wall time); asserts nothing.
+Before the run, `bench run --dry-run` plans the same scaled grid; its estimate (a generator fit's steps
+measured, UAP's passes an upper bound) is recorded beside the run's measured fits + perturbation +
+evaluation, to check the dry run's estimate at 224x224 where it matters most.
+
+Writes JSON (phase seconds, the projection, the run's wall time, the dry run's plan); asserts nothing.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import tomllib
@@ -91,8 +96,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "val"
         make_folder(folder, 2 * max(n, n_fit), classes=min(100, max(n, n_fit)))
-        result = bench.run(a.config, dataset=f"imagefolder:{folder}", output=str(Path(tmp) / "runs"),
-                           cache_dir=str(Path(tmp) / "cache"), **options)
+        where = dict(dataset=f"imagefolder:{folder}", output=str(Path(tmp) / "runs"), cache_dir=str(Path(tmp) / "cache"))
+        # the dry run's estimate of the same scaled grid first, to set beside what the run then measures
+        plan = bench.run(a.config, dry_run=True, log=None, **where, **options).plan
+        result = bench.run(a.config, **where, **options)
         manifest = json.loads((result.run_dir / "manifest.json").read_text())
         scoring = float(pd.read_csv(result.run_dir / "timings.csv").score_seconds.sum())
     phases = manifest["phase_seconds"]
@@ -117,6 +124,11 @@ def main() -> None:
         "projected_full_minutes_evaluation_split": round((sum(projected.values()) - projected.get("evaluation", 0)
                                                           + evaluation_split) / 60, 1),
         "dominant_phase": max(projected, key=projected.get),
+        # `bench run --dry-run` on the same scaled grid (a generator's step measured, UAP's passes an upper
+        # bound) against the run's fits + perturbation + evaluation
+        "dry_run_estimate_seconds": float(re.search(r"estimated compute: (\d+) s", plan).group(1)),
+        "measured_compute_seconds": round(sum(phases.get(k, 0.0) for k in ("fits", "perturbation", "evaluation")), 1),
+        "dry_run_plan": plan.splitlines(),
         "note": "projection: phases that grow with the images x scale, the others as measured",
     }, a.out)
 
