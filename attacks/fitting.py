@@ -5,13 +5,13 @@ Used by VizPert, class_uap, class_viz, uap and sgd_uap (and the generator family
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from common.progress import progress
+from common.timing import step_seconds
 
 
 def gather(loader: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,12 +100,8 @@ def generator_step_seconds(gen: nn.Module, batch: int, inputs: Callable[[int], t
     k = batch if device.type == "cuda" else min(batch, PROBE_CPU_BATCH)
     args = inputs(k)
     gen.train()
-    times = []
-    for _ in range(4):
-        t0 = time.perf_counter()
+
+    def step() -> None:
         with torch.enable_grad():
             gen(*args).float().square().mean().backward()  # any scalar: the backward pass is what costs
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return sorted(times[1:])[1] * batch / k
+    return step_seconds(step, device, repeats=3) * batch / k

@@ -3,12 +3,13 @@ without computing or writing anything."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from common.timing import step_seconds
 
 from .config import RunConfig
 from .plan import Group, Shard
@@ -17,13 +18,11 @@ from .plan import Group, Shard
 def seconds_per_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Measured seconds of one forward+backward pass per image on a batch (after one warm-up)."""
     xg = x.detach().clone().requires_grad_(True)
-    for i in range(2):
-        t0 = time.perf_counter()
+
+    def step() -> None:
         with torch.enable_grad():
             torch.autograd.grad(F.cross_entropy(model(xg), y), xg)
-        if x.device.type == "cuda":
-            torch.cuda.synchronize(x.device)
-    return (time.perf_counter() - t0) / len(x)
+    return step_seconds(step, x.device) / len(x)
 
 
 def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str],
