@@ -90,6 +90,11 @@ class Attack(ABC):
         del x, num_classes
         return 0.0
 
+    def ranks_classes(self) -> bool:
+        """True when a fit ranks every class on the fit split for untargeted use (`classwise.rank_classes`:
+        forward passes a dry run counts); class-universal learned attacks do."""
+        return self.learns and self.kind == "class_universal"
+
     def check_budget_supported(self, budget: Budget) -> None:
         """Raise a one-line AttackError if this attack cannot work under `budget`'s norm."""
         if budget.norm not in self.norms:

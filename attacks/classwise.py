@@ -65,6 +65,22 @@ def rank_classes(model: nn.Module, x: torch.Tensor, num_classes: int,
     return order, [full.get(c, screened[c]) for c in everyone]
 
 
+def ranking_images(n_fit: int, num_classes: int) -> tuple[int, int]:
+    """(clean, perturbed) images `rank_classes` passes through the model on a fit of `n_fit` images:
+    what a dry run counts for a fit that ranks its classes (`Attack.ranks_classes`)."""
+    n = min(RANK_IMAGES, n_fit)
+    if num_classes <= SCREEN_KEEP or n <= SCREEN_IMAGES:
+        return n, n * num_classes
+    return SCREEN_IMAGES + n, SCREEN_IMAGES * num_classes + n * SCREEN_KEEP
+
+
+def ranking_generator_seconds(image_step_seconds: float, num_classes: int) -> float:
+    """Seconds a generator's forward passes take while its classes are ranked (G(x, c), conditional
+    generators), from its measured training step per image (a forward is about a third of it); on
+    RANK_IMAGES fit images, an upper bound for smaller fit splits."""
+    return image_step_seconds / 3 * ranking_images(RANK_IMAGES, num_classes)[1]
+
+
 def untargeted_meta(order: list[int], rates: list[float]) -> dict[str, Any]:
     """The ranking as stored in a fit's metadata."""
     return {"untargeted_class": order[0], "untargeted_order": order,

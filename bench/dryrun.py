@@ -9,29 +9,37 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from attacks.classwise import ranking_images
 from common.timing import step_seconds
 
 from .config import RunConfig
 from .plan import Group, Shard
 
 
-def seconds_per_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Measured seconds of one forward+backward pass per image on a batch (after one warm-up)."""
+def seconds_per_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Measured seconds per image of one forward+backward pass and of one forward pass on a batch (the
+    median of 3 after a warm-up each): a forward is not a fixed share of a pass (small inputs on a CPU)."""
     xg = x.detach().clone().requires_grad_(True)
 
     def step() -> None:
         with torch.enable_grad():
             torch.autograd.grad(F.cross_entropy(model(xg), y), xg)
-    return step_seconds(step, x.device) / len(x)
+
+    def forward() -> None:
+        with torch.no_grad():
+            model(x)
+    return step_seconds(step, x.device, repeats=3) / len(x), step_seconds(forward, x.device, repeats=3) / len(x)
 
 
 def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str],
-             pass_seconds: dict[str, float] | None, num_classes: int,
+             pass_seconds: dict[str, tuple[float, float]] | None, num_classes: int,
              fit_cached: Callable[[Group], bool] | None = None,
              fit_extra: Callable[[Group], float] | None = None) -> str:
     """A table of the groups this shard would run, the stored/missing cells, whether each learned
-    attack's fit is already in the fit cache (`fit_cached`; then it costs nothing), and an estimated time
-    (the source model's passes, plus `fit_extra`: what a fit to do spends beyond them, e.g. its generator)."""
+    attack's fit is already in the fit cache (`fit_cached`; then it costs nothing), and an estimated time:
+    the source model's forward+backward passes and forward passes (evaluation, a fit's ranking of the
+    classes) at its measured (pass, forward) seconds per image in `pass_seconds`, plus `fit_extra`: what
+    a fit to do spends beyond them (its generator)."""
     mine = [g for g in groups if shard.takes(g)]
     lines = [f"{'attack':<24} {'budget':<14} {'source':<16} {'cells':>5} {'stored':>6} {'fit':>7} {'passes':>12} "
              f"{'est. s':>8}"]
@@ -50,8 +58,12 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
             passes *= todo  # per-input attacks run once per mode; learned ones fit once
         est = ""
         if pass_seconds is not None and todo:
-            eval_fwd = todo * cfg.n * len(cfg.models) / 3  # a forward pass costs about a third of fwd+bwd
-            seconds = (passes + eval_fwd) * pass_seconds[g.source]
+            forwards = 0  # on the source model
+            if fit == "to fit" and g.attack.ranks_classes():  # the fit ranks the classes for untargeted use
+                forwards = sum(ranking_images(cfg.n_fit, num_classes))
+            pass_s, forward_s = pass_seconds[g.source]
+            scoring = todo * cfg.n * sum(f for _, f in pass_seconds.values())  # every model scores every cell
+            seconds = passes * pass_s + forwards * forward_s + scoring
             if fit == "to fit" and fit_extra is not None:
                 seconds += fit_extra(g)
             total_seconds += seconds
@@ -66,8 +78,8 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
     lines.append(f"{len(mine)} groups, {total_cells} cells{where}: {total_stored} stored, "
                  f"{total_cells - total_stored} to compute{fit_text}")
     if pass_seconds is not None:
-        lines.append(f"estimated compute: {total_seconds:.0f} s (rough: measured fwd+bwd time x passes, plus "
-                     "each generator's measured step x its steps)")
+        lines.append(f"estimated compute: {total_seconds:.0f} s (rough: measured fwd+bwd time x passes, forward "
+                     "time x forwards, plus each generator's measured step x its steps)")
     else:
         train = "bench zoo train" + ("" if cfg.zoo_seed == 0 else f" --seed {cfg.zoo_seed}")
         lines.append(f"estimated compute: unknown until the mini zoo is trained (`{train}`)")

@@ -32,15 +32,19 @@ ROW = re.compile(r"^(?P<attack>\S+)\s+(?P<norm>linf|l2) (?P<eps>\S+)\s+(?P<sourc
                  r"\s+[\d,]+\s+(?P<est>[\d.]+)$")
 
 
-def estimates(config: str | None, cache: Path, generators: bool) -> dict[tuple[str, str, str], float]:
-    """Per group, the dry run's estimated seconds (all fits to do)."""
-    probe = bench.dryrun.generator_probe
-    if not generators:  # the estimate as it was: the source model's passes only
+def estimates(config: str | None, cache: Path, generators: bool, ranking: bool = True,
+              **overrides: object) -> dict[tuple[str, str, str], float]:
+    """Per group, the dry run's estimated seconds (all fits to do); without `generators` or `ranking`,
+    as it was before it counted a generator's own steps or a fit's ranking of the classes."""
+    probe, ranked = bench.dryrun.generator_probe, bench.dryrun.ranking_images
+    if not generators:  # the source model's passes only
         bench.dryrun.generator_probe = lambda x, n: (lambda g: 0.0)
+    if not ranking:
+        bench.dryrun.ranking_images = lambda n_fit, n_cls: (0, 0)
     try:
-        plan = bench.run(config, dry_run=True, cache_dir=str(cache), log=None).plan
+        plan = bench.run(config, dry_run=True, cache_dir=str(cache), log=None, **overrides).plan
     finally:
-        bench.dryrun.generator_probe = probe
+        bench.dryrun.generator_probe, bench.dryrun.ranking_images = probe, ranked
     return {(m["attack"], m["eps"], m["source"]): float(m["est"])
             for m in (ROW.match(line) for line in plan.splitlines()) if m}
 

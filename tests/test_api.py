@@ -185,7 +185,40 @@ def test_fit_extra_seconds_measures_each_generator(name, extra, monkeypatch):
         return 0.5
     for module in ("attacks.generative.base", "attacks.vizpert.attack"):
         monkeypatch.setattr(f"{module}.generator_step_seconds", one_step)
+    from attacks.classwise import RANK_IMAGES
+
     attack = attacks.create(name, steps=7, **extra)
-    assert attack.fit_extra_seconds(torch.rand(4, 1, 28, 28), 10) == 3.5
-    assert seen == [10 if name == "vizpert" and not extra else attack.params["batch_size"]]
+    batch = 10 if name == "vizpert" and not extra else attack.params["batch_size"]
+    # a generator that ranks its classes through itself (G(x, c), targeted GAP) adds a forward (a third
+    # of its step) for each of the 10 classes' RANK_IMAGES images
+    ranking = 0.5 / batch / 3 * 10 * RANK_IMAGES if extra in ({"targeted": True}, {"condition": "image"}) else 0.0
+    assert attack.fit_extra_seconds(torch.rand(4, 1, 28, 28), 10) == pytest.approx(3.5 + ranking)
+    assert seen == [batch]
     assert attacks.create("pgd").fit_extra_seconds(torch.rand(4, 1, 28, 28), 10) == 0.0
+
+
+def test_dry_run_seconds_are_passes_forwards_and_the_ranking_at_the_measured_rates():
+    """With known per-image seconds (no timing), each group's estimate is its forward+backward passes at
+    the source's pass time, plus every model's forward over every cell's images, plus, for a fit that
+    ranks its classes (class_uap, not pgd), the ranking's forwards on the source."""
+    import attacks
+    from attacks.classwise import ranking_images
+    from bench.config import Shard
+    from bench.configfile import resolve_config
+    from bench.dryrun import describe
+    from bench.plan import plan_grid
+
+    cfg = resolve_config(None, dict(dataset="synthetic", models=["mini:vgg", "mini:resnet"], n=20, n_fit=300,
+                                    attacks=["pgd", {"name": "class_uap", "steps": 3}], mode="untargeted", eps=[0.1]))
+    groups = plan_grid(cfg, {})
+    rates = {"mini:vgg": (1.0, 0.01), "mini:resnet": (2.0, 0.1)}
+    plan = describe(cfg, groups, Shard(), set(), rates, 4, fit_cached=lambda g: False)
+    est = {(line.split()[0], line.split()[3]): float(line.split()[-1]) for line in plan.splitlines()
+           if line.startswith(("pgd", "class_uap"))}
+    scoring = 20 * (0.01 + 0.1)  # one untargeted cell, 20 images, both models
+    for source, (pass_s, forward_s) in rates.items():
+        pgd = attacks.create("pgd").gradient_passes(20, 300, 4)
+        assert est["pgd", source] == pytest.approx(pgd * pass_s + scoring, abs=0.06)
+        uap = attacks.create("class_uap", steps=3).gradient_passes(20, 300, 4)
+        ranking = sum(ranking_images(300, 4)) * forward_s
+        assert est["class_uap[steps=3]", source] == pytest.approx(uap * pass_s + ranking + scoring, abs=0.06)

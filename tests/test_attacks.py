@@ -351,3 +351,32 @@ def test_many_classes_are_screened_before_the_full_ranking():
     seen.clear()
     one_at_a_time = rank_classes(Threshold(), x, n_cls, adversarial, batch_size=32)  # one class per pass
     assert one_at_a_time == (order, rates) and len(seen) > n_cls
+
+
+@pytest.mark.parametrize("n_cls,n_images", [(10, 256), (10, 20), (100, 256), (100, 20)])
+def test_the_dry_runs_ranking_count_is_what_rank_classes_forwards(n_cls, n_images):
+    """`ranking_images` (what `--dry-run` adds for a fit that ranks) equals the images `rank_classes`
+    really passes through the model: with few classes, with many (screened), with a small fit split."""
+    from attacks.classwise import ranking_images, rank_classes
+
+    seen = []
+
+    class Counting(torch.nn.Module):
+        def forward(self, x):
+            seen.append(len(x))
+            return torch.stack([x[:, 0, 0, 0], 1 - x[:, 0, 0, 0]], 1)
+
+    x = torch.rand(n_images, 1, 2, 2, generator=torch.Generator().manual_seed(0))
+    rank_classes(Counting(), x, n_cls, lambda xb, c: xb + c / 50)
+    assert sum(seen) == sum(ranking_images(n_images, n_cls))
+    assert ranking_images(10_000, n_cls) == ranking_images(256, n_cls)  # the fit split is ranked on RANK_IMAGES
+
+
+def test_which_fits_rank_their_classes():
+    """Class-universal fits and targeted generators rank classes for untargeted cells; the others do not."""
+    ranks = {("vizpert", ()): True, ("vizpert", (("condition", "image"),)): True, ("class_uap", ()): True,
+             ("class_viz", ()): True, ("uap", (("targeted", True),)): True, ("uap", ()): False,
+             ("sgd_uap", ()): False, ("gap", ()): False, ("gap", (("targeted", True),)): True,
+             ("ttp", ()): True, ("pgd", ()): False, ("fgsm", ()): False}
+    for (name, params), expected in ranks.items():
+        assert attacks.create(name, **dict(params)).ranks_classes() is expected, (name, params)

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..base import Attack, Fitted
 from ..budget import Budget
-from ..classwise import RANK_IMAGES, rank_classes, untargeted_classes, untargeted_meta
+from ..classwise import RANK_IMAGES, rank_classes, ranking_generator_seconds, untargeted_classes, untargeted_meta
 from ..fitting import fit_inputs, generator_step_seconds, optimise, random_targets
 from ..params import Param, positive_int
 from ..projection import project, scale_to_budget
@@ -59,6 +59,10 @@ class GenerativeAttack(Attack):
         """True when the generator takes the target class (targeted training)."""
         return False
 
+    def ranks_classes(self) -> bool:
+        """Conditional generators rank their target classes for untargeted cells."""
+        return self.conditional()
+
     def universal(self) -> bool:
         """True when the generator's input is a fixed noise image instead of x (one delta for all)."""
         return False
@@ -86,7 +90,8 @@ class GenerativeAttack(Attack):
         return (x + project(image - x, budget)).clamp(0.0, 1.0)
 
     def fit_extra_seconds(self, x: torch.Tensor, num_classes: int) -> float:
-        """The generator's forward and backward pass per step (measured) times the steps."""
+        """The generator's forward and backward pass per step (measured) times the steps; a conditional
+        generator adds its forwards while its classes are ranked."""
         p = self._params
         cond = self.conditional()
         gen = ResnetGenerator(ResnetGeneratorConfig(x.shape[1], p["ngf"], p["blocks"], num_classes if cond else 0))
@@ -96,7 +101,9 @@ class GenerativeAttack(Attack):
             return (x[:1].expand(k, -1, -1, -1).contiguous(),
                     torch.zeros(k, dtype=torch.long, device=x.device) if cond else None)
 
-        return p["steps"] * generator_step_seconds(gen, p["batch_size"], inputs)
+        step = generator_step_seconds(gen, p["batch_size"], inputs)
+        ranking = ranking_generator_seconds(step / p["batch_size"], num_classes) if cond else 0.0
+        return p["steps"] * step + ranking
 
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
             *, seed: int) -> Fitted:

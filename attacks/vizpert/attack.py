@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from ..base import Attack, Fitted
 from ..budget import Budget
 from ..classwise import (RANK_IMAGES, UNTARGETED_RULES, apply_class_deltas, package_class_deltas, rank_classes,
-                         untargeted_classes, untargeted_meta)
+                         ranking_generator_seconds, untargeted_classes, untargeted_meta)
 from ..errors import AttackError
 from ..fitting import fit_inputs, generator_step_seconds, optimise, perturb_loss, random_targets
 from ..params import Param, flag, positive_int
@@ -76,7 +76,7 @@ class VizPert(Attack):
     # ------------------------------------------------------------------ fit
     def fit_extra_seconds(self, x: torch.Tensor, num_classes: int) -> float:
         """The generator's forward and backward pass per step (measured) times the steps: G(x, c) on a
-        step's images, G(c) on the classes a step generates."""
+        step's images, G(c) on the classes a step generates; G(x, c) adds its forwards while ranking."""
         p = self._params
         cfg = GeneratorConfig(p["condition"], num_classes, *x.shape[1:], width_mult=p["width"],
                               label_injection=p["label_injection"])
@@ -89,7 +89,13 @@ class VizPert(Attack):
             def inputs(k: int) -> tuple[torch.Tensor, ...]:
                 return (torch.arange(k, device=x.device) % num_classes,)
             batch = min(num_classes, CLASS_BATCH_MAX)
-        return p["steps"] * generator_step_seconds(gen, batch, inputs)
+        step = generator_step_seconds(gen, batch, inputs)
+        ranking = ranking_generator_seconds(step / batch, num_classes) if p["condition"] == "image" else 0.0
+        return p["steps"] * step + ranking
+
+    def ranks_classes(self) -> bool:
+        """G(c) ranks its class perturbations, G(x, c) its classes through the generator."""
+        return True
 
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
             *, seed: int) -> Fitted:
