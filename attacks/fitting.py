@@ -88,6 +88,15 @@ def optimise(params: list[nn.Parameter], loss_fn: Callable[[int], torch.Tensor],
     return last
 
 
+def probe_images(x: torch.Tensor, conditional: bool) -> Callable[[int], tuple[torch.Tensor, torch.Tensor | None]]:
+    """`inputs` for `generator_step_seconds` of an image generator: k copies of x's first image, and
+    class 0 for each when the generator is conditional (None otherwise)."""
+    def inputs(k: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return (x[:1].expand(k, -1, -1, -1).contiguous(),
+                torch.zeros(k, dtype=torch.long, device=x.device) if conditional else None)
+    return inputs
+
+
 PROBE_CPU_BATCH = 16  # on a CPU a generator step is timed on at most this many inputs, then scaled (linear there)
 
 

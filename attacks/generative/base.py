@@ -19,7 +19,7 @@ from torch import nn
 from ..base import Attack, Fitted
 from ..budget import Budget
 from ..classwise import RANK_IMAGES, rank_classes, ranking_generator_seconds, untargeted_classes, untargeted_meta
-from ..fitting import fit_inputs, generator_step_seconds, optimise, random_targets
+from ..fitting import fit_inputs, generator_step_seconds, optimise, probe_images, random_targets
 from ..params import Param, positive_int
 from ..projection import project, scale_to_budget
 from .networks import ResnetGenerator, ResnetGeneratorConfig
@@ -96,12 +96,7 @@ class GenerativeAttack(Attack):
         cond = self.conditional()
         gen = ResnetGenerator(ResnetGeneratorConfig(x.shape[1], p["ngf"], p["blocks"], num_classes if cond else 0))
         gen.to(x.device)
-
-        def inputs(k: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-            return (x[:1].expand(k, -1, -1, -1).contiguous(),
-                    torch.zeros(k, dtype=torch.long, device=x.device) if cond else None)
-
-        step = generator_step_seconds(gen, p["batch_size"], inputs)
+        step = generator_step_seconds(gen, p["batch_size"], probe_images(x, cond))
         ranking = ranking_generator_seconds(step / p["batch_size"], num_classes) if cond else 0.0
         return p["steps"] * step + ranking
 

@@ -20,7 +20,7 @@ from ..budget import Budget
 from ..classwise import (RANK_IMAGES, UNTARGETED_RULES, apply_class_deltas, package_class_deltas, rank_classes,
                          ranking_generator_seconds, untargeted_classes, untargeted_meta)
 from ..errors import AttackError
-from ..fitting import fit_inputs, generator_step_seconds, optimise, perturb_loss, random_targets
+from ..fitting import fit_inputs, generator_step_seconds, optimise, perturb_loss, probe_images, random_targets
 from ..params import Param, flag, positive_int
 from ..projection import fit_visualization, scale_to_budget
 from .generator import GeneratorConfig, build_generator
@@ -82,13 +82,10 @@ class VizPert(Attack):
                               label_injection=p["label_injection"])
         gen = build_generator(cfg).to(x.device)
         if p["condition"] == "image":
-            def inputs(k: int) -> tuple[torch.Tensor, ...]:
-                return x[:1].expand(k, -1, -1, -1).contiguous(), torch.zeros(k, dtype=torch.long, device=x.device)
-            batch = p["batch_size"]
-        else:
-            def inputs(k: int) -> tuple[torch.Tensor, ...]:
-                return (torch.arange(k, device=x.device) % num_classes,)
+            inputs, batch = probe_images(x, conditional=True), p["batch_size"]
+        else:  # G(c): the classes a step generates
             batch = min(num_classes, CLASS_BATCH_MAX)
+            inputs = lambda k: (torch.arange(k, device=x.device) % num_classes,)  # noqa: E731
         step = generator_step_seconds(gen, batch, inputs)
         ranking = ranking_generator_seconds(step / batch, num_classes) if p["condition"] == "image" else 0.0
         return p["steps"] * step + ranking
