@@ -37,9 +37,9 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
              fit_extra: Callable[[Group], float] | None = None) -> str:
     """A table of the groups this shard would run, the stored/missing cells, whether each learned
     attack's fit is already in the fit cache (`fit_cached`; then it costs nothing), and an estimated time:
-    the source model's forward+backward passes and forward passes (evaluation, a fit's ranking of the
-    classes) at its measured (pass, forward) seconds per image in `pass_seconds`, plus `fit_extra`: what
-    a fit to do spends beyond them (its generator)."""
+    the source model's forward+backward passes and a fit's ranking of the classes (forwards), every
+    model's forwards to score the cells, at each model's measured (pass, forward) seconds per image in
+    `pass_seconds`, plus `fit_extra`: what a fit to do spends beyond them (its generator)."""
     mine = [g for g in groups if shard.takes(g)]
     lines = [f"{'attack':<24} {'budget':<14} {'source':<16} {'cells':>5} {'stored':>6} {'fit':>7} {'passes':>12} "
              f"{'est. s':>8}"]
