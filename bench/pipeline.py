@@ -108,8 +108,8 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
 
 
 def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, device) -> str:
-    """The dry run's table: cells, stored ones, cached fits, rough cost (one pass measured per source
-    model once the mini zoo is trained; dry runs never train)."""
+    """The dry run's table: cells, stored ones, cached fits, rough cost (a forward+backward pass and a
+    forward measured on every model once the mini zoo is trained; dry runs never train)."""
     from .dryrun import describe, generator_probe, seconds_per_pass
     from .fitcache import is_cached
     from .plan import plan_grid
