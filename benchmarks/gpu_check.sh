@@ -12,8 +12,9 @@
 # With GPU_CHECK_FASHION=1 it also runs the Fashion-MNIST quickstart cold and warm (about 90 s more).
 # GPU_CHECK_STEPS picks the steps (default "ssim throughput e2e"); the others are
 #   imagenet:  benchmarks/imagenet_phases.py, configs/imagenet.toml scaled down by $GPU_CHECK_SCALE (default 40)
-#              at one budget (8/255), with its time per phase and the full config's projected time
-#              ($GPU_CHECK_IMAGENET_ARGS adds flags, e.g. "--compile --amp bf16");
+#              at one budget (8/255), with its time per phase and the full config's projected time, both
+#              as phases x scale and through a dry run of the full config calibrated per attack by the
+#              scaled run ($GPU_CHECK_IMAGENET_ARGS adds flags, e.g. "--compile --amp bf16");
 #   throughput_ro: throughput_224.py again for the "reduce-overhead" mode (CUDA graphs) alone, its own JSON.
 # GPU_CHECK_DTYPES picks the compiled variants (default "fp32,bf16_channels_last"); each step runs under
 # `timeout` ($GPU_CHECK_TIMEOUT_<step>, seconds), so one slow step cannot take the others' time.

@@ -18,6 +18,11 @@ the rest of the evaluation phase not. A projection, not a measurement.
     python benchmarks/imagenet_phases.py --device cuda --scale 20
     python benchmarks/imagenet_phases.py --device cpu --scale 1000 --models timm:resnet18   # a smoke test
 
+With --full-estimate (the default), the full config is also dry-run (on small JPEGs: the dry run times
+passes, forwards and generator steps, not pixels) and projected through its estimate, each group's calibrated by
+its attack and source's measured/estimated ratio in the scaled run: a second projection, from what each
+fit and cell does at full size rather than from the scaled run's phases times --scale.
+
 Before the run, `bench run --dry-run` plans the same scaled grid; its estimate (a generator fit's steps
 measured, UAP's passes an upper bound) is recorded beside the run's measured fits + perturbation +
 evaluation, to check the dry run's estimate at 224x224 where it matters most.
@@ -52,8 +57,8 @@ GROWS = ("data", "fits", "perturbation", "evaluation")  # phases proportional to
 GRID = ("fits", "perturbation", "evaluation", "reports")  # phases proportional to the number of budgets
 
 
-def make_folder(root: Path, files: int, classes: int, seed: int = 0) -> None:
-    """`files` random 320x256 JPEGs spread over the first `classes` ImageNet synsets."""
+def make_folder(root: Path, files: int, classes: int, seed: int = 0, size: tuple[int, int] = (256, 320)) -> None:
+    """`files` random JPEGs (height x width `size`) spread over the first `classes` ImageNet synsets."""
     from timm.data import ImageNetInfo
 
     synsets = ImageNetInfo().label_names()[:classes]
@@ -61,7 +66,12 @@ def make_folder(root: Path, files: int, classes: int, seed: int = 0) -> None:
     for i in range(files):
         d = root / synsets[i % classes]
         d.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(rng.integers(0, 256, (256, 320, 3), dtype=np.uint8)).save(d / f"{i}.JPEG", quality=90)
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(d / f"{i}.JPEG", quality=90)
+
+
+def estimated_seconds(plan: str) -> float:
+    """The total of a dry run's plan (`estimated compute: N s`)."""
+    return float(re.search(r"estimated compute: (\d+) s", plan).group(1))
 
 
 def main() -> None:
@@ -74,6 +84,9 @@ def main() -> None:
                    "multiplies the grid's phases by the config's count over these)")
     p.add_argument("--amp", default=None, help="override the config's amp (none, bf16)")
     p.add_argument("--compile", action="store_true", help="run with compile = true")
+    p.add_argument("--full-estimate", action=argparse.BooleanOptionalAction, default=True,
+                   help="also dry-run the full config (small JPEGs: only the timings matter) and project it "
+                        "through the dry run, calibrated by the scaled run's measured/estimated ratios")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "imagenet_phases.json"))
     a = p.parse_args()
     full = tomllib.loads(Path(a.config).read_text())
@@ -101,12 +114,15 @@ def main() -> None:
         plan = bench.run(a.config, dry_run=True, log=None, **where, **options).plan
         result = bench.run(a.config, **where, **options)
         manifest = json.loads((result.run_dir / "manifest.json").read_text())
-        scoring = float(pd.read_csv(result.run_dir / "timings.csv").score_seconds.sum())
+        timings = pd.read_csv(result.run_dir / "timings.csv")
+        scoring = float(timings.score_seconds.sum())
+        full_plan = full_estimate(a, full, Path(tmp), models, options) if a.full_estimate else None
     phases = manifest["phase_seconds"]
     projected = {k: round(v * (a.scale if k in GROWS else 1) * (grid_scale if k in GRID else 1), 1)
                  for k, v in phases.items()}
     # evaluation split: scoring (every model's predictions and the distances) grows with the images, the
     # rest of it (example images, stored rows) comes per cell
+    measured = round(sum(phases.get(k, 0.0) for k in ("fits", "perturbation", "evaluation")), 1)
     evaluation_split = round((scoring * a.scale + max(phases.get("evaluation", 0.0) - scoring, 0.0)) * grid_scale, 1)
     write_result({
         "benchmark": "imagenet_phases", "config": str(Path(a.config).relative_to(ROOT)), "scale": a.scale,
@@ -126,12 +142,62 @@ def main() -> None:
         "dominant_phase": max(projected, key=projected.get),
         # `bench run --dry-run` on the same scaled grid (a generator's step measured, UAP's passes an upper
         # bound) against the run's fits + perturbation + evaluation
-        "dry_run_estimate_seconds": float(re.search(r"estimated compute: (\d+) s", plan).group(1)),
-        "measured_compute_seconds": round(sum(phases.get(k, 0.0) for k in ("fits", "perturbation", "evaluation")), 1),
+        "dry_run_estimate_seconds": estimated_seconds(plan),
+        "measured_compute_seconds": measured,
         "dry_run_plan": plan.splitlines(),
+        **full_projection(full_plan, plan, timings, phases, a.scale, grid_scale, scoring),
         "note": "projection: phases that grow with the images x scale, the others as measured",
     }, a.out)
 
+
+def full_estimate(a: argparse.Namespace, full: dict, tmp: Path, models: list[str], options: dict) -> str:
+    """`bench run --dry-run` of the unscaled config (its n, n_fit, budgets and attacks; the same models,
+    device, amp and compile) on a folder of small JPEGs, resized to the models' input like any image:
+    the dry run times passes, forwards and generator steps, whatever the pixels."""
+    folder = tmp / "val-full"
+    make_folder(folder, 2 * max(full["n"], full["n_fit"]), classes=100, size=(32, 32))
+    unscaled = {**options, "n": full["n"], "n_fit": full["n_fit"], "attacks": full["attacks"], "eps": full["eps"],
+                "run_id": "imagenet-full-plan"}
+    return bench.run(a.config, dry_run=True, log=None, dataset=f"imagefolder:{folder}", output=str(tmp / "runs"),
+                     cache_dir=str(tmp / "cache-full"), **unscaled).plan
+
+
+def plan_rows(plan: str) -> list[tuple[str, str, float]]:
+    """(attack, source, estimated seconds) of each group row of a dry run's table (fixed-width columns)."""
+    rows = []
+    for line in plan.splitlines():
+        if line[25:29].strip() in ("linf", "l2") and line.split()[-1].replace(".", "", 1).isdigit():
+            rows.append((line[:24].strip(), line[40:56].strip(), float(line.split()[-1])))
+    return rows
+
+
+def full_projection(plan: str | None, scaled_plan: str, timings: pd.DataFrame, phases: dict[str, float],
+                    scale: int, grid_scale: float, scoring: float) -> dict:
+    """The full config's time through its dry run: each group's estimate times its attack and source's
+    measured/estimated ratio in the scaled run (the dry run's error there: UAP's pass count is an upper
+    bound, and a DeepFool fit that reaches its rate early is far under it), plus what the dry run does
+    not estimate (data x scale; zoo, sanity as measured; reports and the evaluation beyond scoring per
+    budget). A projection too: the ratios come from a grid where fixed costs weigh more."""
+    if plan is None:
+        return {}
+    measured: dict[tuple[str, str], float] = {}
+    for (attack, source, _eps), cells in timings.groupby(["attack", "source", "eps"]):
+        key = (attack, source)
+        measured[key] = measured.get(key, 0.0) + float(cells.fit_seconds.iloc[0] + cells.perturb_seconds.sum()
+                                                       + cells.score_seconds.sum())
+    estimated: dict[tuple[str, str], float] = {}
+    for attack, source, seconds in plan_rows(scaled_plan):
+        estimated[(attack, source)] = estimated.get((attack, source), 0.0) + seconds
+    ratio = {k: measured.get(k, 0.0) / max(v, 1e-9) for k, v in estimated.items()}
+    full = plan_rows(plan)
+    compute = sum(seconds * ratio.get((attack, source), 1.0) for attack, source, seconds in full)
+    other = (phases.get("data", 0.0) * scale + phases.get("zoo", 0.0) + phases.get("sanity", 0.0)
+             + (phases.get("reports", 0.0) + max(phases.get("evaluation", 0.0) - scoring, 0.0)) * grid_scale)
+    return {"full_dry_run_estimate_seconds": estimated_seconds(plan),
+            "dry_run_ratio_measured_over_estimated": {f"{a} on {s}": round(r, 3) for (a, s), r in ratio.items()},
+            "projected_full_minutes_dry_run": round((estimated_seconds(plan) + other) / 60, 1),
+            "projected_full_minutes_dry_run_calibrated": round((compute + other) / 60, 1),
+            "full_dry_run_plan": plan.splitlines()}
 
 if __name__ == "__main__":
     main()
