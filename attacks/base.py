@@ -43,6 +43,7 @@ class Attack(ABC):
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "per_input"
     learns: ClassVar[bool] = False  # True when `fit` trains something worth caching
+    passes_bound: ClassVar[bool] = False  # True when `gradient_passes` is a worst case the attack stops short of
     version: ClassVar[int] = 1  # bump when results change for the same parameters (invalidates caches)
     norms: ClassVar[tuple[str, ...]] = NORMS
     supports_targeted: ClassVar[bool] = True

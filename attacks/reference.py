@@ -24,6 +24,7 @@ class AutoAttack(TorchattacksAttack):
     """AutoAttack (Croce & Hein 2020), the reference for robust accuracy; untargeted."""
 
     name = "autoattack"
+    passes_bound = True  # each sub-attack runs only on the images the earlier ones left robust
     supports_targeted = False
     params_spec: ClassVar[dict[str, Param]] = {
         "version": Param("standard", "standard: APGD-CE, APGD-T, FAB-T, Square; rand: APGD with EOT, for "

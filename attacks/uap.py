@@ -82,6 +82,7 @@ class UAP(_Universal):
     # 4: targeted: the untargeted class is read from the stored ranking (ties no longer re-derived)
     # 5: targeted variant's untargeted cells use the best_other rule (no cap near 1 - 1/C)
     version = 5
+    passes_bound = True  # DeepFool stops on fooled images, and the fit at its target rate
     params_spec: ClassVar[dict[str, Param]] = {
         "max_passes": positive_int(5, "passes over the fit images at most"),
         "target_rate": Param(0.8, "the fit fooling rate to stop at", float, low=0, high=1, low_open=True),

@@ -46,6 +46,7 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
     total_cells = total_stored = 0
     total_seconds = 0.0
     fits = {"cached": 0, "to fit": 0}
+    bounds = False
     for g in mine:
         n_stored = sum(c.key in stored for c in g.cells)
         todo = len(g.cells) - n_stored
@@ -68,11 +69,13 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
                 seconds += fit_extra(g)
             total_seconds += seconds
             est = f"{seconds:.1f}"
+        bound = "<=" if passes and g.attack.passes_bound else ""
+        bounds = bounds or bool(bound)
         total_cells += len(g.cells)
         total_stored += n_stored
         name = g.spec.display + (f" seed={g.seed}" if g.several_seeds else "")
         lines.append(f"{name[:24]:<24} {g.budget.norm + ' ' + format(g.budget.eps, '.4g'):<14} "
-                     f"{g.source[:16]:<16} {len(g.cells):>5} {n_stored:>6} {fit:>7} {passes:>12,} {est:>8}")
+                     f"{g.source[:16]:<16} {len(g.cells):>5} {n_stored:>6} {fit:>7} {bound + format(passes, ','):>12} {est:>8}")
     where = "" if shard.count == 1 else f" (shard {shard} of {len(groups)} groups)"
     fit_text = f"; fits: {fits['cached']} cached, {fits['to fit']} to fit" if any(fits.values()) else ""
     lines.append(f"{len(mine)} groups, {total_cells} cells{where}: {total_stored} stored, "
@@ -80,6 +83,9 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
     if pass_seconds is not None:
         lines.append(f"estimated compute: {total_seconds:.0f} s (rough: measured fwd+bwd time x passes, forward "
                      "time x forwards, plus each generator's measured step x its steps)")
+        if bounds:
+            lines.append("<=: a worst case (DeepFool in UAP and AutoAttack stop on images already fooled), so "
+                         "those groups' estimates are upper bounds and can be far above the time taken")
     else:
         train = "bench zoo train" + ("" if cfg.zoo_seed == 0 else f" --seed {cfg.zoo_seed}")
         lines.append(f"estimated compute: unknown until the mini zoo is trained (`{train}`)")

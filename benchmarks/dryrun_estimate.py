@@ -29,7 +29,7 @@ import zoo  # noqa: E402
 from benchlib import write_result  # noqa: E402
 
 ROW = re.compile(r"^(?P<attack>\S+)\s+(?P<norm>linf|l2) (?P<eps>\S+)\s+(?P<source>\S+)\s+\d+\s+\d+\s+(?:cached|to fit)?"
-                 r"\s+[\d,]+\s+(?P<est>[\d.]+)$")
+                 r"\s+(?:<=)?[\d,]+\s+(?P<est>[\d.]+)$")
 
 
 def estimates(config: str | None, cache: Path, generators: bool, ranking: bool = True,

@@ -118,6 +118,18 @@ def test_dry_run_tells_which_fits_the_cache_already_holds(tmp_path, zoo_cache):
     assert row.split()[-3:-1] == ["cached", "0"]  # fit column, then passes
 
 
+def test_dry_run_marks_worst_case_pass_counts(tmp_path, zoo_cache):
+    """UAP's DeepFool passes are a worst case: its row says `<=` and a footnote says the estimate is an
+    upper bound; PGD's exact count is unmarked, and a plan without such a group has no footnote."""
+    kw = dict(dataset="synthetic", models=["mini:vgg"], n=20, n_fit=10, mode="untargeted",
+              cache_dir=str(zoo_cache), output=str(tmp_path / "runs"), log=None, dry_run=True)
+    plan = bench.run(attacks=["pgd", {"name": "uap", "max_passes": 3}], **kw).plan
+    rows = {line.split()[0]: line for line in plan.splitlines() if line.startswith(("pgd", "uap"))}
+    assert f"<={3 * 10 * 10 * 10:,}" in rows["uap[max_passes=3]"].split() and "<=" not in rows["pgd"]
+    assert "upper bounds" in plan.splitlines()[-1]
+    assert "upper bounds" not in bench.run(attacks=["pgd"], **kw).plan
+
+
 def test_load_run_of_a_folder_without_results(tmp_path):
     with pytest.raises(BenchError, match="no stored results"):
         bench.load_run(tmp_path)
