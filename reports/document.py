@@ -2,6 +2,7 @@
 and its compilation with pdflatex when pdflatex is installed (Debian: texlive-latex-recommended)."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -82,14 +83,36 @@ def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str]
     return "".join(parts)
 
 
+CROSS_REFERENCES = re.compile(r"\\(?:ref|pageref|eqref|autoref|cref|Cref|cite|tableofcontents|listoffigures"
+                              r"|listoftables)\b")
+INPUTS = re.compile(r"\\(?:input|include)\{([^}]+)\}")
+
+
+def document_source(run_dir: Path, tex: str) -> str:
+    """The text of `tex` and of the files it \\input's (one level: the report inputs its tables)."""
+    main = (run_dir / tex).read_text()
+    parts = [main]
+    for name in INPUTS.findall(main):
+        path = run_dir / (name if name.endswith(".tex") else f"{name}.tex")
+        parts.append(path.read_text() if path.is_file() else "")
+    return "\n".join(parts)
+
+
+def latex_passes(source: str) -> int:
+    """pdflatex runs a document needs: two when it reads back what a run wrote to its .aux (references,
+    citations, contents), else one (the report has only tables and figures: a second run cost as much
+    as the first and changed nothing)."""
+    return 2 if CROSS_REFERENCES.search(source) else 1
+
+
 def compile_pdf(run_dir: Path, tex: str = "report.tex", timeout: float = 120) -> tuple[Path | None, str]:
-    """Run pdflatex twice (for references) in `run_dir`; (pdf path or None, one-line status).
-    Aux files are removed; the log is kept when compilation fails."""
+    """Run pdflatex in `run_dir`, twice if the document has cross-references; (pdf path or None,
+    one-line status). Aux files are removed; the log is kept when compilation fails."""
     exe = shutil.which("pdflatex")
     if exe is None:
         return None, "pdflatex not found (Debian: apt-get install texlive-latex-recommended); report.tex not compiled"
     stem = Path(tex).stem
-    for _ in range(2):
+    for _ in range(latex_passes(document_source(run_dir, tex))):
         try:
             proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", tex], cwd=run_dir,
                                   capture_output=True, text=True, timeout=timeout)

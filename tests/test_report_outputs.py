@@ -71,6 +71,26 @@ def test_report_tex_compiles_with_pdflatex(run_dir, tmp_path):
     assert (run_dir / "report.pdf").is_file()  # `bench run` compiled it too
 
 
+def test_the_report_needs_one_pdflatex_pass_and_a_cross_reference_makes_two(run_dir, tmp_path, monkeypatch):
+    """The report (tables.tex \\input included) reads nothing back from its .aux, so compile_pdf runs
+    pdflatex once (the second pass gave a byte-identical PDF, benchmarks/pdf_passes.py); a \\ref in an
+    input file makes it two."""
+    from reports import document
+
+    work = tmp_path / "doc"
+    shutil.copytree(run_dir, work, ignore=shutil.ignore_patterns("report.pdf", "cells", "artifacts"))
+    calls = []
+    monkeypatch.setattr(document.shutil, "which", lambda exe: "/usr/bin/pdflatex")
+    monkeypatch.setattr(document.subprocess, "run",
+                        lambda *a, **k: calls.append(a) or subprocess.CompletedProcess(a, 0, "", ""))
+    document.compile_pdf(work)
+    assert len(calls) == 1
+    (work / "tables.tex").write_text((work / "tables.tex").read_text() + "\nsee Table~\\ref{tab:x}\n")
+    calls.clear()
+    document.compile_pdf(work)
+    assert len(calls) == 2
+
+
 class _Refs(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
