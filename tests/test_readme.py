@@ -1,5 +1,6 @@
-"""The README's `bench` commands still parse: an option renamed or an attack, config or budget that no
-longer resolves fails here instead of in a reader's terminal. Runs nothing (no data, no models)."""
+"""The README stays true to the code: its `bench` commands still parse (an option renamed or an attack,
+config or budget that no longer resolves fails here instead of in a reader's terminal), and its contents
+line links to headings that exist. Runs nothing (no data, no models)."""
 from __future__ import annotations
 
 import re
@@ -46,3 +47,16 @@ def test_readme_commands_parse_and_resolve(monkeypatch):
 def test_extraction_drops_usage_patterns_and_shell():
     text = "`bench run --n 5 && ls` and `bench report <run> --compare a,b` and `bench zoo train [--force]`"
     assert readme_commands(text) == ["bench run --n 5"]
+
+
+def github_anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation but `-` and `_` dropped, spaces as `-`."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_contents_links_every_section_heading():
+    text = (ROOT / "README.md").read_text()
+    contents = next(line for line in text.splitlines() if line.startswith("**Contents:**"))
+    links = re.findall(r"\]\(#([^)]+)\)", contents)
+    headings = [github_anchor(h) for h in re.findall(r"^## (.+)$", text, re.M)]
+    assert links == headings  # every section, in order, and nothing that is not one
