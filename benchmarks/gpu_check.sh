@@ -18,13 +18,25 @@
 #   throughput_ro: throughput_224.py again for the "reduce-overhead" mode (CUDA graphs) alone, its own JSON.
 # GPU_CHECK_DTYPES picks the compiled variants (default "fp32,bf16_channels_last"); each step runs under
 # `timeout` ($GPU_CHECK_TIMEOUT_<step>, seconds), so one slow step cannot take the others' time.
+# GPU_CHECK_PRESET=issue18 sets what issue 18 still needs, sized for one 10-minute command: the compiled bf16
+# throughput (the runner against the direct compiled loop) and the ImageNet config at 1/40 in bf16 with its
+# full-config dry run (variables set by hand still win). GPU_CHECK_DRY=1 prints each step's command and runs
+# nothing (tests/test_gpu_check.py reads it).
 # Writes JSON to $OUT (default benchmarks/results/gpu_imagenet). On a lent machine without torchattacks, carry it
 # as a wheel in .whl/ (git-ignored through .git/info/exclude).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${GPU_CHECK_PRESET:-}" = issue18 ]; then
+    : "${GPU_CHECK_STEPS:=throughput imagenet}" "${GPU_CHECK_DTYPES:=bf16_channels_last}" "${GPU_CHECK_SCALE:=40}"
+    : "${GPU_CHECK_IMAGENET_ARGS:=--amp bf16}" "${GPU_CHECK_TIMEOUT_throughput:=270}" "${GPU_CHECK_TIMEOUT_imagenet:=270}"
+    export GPU_CHECK_TIMEOUT_throughput GPU_CHECK_TIMEOUT_imagenet
+elif [ -n "${GPU_CHECK_PRESET:-}" ]; then
+    echo "unknown GPU_CHECK_PRESET=$GPU_CHECK_PRESET; the preset is issue18" >&2; exit 2
+fi
+DRY=${GPU_CHECK_DRY:-0}
 OUT=${OUT:-benchmarks/results/gpu_imagenet}
 mkdir -p "$OUT"
-if [ -d .whl ] && ! python3 -c "import torchattacks" 2>/dev/null; then
+if [ "$DRY" != 1 ] && [ -d .whl ] && ! python3 -c "import torchattacks" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
     export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
 fi
@@ -45,6 +57,7 @@ step() {  # step NAME COMMAND...: run and time it (under timeout when $GPU_CHECK
     local t0=$(date +%s.%N) limit_var="GPU_CHECK_TIMEOUT_$name"
     echo "== $name" >> "$LOG"
     if [ -n "${!limit_var:-}" ]; then set -- timeout "${!limit_var}" "$@"; fi
+    if [ "$DRY" = 1 ]; then echo "step $name: $*"; return 0; fi
     "$@" >"/tmp/out_$name.txt" 2>>"$LOG" || { echo "step $name failed (rc $?)" | tee -a "$LOG"; tail -30 "$LOG"; FAILED+=("$name"); return 0; }
     SECONDS_OF[$name]=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
     echo "$name: ${SECONDS_OF[$name]} s"
@@ -60,6 +73,12 @@ wanted imagenet && step imagenet python3 benchmarks/imagenet_phases.py --device 
 wanted throughput_ro && step throughput_ro python3 benchmarks/throughput_224.py --device cuda --model timm:resnet50 \
     --batch-size 128 --n 512 --repeats 2 --vizpert-steps 1 --compile-modes reduce-overhead \
     --compile-dtypes bf16_channels_last --out "$OUT/throughput_224_reduce_overhead.json"
+
+if [ "$DRY" = 1 ]; then
+    if wanted e2e; then echo "step e2e: bench run on a generated folder (not shown)"; fi
+    if [ "${GPU_CHECK_FASHION:-0}" = 1 ]; then echo "step quickstart_cold, quickstart_warm: bench run --device cuda"; fi
+    exit 0
+fi
 
 if wanted e2e; then
 python3 - <<'PY'

@@ -74,7 +74,8 @@ def estimated_seconds(plan: str) -> float:
     return float(re.search(r"estimated compute: (\d+) s", plan).group(1))
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_gpu_check.py parses gpu_check.sh's commands with it)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default=str(ROOT / "configs" / "imagenet.toml"))
     p.add_argument("--scale", type=int, default=20, help="divide n, n_fit and VizPert's steps by this")
@@ -88,7 +89,11 @@ def main() -> None:
                    help="also dry-run the full config (small JPEGs: only the timings matter) and project it "
                         "through the dry run, calibrated by the scaled run's measured/estimated ratios")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "imagenet_phases.json"))
-    a = p.parse_args()
+    return p
+
+
+def main() -> None:
+    a = build_parser().parse_args()
     full = tomllib.loads(Path(a.config).read_text())
     n, n_fit = max(full["n"] // a.scale, 1), max(full["n_fit"] // a.scale, 1)
     steps = max(attacks.create("vizpert").params["steps"] // a.scale, 1)  # G(c)'s default fit steps, scaled

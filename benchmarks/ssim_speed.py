@@ -23,7 +23,8 @@ from bench.ssim import ssim as batched_ssim  # noqa: E402
 from benchlib import write_result  # noqa: E402
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_gpu_check.py parses gpu_check.sh's commands with it)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--size", type=int, default=224)
@@ -31,7 +32,11 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None, help="default results/ssim_speed_<size>.json")
-    a = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    a = build_parser().parse_args()
     a.out = a.out or str(Path(__file__).parent / "results" / f"ssim_speed_{a.size}.json")
     g = torch.Generator().manual_seed(0)
     shape = (a.n, a.channels, a.size, a.size)

@@ -46,7 +46,8 @@ from bench.runner import _adversarial  # noqa: E402
 from benchlib import interleaved_medians, write_result  # noqa: E402
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_gpu_check.py parses gpu_check.sh's commands with it)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="timm:resnet50")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -61,7 +62,11 @@ def main() -> None:
                    help="which compiled variants to time: fp32 and/or bf16_channels_last")
     p.add_argument("--profile", action="store_true", help="profile one bf16 + channels-last PGD step")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "throughput_224.json"))
-    a = p.parse_args()
+    return p
+
+
+def main() -> None:
+    a = build_parser().parse_args()
     device = torch.device(a.device)
     spec = zoo.InputSpec("imagefolder:bench", 3, a.size, a.size, a.classes, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
     model = zoo.load(a.model, spec, device=device)
