@@ -81,6 +81,43 @@ except zoo.ZooError as exc:
     assert str(tmp_path / "hf" / "hub") in msg and "HF_HUB_OFFLINE=1" in msg and "--checkpoint timm:densenet121=PATH" in msg
 
 
+@pytest.fixture()
+def no_network(monkeypatch):
+    """Online mode (HF_HUB_OFFLINE unset) on a machine whose network is down: a connection attempt fails,
+    and a call into the hub's download is a test failure (it would retry for about 20 s per file)."""
+    import socket
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: (_ for _ in ()).throw(OSError("network is down")))
+
+    def download(*args, **kwargs):
+        raise AssertionError(f"the hub was asked for {args} {kwargs}")
+    monkeypatch.setattr(timm.models._hub, "hf_hub_download", download)
+
+
+def test_cached_pretrained_weights_load_without_asking_the_hub(tmp_path, monkeypatch, no_network):
+    """Weights in the local cache are read from their file, even in online mode: no request, no retries."""
+    from zoo import timm_models
+
+    state = other_weights()
+    fake_hf_cache(tmp_path / "hf", "timm/resnet18.a1_in1k", state)
+    monkeypatch.setattr(timm_models, "_hf_cache", lambda: str(tmp_path / "hf" / "hub"))
+    net, info = timm_models.build_timm("timm:resnet18", SPEC, pretrained=True)
+    assert all(torch.equal(v, state[k]) for k, v in net.state_dict().items())
+    assert info["weights"] == "hf-hub:timm/resnet18.a1_in1k"
+
+
+def test_uncached_weights_with_the_hub_unreachable_fail_at_once(tmp_path, monkeypatch, no_network):
+    from zoo import timm_models
+
+    monkeypatch.setattr(timm_models, "_hf_cache", lambda: str(tmp_path / "empty"))
+    monkeypatch.setattr(timm, "create_model", lambda *a, **k: pytest.fail("timm was asked to fetch the weights"))
+    with pytest.raises(zoo.ZooError, match=r"not in the cache, and the hub cannot be reached.*--checkpoint"):
+        timm_models.build_timm("timm:resnet18", SPEC, pretrained=True)
+
+
 @pytest.mark.parametrize("fmt", ["safetensors", "pth", "pth-nested"])
 def test_checkpoint_files_load_strictly(tmp_path, fmt):
     state = other_weights()

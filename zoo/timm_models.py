@@ -59,6 +59,43 @@ def _hf_cache() -> str:
         return "~/.cache/huggingface/hub"
 
 
+HUB_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")  # what timm fetches from an hf-hub id, in order
+
+
+def cached_hub_weights(cfg: dict[str, Any]) -> str | None:
+    """The local Hugging Face cache's weights file for a pretrained config's hf-hub id, or None; reads
+    the disk only (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = cfg.get("hf_hub_id")
+    if not repo:
+        return None
+    names = (cfg["hf_hub_filename"],) if cfg.get("hf_hub_filename") else HUB_WEIGHT_FILES
+    for filename in names:
+        found = try_to_load_from_cache(repo, filename, cache_dir=_hf_cache())
+        if isinstance(found, str):
+            return found
+    return None
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face endpoint answers a TCP connection within `timeout` seconds: without it,
+    huggingface_hub retries for about 20 s per file before failing."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def _missing_weights(name: str, cfg: dict[str, Any], exc: BaseException) -> ZooError:
     """The one-line error for pretrained weights that are neither cached nor downloadable."""
     arch = timm_arch(name)
@@ -103,6 +140,12 @@ def build_timm(name: str, spec: InputSpec, *, pretrained: bool = False,
                        f"{spec.num_classes}; use a dataset with those classes (e.g. imagefolder: of ImageNet val) "
                        "or pretrained=false")
     kwargs: dict[str, Any] = {"num_classes": spec.num_classes, "in_chans": spec.channels}
+    if pretrained and not checkpoint and cfg.get("hf_hub_id"):
+        cached = cached_hub_weights(cfg)
+        if cached is not None:  # the same file timm would fetch, read without asking the hub first
+            kwargs["pretrained_cfg_overlay"] = {"file": cached}
+        elif not hub_reachable():
+            raise _missing_weights(name, cfg, OSError("not in the cache, and the hub cannot be reached"))
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
