@@ -118,6 +118,18 @@ def test_uncached_weights_with_the_hub_unreachable_fail_at_once(tmp_path, monkey
         timm_models.build_timm("timm:resnet18", SPEC, pretrained=True)
 
 
+def test_behind_a_proxy_the_hub_is_left_to_huggingface_hub(monkeypatch, no_network):
+    """A direct connection failing says nothing when requests go through a proxy: no fast failure there."""
+    from zoo.timm_models import hub_reachable
+
+    for var in ("no_proxy", "all_proxy", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(var, raising=False)
+        monkeypatch.delenv(var.upper(), raising=False)
+    assert not hub_reachable()
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert hub_reachable()
+
+
 @pytest.mark.parametrize("fmt", ["safetensors", "pth", "pth-nested"])
 def test_checkpoint_files_load_strictly(tmp_path, fmt):
     state = other_weights()

@@ -80,15 +80,20 @@ def cached_hub_weights(cfg: dict[str, Any]) -> str | None:
 
 def hub_reachable(timeout: float = 3.0) -> bool:
     """Whether the Hugging Face endpoint answers a TCP connection within `timeout` seconds: without it,
-    huggingface_hub retries for about 20 s per file before failing."""
+    huggingface_hub retries for about 20 s per file before failing. Behind a proxy (HTTPS_PROXY and
+    friends) the endpoint is not probed: the proxy may reach what this machine cannot."""
     import socket
     from urllib.parse import urlparse
+    from urllib.request import getproxies, proxy_bypass
 
     from huggingface_hub import constants
 
     if constants.HF_HUB_OFFLINE:
         return False
     url = urlparse(constants.ENDPOINT)
+    proxies = getproxies()
+    if (proxies.get(url.scheme) or proxies.get("all")) and not proxy_bypass(url.hostname or ""):
+        return True
     try:
         socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
     except OSError:
