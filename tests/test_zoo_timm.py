@@ -118,6 +118,12 @@ def test_uncached_weights_with_the_hub_unreachable_fail_at_once(tmp_path, monkey
         timm_models.build_timm("timm:resnet18", SPEC, pretrained=True)
 
 
+def test_a_hub_id_the_hub_library_refuses_is_not_a_cache_hit():
+    from zoo.timm_models import cached_hub_weights
+
+    assert cached_hub_weights({"hf_hub_id": "not a//repo id"}) is None  # HFValidationError, not a traceback
+
+
 def test_behind_a_proxy_the_hub_is_left_to_huggingface_hub(monkeypatch, no_network):
     """A direct connection failing says nothing when requests go through a proxy: no fast failure there."""
     from zoo.timm_models import hub_reachable

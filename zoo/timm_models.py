@@ -72,7 +72,10 @@ def cached_hub_weights(cfg: dict[str, Any]) -> str | None:
         return None
     names = (cfg["hf_hub_filename"],) if cfg.get("hf_hub_filename") else HUB_WEIGHT_FILES
     for filename in names:
-        found = try_to_load_from_cache(repo, filename, cache_dir=_hf_cache())
+        try:
+            found = try_to_load_from_cache(repo, filename, cache_dir=_hf_cache())
+        except ValueError:  # an id the hub library refuses (HFValidationError): timm's own path reports it
+            return None
         if isinstance(found, str):
             return found
     return None
