@@ -45,6 +45,11 @@ def estimates(config: str | None, cache: Path, generators: bool, ranking: bool =
         plan = bench.run(config, dry_run=True, cache_dir=str(cache), log=None, **overrides).plan
     finally:
         bench.dryrun.generator_probe, bench.dryrun.ranking_images = probe, ranked
+    return plan_estimates(plan)
+
+
+def plan_estimates(plan: str) -> dict[tuple[str, str, str], float]:
+    """Per (attack, eps, source) row of a dry run's table, its estimated seconds."""
     return {(m["attack"], m["eps"], m["source"]): float(m["est"])
             for m in (ROW.match(line) for line in plan.splitlines()) if m}
 

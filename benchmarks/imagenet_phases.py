@@ -52,6 +52,7 @@ import attacks  # noqa: E402
 import bench  # noqa: E402
 from bench.phases import PHASES  # noqa: E402
 from benchlib import write_result  # noqa: E402
+from dryrun_estimate import measured, plan_estimates  # noqa: E402
 
 GROWS = ("data", "fits", "perturbation", "evaluation")  # phases proportional to the images (or fit steps)
 GRID = ("fits", "perturbation", "evaluation", "reports")  # phases proportional to the number of budgets
@@ -119,15 +120,15 @@ def main() -> None:
         plan = bench.run(a.config, dry_run=True, log=None, **where, **options).plan
         result = bench.run(a.config, **where, **options)
         manifest = json.loads((result.run_dir / "manifest.json").read_text())
-        timings = pd.read_csv(result.run_dir / "timings.csv")
-        scoring = float(timings.score_seconds.sum())
+        scoring = float(pd.read_csv(result.run_dir / "timings.csv").score_seconds.sum())
+        group_seconds = measured(result.run_dir)
         full_plan = full_estimate(a, full, Path(tmp), models, options) if a.full_estimate else None
     phases = manifest["phase_seconds"]
     projected = {k: round(v * (a.scale if k in GROWS else 1) * (grid_scale if k in GRID else 1), 1)
                  for k, v in phases.items()}
     # evaluation split: scoring (every model's predictions and the distances) grows with the images, the
     # rest of it (example images, stored rows) comes per cell
-    measured = round(sum(phases.get(k, 0.0) for k in ("fits", "perturbation", "evaluation")), 1)
+    compute_seconds = round(sum(phases.get(k, 0.0) for k in ("fits", "perturbation", "evaluation")), 1)
     evaluation_split = round((scoring * a.scale + max(phases.get("evaluation", 0.0) - scoring, 0.0)) * grid_scale, 1)
     write_result({
         "benchmark": "imagenet_phases", "config": str(Path(a.config).relative_to(ROOT)), "scale": a.scale,
@@ -148,9 +149,9 @@ def main() -> None:
         # `bench run --dry-run` on the same scaled grid (a generator's step measured, UAP's passes an upper
         # bound) against the run's fits + perturbation + evaluation
         "dry_run_estimate_seconds": estimated_seconds(plan),
-        "measured_compute_seconds": measured,
+        "measured_compute_seconds": compute_seconds,
         "dry_run_plan": plan.splitlines(),
-        **full_projection(full_plan, plan, timings, phases, a.scale, grid_scale, scoring),
+        **full_projection(full_plan, plan, group_seconds, phases, a.scale, grid_scale, scoring),
         "note": "projection: phases that grow with the images x scale, the others as measured",
     }, a.out)
 
@@ -167,35 +168,29 @@ def full_estimate(a: argparse.Namespace, full: dict, tmp: Path, models: list[str
                      cache_dir=str(tmp / "cache-full"), **unscaled).plan
 
 
-def plan_rows(plan: str) -> list[tuple[str, str, float]]:
-    """(attack, source, estimated seconds) of each group row of a dry run's table (fixed-width columns)."""
-    rows = []
-    for line in plan.splitlines():
-        if line[25:29].strip() in ("linf", "l2") and line.split()[-1].replace(".", "", 1).isdigit():
-            rows.append((line[:24].strip(), line[40:56].strip(), float(line.split()[-1])))
-    return rows
+def by_attack_and_source(seconds: dict[tuple[str, str, str], float]) -> dict[tuple[str, str], float]:
+    """Per-(attack, eps, source) seconds summed over the budgets."""
+    out: dict[tuple[str, str], float] = {}
+    for (attack, _eps, source), s in seconds.items():
+        out[(attack, source)] = out.get((attack, source), 0.0) + s
+    return out
 
 
-def full_projection(plan: str | None, scaled_plan: str, timings: pd.DataFrame, phases: dict[str, float],
-                    scale: int, grid_scale: float, scoring: float) -> dict:
+def full_projection(plan: str | None, scaled_plan: str, group_seconds: dict[tuple[str, str, str], float],
+                    phases: dict[str, float], scale: int, grid_scale: float, scoring: float) -> dict:
     """The full config's time through its dry run: each group's estimate times its attack and source's
-    measured/estimated ratio in the scaled run (the dry run's error there: UAP's pass count is an upper
-    bound, and a DeepFool fit that reaches its rate early is far under it), plus what the dry run does
-    not estimate (data x scale; zoo, sanity as measured; reports and the evaluation beyond scoring per
-    budget). A projection too: the ratios come from a grid where fixed costs weigh more."""
+    measured/estimated ratio in the scaled run (`group_seconds`, from `dryrun_estimate.measured`; the
+    dry run's error there: UAP's pass count is an upper bound, and a DeepFool fit that reaches its rate
+    early is far under it), plus what the dry run does not estimate (data x scale; zoo, sanity as
+    measured; reports and the evaluation beyond scoring per budget). A projection too: the ratios come
+    from a grid where fixed costs weigh more."""
     if plan is None:
         return {}
-    measured: dict[tuple[str, str], float] = {}
-    for (attack, source, _eps), cells in timings.groupby(["attack", "source", "eps"]):
-        key = (attack, source)
-        measured[key] = measured.get(key, 0.0) + float(cells.fit_seconds.iloc[0] + cells.perturb_seconds.sum()
-                                                       + cells.score_seconds.sum())
-    estimated: dict[tuple[str, str], float] = {}
-    for attack, source, seconds in plan_rows(scaled_plan):
-        estimated[(attack, source)] = estimated.get((attack, source), 0.0) + seconds
-    ratio = {k: measured.get(k, 0.0) / max(v, 1e-9) for k, v in estimated.items()}
-    full = plan_rows(plan)
-    compute = sum(seconds * ratio.get((attack, source), 1.0) for attack, source, seconds in full)
+    taken = by_attack_and_source(group_seconds)
+    estimated = by_attack_and_source(plan_estimates(scaled_plan))
+    ratio = {k: taken.get(k, 0.0) / max(v, 1e-9) for k, v in estimated.items()}
+    compute = sum(seconds * ratio.get((attack, source), 1.0)
+                  for (attack, _eps, source), seconds in plan_estimates(plan).items())
     other = (phases.get("data", 0.0) * scale + phases.get("zoo", 0.0) + phases.get("sanity", 0.0)
              + (phases.get("reports", 0.0) + max(phases.get("evaluation", 0.0) - scoring, 0.0)) * grid_scale)
     return {"full_dry_run_estimate_seconds": estimated_seconds(plan),
@@ -203,6 +198,7 @@ def full_projection(plan: str | None, scaled_plan: str, timings: pd.DataFrame, p
             "projected_full_minutes_dry_run": round((estimated_seconds(plan) + other) / 60, 1),
             "projected_full_minutes_dry_run_calibrated": round((compute + other) / 60, 1),
             "full_dry_run_plan": plan.splitlines()}
+
 
 if __name__ == "__main__":
     main()
