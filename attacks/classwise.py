@@ -15,6 +15,7 @@ from torch import nn
 
 from .base import Fitted
 from .budget import Budget
+from .fitting import generator_forward_seconds
 
 UNTARGETED_RULES = ("best_class", "best_other")
 RANK_IMAGES = 256  # fit images the untargeted ranking is measured on
@@ -76,9 +77,9 @@ def ranking_images(n_fit: int, num_classes: int) -> tuple[int, int]:
 
 def ranking_generator_seconds(image_step_seconds: float, num_classes: int) -> float:
     """Seconds a generator's forward passes take while its classes are ranked (G(x, c), conditional
-    generators), from its measured training step per image (a forward is about a third of it); on
-    RANK_IMAGES fit images, an upper bound for smaller fit splits."""
-    return image_step_seconds / 3 * ranking_images(RANK_IMAGES, num_classes)[1]
+    generators), from its measured training step per image; on RANK_IMAGES fit images, an upper bound
+    for smaller fit splits."""
+    return generator_forward_seconds(image_step_seconds, ranking_images(RANK_IMAGES, num_classes)[1])
 
 
 def untargeted_meta(order: list[int], rates: list[float]) -> dict[str, Any]:

@@ -97,6 +97,12 @@ def probe_images(x: torch.Tensor, conditional: bool) -> Callable[[int], tuple[to
     return inputs
 
 
+def generator_forward_seconds(step_seconds_per_input: float, inputs: int) -> float:
+    """Seconds of a generator's forward passes on `inputs` inputs, from its measured training step per
+    input (`generator_step_seconds` / batch): a forward is about a third of a forward+backward step."""
+    return step_seconds_per_input / 3 * inputs
+
+
 PROBE_CPU_BATCH = 16  # on a CPU a generator step is timed on at most this many inputs, then scaled (linear there)
 
 

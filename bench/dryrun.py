@@ -47,6 +47,8 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
     total_seconds = 0.0
     fits = {"cached": 0, "to fit": 0}
     bounds = False
+    # every model scores every cell's images: seconds per image of all their forwards
+    scoring_s = sum(f for _, f in pass_seconds.values()) if pass_seconds is not None else 0.0
     for g in mine:
         n_stored = sum(c.key in stored for c in g.cells)
         todo = len(g.cells) - n_stored
@@ -63,8 +65,7 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
             if fit == "to fit" and g.attack.ranks_classes():  # the fit ranks the classes for untargeted use
                 forwards = sum(ranking_images(cfg.n_fit, num_classes))
             pass_s, forward_s = pass_seconds[g.source]
-            scoring = todo * cfg.n * sum(f for _, f in pass_seconds.values())  # every model scores every cell
-            seconds = passes * pass_s + forwards * forward_s + scoring
+            seconds = passes * pass_s + forwards * forward_s + todo * cfg.n * scoring_s
             if fit == "to fit" and fit_extra is not None:
                 seconds += fit_extra(g)
             total_seconds += seconds
@@ -84,8 +85,8 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
         lines.append(f"estimated compute: {total_seconds:.0f} s (rough: measured fwd+bwd time x passes, forward "
                      "time x forwards, plus each generator's measured step x its steps)")
         if bounds:
-            lines.append("<=: a worst case (DeepFool in UAP and AutoAttack stop on images already fooled), so "
-                         "those groups' estimates are upper bounds and can be far above the time taken")
+            lines.append("<=: a worst case (the attack stops on images already fooled), so those groups' "
+                         "estimates are upper bounds and can be far above the time taken")
     else:
         train = "bench zoo train" + ("" if cfg.zoo_seed == 0 else f" --seed {cfg.zoo_seed}")
         lines.append(f"estimated compute: unknown until the mini zoo is trained (`{train}`)")

@@ -20,7 +20,8 @@ from ..budget import Budget
 from ..classwise import (RANK_IMAGES, UNTARGETED_RULES, apply_class_deltas, package_class_deltas, rank_classes,
                          ranking_generator_seconds, untargeted_classes, untargeted_meta)
 from ..errors import AttackError
-from ..fitting import fit_inputs, generator_step_seconds, optimise, perturb_loss, probe_images, random_targets
+from ..fitting import (fit_inputs, generator_forward_seconds, generator_step_seconds, optimise, perturb_loss,
+                       probe_images, random_targets)
 from ..params import Param, flag, positive_int
 from ..projection import fit_visualization, scale_to_budget
 from .generator import GeneratorConfig, build_generator
@@ -83,15 +84,13 @@ class VizPert(Attack):
                               label_injection=p["label_injection"])
         gen = build_generator(cfg).to(x.device)
         if p["condition"] == "image":
-            inputs, batch = probe_images(x, conditional=True), p["batch_size"]
-        else:  # G(c): the classes a step generates
-            batch = min(num_classes, CLASS_BATCH_MAX)
-            inputs = lambda k: (torch.arange(k, device=x.device) % num_classes,)  # noqa: E731
-        step = generator_step_seconds(gen, batch, inputs)
-        if p["condition"] == "image":
+            batch = p["batch_size"]
+            step = generator_step_seconds(gen, batch, probe_images(x, conditional=True))
             after = ranking_generator_seconds(step / batch, num_classes)
-        else:  # the class outputs: a forward (a third of a step, as in the ranking) per class
-            after = step / batch / 3 * num_classes
+        else:  # G(c): the classes a step generates, then the class outputs (a forward per class)
+            batch = min(num_classes, CLASS_BATCH_MAX)
+            step = generator_step_seconds(gen, batch, lambda k: (torch.arange(k, device=x.device) % num_classes,))
+            after = generator_forward_seconds(step / batch, num_classes)
         return p["steps"] * step + after
 
     def ranks_classes(self) -> bool:
