@@ -15,10 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMAND_LIMIT_S = 600  # one command on the lent machine (device README)
 
 
+def run_dry(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """gpu_check.sh with GPU_CHECK_DRY=1 and `env`, writing under `tmp_path`."""
+    return subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh")], capture_output=True, text=True,
+                          env={**os.environ, "OUT": str(tmp_path), "GPU_CHECK_DRY": "1", **env}, timeout=60)
+
+
 def dry_steps(tmp_path: Path, **env: str) -> dict[str, list[str]]:
     """{step name: its command's words} as gpu_check.sh would run them."""
-    out = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh")], capture_output=True, text=True,
-                         env={**os.environ, "OUT": str(tmp_path), "GPU_CHECK_DRY": "1", **env}, timeout=60)
+    out = run_dry(tmp_path, **env)
     assert out.returncode == 0, out.stderr
     steps = {}
     for line in out.stdout.splitlines():
@@ -60,8 +65,7 @@ def test_default_steps_parse_and_variables_set_by_hand_win(tmp_path):
 
 
 def test_unknown_preset_is_one_line(tmp_path):
-    out = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh")], capture_output=True, text=True,
-                         env={**os.environ, "OUT": str(tmp_path), "GPU_CHECK_DRY": "1", "GPU_CHECK_PRESET": "x"})
+    out = run_dry(tmp_path, GPU_CHECK_PRESET="x")
     assert out.returncode == 2 and out.stderr.strip().splitlines() == [
         "unknown GPU_CHECK_PRESET=x; the preset is issue18"]
 
