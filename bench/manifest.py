@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import importlib.metadata
-import platform
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import torch
 
 PACKAGES = ("vizpert-bench", "torch", "torchvision", "timm", "torchattacks", "foolbox", "scikit-image",
             "numpy", "pandas", "safetensors")
@@ -30,16 +28,6 @@ def git_commit(where: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
-
-
-def device_info(device: torch.device) -> dict[str, Any]:
-    info: dict[str, Any] = {"device": str(device), "torch_threads": torch.get_num_threads(),
-                            "platform": platform.platform(), "python": platform.python_version()}
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    else:
-        info["cpu"] = platform.processor() or platform.machine()
-    return info
 
 
 def build_manifest(**fields: Any) -> dict[str, Any]:

@@ -25,8 +25,10 @@ from .result import RunResult
 def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | str = "") -> RunResult:
     """Run (or, with `cfg.dry_run`, plan) the grid of `cfg`; every problem a user can fix is a
     one-line BenchError (or ZooError/AttackError) raised before anything is written."""
+    from common.machine import device_info
+
     from .driver import run_grid
-    from .manifest import build_manifest, device_info
+    from .manifest import build_manifest
     from .plan import all_keys, plan_grid, run_identity
     from .sanity import check_models
     from .store import Store

@@ -93,6 +93,8 @@ def test_run_returns_dataframes_and_load_run_reopens_them(tmp_path, zoo_cache):
     manifest = json.loads((out / "api" / "manifest.json").read_text())
     phases = manifest["phase_seconds"]
     assert phases["perturbation"] > 0 and sum(phases.values()) <= manifest["wall_seconds"] + 0.05
+    assert manifest["device"]["torch_threads"] == torch.get_num_threads()  # floats depend on both
+    assert manifest["device"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
 
 
 def test_dry_run_plans_without_writing(tmp_path, zoo_cache):

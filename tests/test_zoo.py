@@ -37,6 +37,10 @@ def test_train_cache_and_load_roundtrip(zoo_cache, synthetic):
     card = json.loads(zoo.mini_weights_path("mini:vgg", spec, zoo_cache).with_suffix(".json").read_text())
     assert card["sha256"] == model.weights_sha256 and card["test_accuracy"] > 0.8
     assert {"arch", "command", "dataset", "params"} <= set(card)
+    # what the weights' floats depend on besides the recipe (another thread count or instruction set
+    # trains other weights): recorded so that a user can tell why their numbers differ from the README's
+    assert card["machine"]["torch_threads"] == torch.get_num_threads()
+    assert card["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert not model.training
     with torch.no_grad():
         acc = float((model(synthetic.test.x).argmax(1) == synthetic.test.y).float().mean())

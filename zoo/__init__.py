@@ -15,6 +15,7 @@ from typing import Any
 
 import timm
 import torch
+from common.machine import device_info
 
 from .cache import cache_root, load_weights, read_card, save_weights
 from .defenses import DESCRIPTIONS as DEFENSE_DESCRIPTIONS
@@ -103,7 +104,8 @@ def train_mini(name: str, spec: InputSpec, train: tuple[torch.Tensor, torch.Tens
         "test_accuracy": round(accuracy(model, *test), 4), "test_images": int(len(test[1])),
         "epochs": mini.epochs, "lr": mini.lr, "seed": seed, "command": command,
         "params": sum(p.numel() for p in net.parameters()),
-        "torch": torch.__version__, "timm": timm.__version__, "device": str(device), **stats,
+        "torch": torch.__version__, "timm": timm.__version__, "device": str(device),
+        "machine": device_info(device), **stats,
     }
     return save_weights(net.state_dict(), mini_weights_path(name, spec, cache_dir, seed=seed), card)
 
