@@ -70,11 +70,12 @@ class AttackSpec:
 
 
 def attack_spec(item: Any, where: str = "attacks") -> AttackSpec:
-    """An attack given as a name, an AttackSpec, or a table {name, label, **params}."""
+    """An attack given as a name, a name with parameters (`pgd[steps=20]`), an AttackSpec, or a table
+    {name, label, **params}."""
     if isinstance(item, AttackSpec):
         return item
     if isinstance(item, str):
-        return AttackSpec(item.strip())
+        return attack_spec(attack_table(item, where), where)
     if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
         raise BenchError(f"{where} must be an attack name or a table with a 'name' key")
     params = {k: v for k, v in item.items() if k not in ("name", "label", "sources")}
@@ -126,8 +127,56 @@ def ray_host_port(address: str | None) -> tuple[str, int] | None:
 
 
 def split_csv(text: str) -> list[str]:
-    """"a, b,,c" -> ["a", "b", "c"]: how lists are written on the command line."""
-    return [t.strip() for t in text.split(",") if t.strip()]
+    """"a, b[x=1,y=2],,c" -> ["a", "b[x=1,y=2]", "c"]: how lists are written on the command line
+    (a comma inside brackets separates an attack's parameters, not two items)."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "[") - (ch == "]" and depth > 0)
+        if ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [t.strip() for t in items if t.strip()]
+
+
+def parse_value(text: str) -> Any:
+    """A parameter value as written on the command line: true/false, none, an integer, a number or a
+    fraction (2/255), else the text itself (a choice such as `perturb`)."""
+    word = text.strip()
+    if word.lower() in ("true", "false"):
+        return word.lower() == "true"
+    if word.lower() in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(word)
+        except ValueError:
+            pass
+    m = re.fullmatch(r"(\d+(?:\.\d*)?)\s*/\s*(\d+(?:\.\d*)?)", word)
+    if m and float(m.group(2)) != 0:
+        return float(m.group(1)) / float(m.group(2))
+    return word
+
+
+def attack_table(text: str, where: str = "attacks") -> dict[str, Any]:
+    """`pgd` or `pgd[steps=20,loss=ce]` (the label results show an attack under) as the table a TOML
+    config would give: {"name": "pgd", "steps": 20, "loss": "ce"}; a one-line error when malformed."""
+    text = text.strip()
+    m = re.fullmatch(r"([^\[\]]+)\[(.*)\]", text, re.S)
+    if m is None:
+        if "[" in text or "]" in text:
+            raise BenchError(f"{where} {text!r} has unmatched brackets; write name[key=value,...], e.g. pgd[steps=20]")
+        return {"name": text}
+    table: dict[str, Any] = {"name": m.group(1).strip()}
+    for item in split_csv(m.group(2)):
+        key, eq, value = (part.strip() for part in item.partition("="))
+        if not eq or not key or not value:
+            raise BenchError(f"{where} {text!r}: {item!r} is not key=value; write name[key=value,...], "
+                             "e.g. pgd[steps=20]")
+        if key in table:
+            raise BenchError(f"{where} {text!r} gives {key!r} twice; give each parameter once")
+        table[key] = parse_value(value)
+    return table
 
 
 @dataclass(frozen=True)
@@ -143,7 +192,8 @@ class RunConfig:
                                              "every model); a subset of --models (default: all of them)", "names",
                                              optional=True)
     attacks: tuple[AttackSpec, ...] = option(tuple(AttackSpec(a) for a in DEFAULT_ATTACKS),
-                                             "attack names (comma-separated; tables with parameters in TOML)",
+                                             "attack names, with parameters as name[key=value,...] (e.g. "
+                                             "pgd[steps=20],fgsm; tables in TOML)",
                                              "attacks")
     eps: tuple[float, ...] = option((0.1,), "budgets on the [0, 1] scale, e.g. 0.1,8/255", "eps")
     norm: str = option("linf", "the budget's norm", "choice", choices=NORMS)

@@ -7,7 +7,7 @@ import pytest
 
 import attacks
 from bench.cli import main
-from bench.config import AttackSpec
+from bench.config import AttackSpec, RunConfig, split_csv
 from bench.configfile import read_config
 from bench.errors import BenchError
 
@@ -34,6 +34,22 @@ def test_attack_tables_carry_parameters_and_labels(tmp_path):
     assert cfg["attacks"][0] == AttackSpec("pgd")
     assert cfg["attacks"][1] == AttackSpec("vizpert", {"label_injection": "input"}, "v-in")
     assert AttackSpec("pgd", {"steps": 20}).display == "pgd[steps=20]"
+
+
+def test_an_attack_label_given_back_is_the_same_attack(tmp_path):
+    """`--attacks 'pgd[steps=20,alpha=2/255]'` (how results label an attack) is the TOML table
+    {name = "pgd", steps = 20, ...}; a comma inside brackets does not split the list."""
+    table = RunConfig(attacks=[{"name": "pgd", "steps": 20, "random_start": False, "alpha": 2 / 255},
+                               {"name": "vizpert", "objective": "visualize", "lr": 1e-4}, "fgsm"])
+    given = RunConfig(attacks="pgd[steps=20, random_start=false, alpha=2/255],vizpert[objective=visualize,"
+                              "lr=1e-4] , fgsm")
+    assert given.attacks == table.attacks
+    given.check_names()  # parameters the attacks take
+    again = RunConfig(attacks=",".join(spec.display for spec in table.attacks))  # labels as results show them
+    assert again.attacks == table.attacks
+    assert read_config(_write(tmp_path, 'attacks = ["pgd[steps=20,random_start=false,alpha=2/255]"]\n')
+                       )["attacks"][0] == table.attacks[0]
+    assert split_csv("a, b[x=1,y=2],,c[]") == ["a", "b[x=1,y=2]", "c[]"]
 
 
 @pytest.mark.parametrize("text,needle", [

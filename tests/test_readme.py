@@ -12,7 +12,8 @@ from bench.configfile import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBCOMMAND = r"\bbench (?:run|list|zoo|merge|report)\b"
-PLACEHOLDER = re.compile(r"[<\[|]|\bi/n\b|--help")  # usage patterns, not commands
+# usage patterns, not commands: <run>, [--force] (an attack's name[key=value] is a command), a|b
+PLACEHOLDER = re.compile(r"<|(?<![\w])\[|\||\bi/n\b|--help")
 
 
 def readme_commands(text: str) -> list[str]:
@@ -45,8 +46,9 @@ def test_readme_commands_parse_and_resolve(monkeypatch):
 
 
 def test_extraction_drops_usage_patterns_and_shell():
-    text = "`bench run --n 5 && ls` and `bench report <run> --compare a,b` and `bench zoo train [--force]`"
-    assert readme_commands(text) == ["bench run --n 5"]
+    text = ("`bench run --n 5 && ls` and `bench report <run> --compare a,b` and `bench zoo train [--force]` "
+            "and `bench run --attacks 'pgd[steps=20]'`")
+    assert readme_commands(text) == ["bench run --n 5", "bench run --attacks 'pgd[steps=20]'"]
 
 
 def github_anchor(heading: str) -> str:
