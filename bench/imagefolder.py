@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from common.machine import usable_cpus
+
 from .datatypes import Dataset, Split
 from .errors import BenchError
 
@@ -99,7 +101,7 @@ def _decode(files: list[tuple[Path, int]], want: int | None, tf, workers: int) -
 
 def default_workers() -> int:
     """Decoding workers: the CPUs this process may use, at most 8 (0 = in the main process)."""
-    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = usable_cpus()
     return min(8, n) if n > 1 else 0
 
 

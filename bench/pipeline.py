@@ -112,6 +112,8 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
 def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, device) -> str:
     """The dry run's table: cells, stored ones, cached fits, rough cost (a forward+backward pass and a
     forward measured on every model once the mini zoo is trained; dry runs never train)."""
+    from common.machine import busy_note
+
     from .dryrun import describe, generator_probe, seconds_per_pass
     from .fitcache import is_cached
     from .plan import plan_grid
@@ -136,8 +138,10 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
         fit_cached = in_cache
     existing = Path(cfg.output) / cfg.run_id if cfg.run_id else None
     stored = Store(existing).keys() if existing is not None and not cfg.fresh else set()
-    return describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds, ds.num_classes, fit_cached,
+    text = describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds, ds.num_classes, fit_cached,
                     fit_extra)
+    note = busy_note() if pass_seconds is not None else None
+    return text + ("\n" + note if note else "")
 
 
 def check_output(output: Path) -> None:

@@ -128,8 +128,24 @@ def test_dry_run_marks_worst_case_pass_counts(tmp_path, zoo_cache):
     plan = bench.run(attacks=["pgd", {"name": "uap", "max_passes": 3}], **kw).plan
     rows = {line.split()[0]: line for line in plan.splitlines() if line.startswith(("pgd", "uap"))}
     assert f"<={3 * 10 * 10 * 10:,}" in rows["uap[max_passes=3]"].split() and "<=" not in rows["pgd"]
-    assert "upper bounds" in plan.splitlines()[-1]
+    assert "upper bounds" in plan.split("estimated compute", 1)[1]  # the footnote under the estimate
     assert "upper bounds" not in bench.run(attacks=["pgd"], **kw).plan
+
+
+def test_dry_run_says_when_the_machine_was_busy(tmp_path, zoo_cache, monkeypatch):
+    """Its estimate is measured on the machine as it is: a load above the CPU count gets a note (a
+    dry run beside a 2-thread job on 2 cores once estimated 50x the idle time), an idle machine none."""
+    import os
+
+    from common.machine import usable_cpus
+
+    kw = dict(dataset="synthetic", models=["mini:vgg"], attacks=["fgsm"], n=20, cache_dir=str(zoo_cache),
+              output=str(tmp_path / "runs"), log=None, dry_run=True)
+    monkeypatch.setattr(os, "getloadavg", lambda: (usable_cpus() + 1.5, 0.0, 0.0))
+    busy = bench.run(**kw).plan.splitlines()[-1]
+    assert busy.startswith("note: the machine was busy") and f"on {usable_cpus()} CPUs" in busy
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert "busy" not in bench.run(**kw).plan
 
 
 def test_load_run_of_a_folder_without_results(tmp_path):
