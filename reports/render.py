@@ -29,6 +29,19 @@ def parse_formats(text: str | None) -> tuple[str, ...]:
     return chosen
 
 
+def machine_text(info: dict) -> str:
+    """"cpu, 2 torch threads, AVX2" or "cuda:0, NVIDIA H200": what a result's floats depended on."""
+    parts = [str(info.get("device"))]
+    if info.get("gpu"):
+        parts.append(info["gpu"])
+    else:
+        if info.get("torch_threads"):
+            parts.append(f"{info['torch_threads']} torch threads")
+        if info.get("cpu_capability"):
+            parts.append(info["cpu_capability"])
+    return ", ".join(parts)
+
+
 def run_facts(run_dir: Path) -> list[str]:
     """One-line facts from the manifest for the page and the document."""
     path = run_dir / "manifest.json"
@@ -42,8 +55,11 @@ def run_facts(run_dir: Path) -> list[str]:
              f"models: {', '.join(cfg.get('models', []))}",
              f"attacks: {', '.join(a for a in attacks if a)}; {cfg.get('norm')} eps "
              f"{', '.join(format(e, '.4g') for e in cfg.get('eps', []))}",
-             f"device {m.get('device', {}).get('device')}; torch {m.get('versions', {}).get('torch')}; "
+             f"device {machine_text(m.get('device', {}))}; torch {m.get('versions', {}).get('torch')}; "
              f"git {str(m.get('git_commit'))[:12]}"]
+    trained = sorted({machine_text(c["machine"]) for c in m.get("zoo_cards", []) if c.get("machine")})
+    if trained:  # another thread count or instruction set trains other weights (README, reproducibility)
+        facts.append(f"mini zoo trained on {'; '.join(trained)}")
     if cfg.get("sources"):
         facts.insert(2, f"sources (attacked; every model is scored): {', '.join(cfg['sources'])}")
     for a in cfg.get("attacks", []):

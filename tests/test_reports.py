@@ -204,3 +204,20 @@ def test_per_class_grids_get_the_full_page_width(tmp_path):
     assert gallery["Class visualizations"] == gallery["Fitted universal perturbations"] == "grid wide"
     assert gallery["Transfer heatmap per attack"] == "grid" and gallery[
         "Examples: clean / perturbation (amplified for display) / adversarial"] == "grid"
+
+
+def test_the_run_facts_name_what_the_floats_depended_on(tmp_path):
+    """The device line carries the torch threads and the CPU instruction set (or the GPU), and the
+    zoo's training machine gets a line: another of either trains other weights."""
+    import json
+
+    from reports.render import run_facts
+
+    cpu = {"device": "cpu", "torch_threads": 2, "cpu_capability": "AVX2"}
+    (tmp_path / "manifest.json").write_text(json.dumps({
+        "device": {"device": "cuda:0", "gpu": "NVIDIA H200", "torch_threads": 16},
+        "zoo_cards": [{"name": "mini:vgg", "machine": cpu}, {"name": "mini:resnet", "machine": cpu},
+                      {"name": "mini:vit"}]}))  # a card written before cards recorded the machine
+    facts = run_facts(tmp_path)
+    assert any(f.startswith("device cuda:0, NVIDIA H200;") for f in facts), facts
+    assert "mini zoo trained on cpu, 2 torch threads, AVX2" in facts
