@@ -112,7 +112,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
 def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, device) -> str:
     """The dry run's table: cells, stored ones, cached fits, rough cost (a forward+backward pass and a
     forward measured on every model once the mini zoo is trained; dry runs never train)."""
-    from common.machine import busy_note
+    from common.machine import busy_note, cpu_share
 
     from .dryrun import describe, generator_probe, seconds_per_pass
     from .fitcache import is_cached
@@ -121,6 +121,7 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
     from .store import Store
 
     pass_seconds = fit_cached = fit_extra = None
+    share = 1.0
     spec = bench_models.input_spec(ds)
     if all(zoo.mini_status(n, spec, cfg.cache_dir, seed=cfg.zoo_seed) is not None
            for n in cfg.models if n.startswith("mini:")):
@@ -128,7 +129,7 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
                                           **bench_models.load_options(cfg))
         identity["weights"] = bench_models.weight_hashes(models)
         xb, yb = eval_.x[:min(cfg.batch_size, 64)].to(device), eval_.y[:min(cfg.batch_size, 64)].to(device)
-        pass_seconds = {name: seconds_per_pass(m, xb, yb) for name, m in models.items()}
+        pass_seconds, share = cpu_share(lambda: {name: seconds_per_pass(m, xb, yb) for name, m in models.items()})
         fit_extra = generator_probe(xb, ds.num_classes)
         fit_cache = zoo.cache_root(cfg.cache_dir)
 
@@ -140,7 +141,7 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
     stored = Store(existing).keys() if existing is not None and not cfg.fresh else set()
     text = describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds, ds.num_classes, fit_cached,
                     fit_extra)
-    note = busy_note() if pass_seconds is not None else None
+    note = busy_note(share) if pass_seconds is not None and device.type == "cpu" else None  # a GPU's host waits
     return text + ("\n" + note if note else "")
 
 

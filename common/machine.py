@@ -3,14 +3,18 @@
 Trained weights (and so every rate measured on them) change bit for bit with the torch thread count
 and the CPU's instruction set, because both change the order of float sums (measured in
 `benchmarks/zoo_drift.py`); run manifests and zoo cards record them so that a difference can be traced.
+A timing is measured on the machine as it is: `cpu_share` tells when it shared the cores with another job.
 """
 from __future__ import annotations
 
 import os
 import platform
-from typing import Any
+import time
+from typing import Any, Callable, TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 
 def device_info(device: torch.device | str) -> dict[str, Any]:
@@ -31,17 +35,23 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def busy_note() -> str | None:
-    """A line for measurements that scale with the machine's load (the dry run's estimate), when more
-    threads were runnable than there are CPUs over the last minute; else None. Measured: a dry run
-    beside a 2-thread training job on 2 cores estimated 21.6 s for what takes 0.4 s idle (torch's
-    OpenMP threads wait on each other when the cores are oversubscribed)."""
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average on this OS
+BUSY_SHARE = 0.8  # below this share of its threads' CPU time, a timing measured the machine's load too
+
+
+def cpu_share(fn: Callable[[], T]) -> tuple[T, float]:
+    """`fn()` and the share of CPU time its torch threads got while it ran: process CPU seconds over wall
+    seconds x torch threads. Measured on 2 cores with 2 threads (`benchmarks/dryrun_load.py`): 0.96 to 1.02
+    idle, 0.61 to 0.74 beside a 1-thread job, 0.50 beside a 2-thread one, where the dry run's estimate
+    reached 100x its idle value (torch's threads wait on each other when the cores are oversubscribed)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    out = fn()
+    wall = time.perf_counter() - wall
+    return out, (time.process_time() - cpu) / max(wall * torch.get_num_threads(), 1e-9)
+
+
+def busy_note(share: float) -> str | None:
+    """A line for a timing measured while the machine was busy (`cpu_share` below BUSY_SHARE), else None."""
+    if share >= BUSY_SHARE:
         return None
-    cpus = usable_cpus()
-    if load <= cpus:
-        return None
-    return (f"note: the machine was busy while this was measured (1-minute load {load:.1f} on {cpus} CPUs); "
-            "the estimate may be too high, so rerun it on an idle machine")
+    return (f"note: the machine was busy: the measurement got {share:.0%} of its {torch.get_num_threads()} "
+            "threads' CPU time, so the estimate may be far too high; rerun it on an idle machine")

@@ -133,19 +133,31 @@ def test_dry_run_marks_worst_case_pass_counts(tmp_path, zoo_cache):
 
 
 def test_dry_run_says_when_the_machine_was_busy(tmp_path, zoo_cache, monkeypatch):
-    """Its estimate is measured on the machine as it is: a load above the CPU count gets a note (a
-    dry run beside a 2-thread job on 2 cores once estimated 50x the idle time), an idle machine none."""
-    import os
-
-    from common.machine import usable_cpus
+    """Its estimate is measured on the machine as it is: when the measurement got under 80% of its
+    threads' CPU time the plan says so (a dry run beside a 2-thread job on 2 cores got 50% and estimated
+    100x the idle time), and on an idle machine it does not."""
+    import common.machine
 
     kw = dict(dataset="synthetic", models=["mini:vgg"], attacks=["fgsm"], n=20, cache_dir=str(zoo_cache),
               output=str(tmp_path / "runs"), log=None, dry_run=True)
-    monkeypatch.setattr(os, "getloadavg", lambda: (usable_cpus() + 1.5, 0.0, 0.0))
+    monkeypatch.setattr(common.machine, "cpu_share", lambda fn: (fn(), 0.5))
     busy = bench.run(**kw).plan.splitlines()[-1]
-    assert busy.startswith("note: the machine was busy") and f"on {usable_cpus()} CPUs" in busy
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert busy.startswith("note: the machine was busy") and "got 50% of its" in busy
+    monkeypatch.setattr(common.machine, "cpu_share", lambda fn: (fn(), 0.97))
     assert "busy" not in bench.run(**kw).plan
+
+
+def test_cpu_share_is_the_share_of_the_threads_cpu_time():
+    """A sleep uses no CPU (share near 0); torch work on this process's threads uses most of theirs."""
+    import time
+
+    from common.machine import BUSY_SHARE, busy_note, cpu_share
+
+    assert cpu_share(lambda: time.sleep(0.2))[1] < 0.2
+    x = torch.randn(512, 512)
+    out, share = cpu_share(lambda: [x @ x for _ in range(200)])
+    assert len(out) == 200 and 0 < share <= 1.5  # the machine's load decides how close to 1
+    assert busy_note(BUSY_SHARE) is None and "got 79%" in busy_note(0.79)
 
 
 def test_load_run_of_a_folder_without_results(tmp_path):
