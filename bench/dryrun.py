@@ -41,8 +41,14 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
     model's forwards to score the cells, at each model's measured (pass, forward) seconds per image in
     `pass_seconds`, plus `fit_extra`: what a fit to do spends beyond them (its generator)."""
     mine = [g for g in groups if shard.takes(g)]
-    lines = [f"{'attack':<24} {'budget':<14} {'source':<16} {'cells':>5} {'stored':>6} {'fit':>7} {'passes':>12} "
-             f"{'est. s':>8}"]
+
+    def label(g: Group) -> str:
+        return g.spec.display + (f" seed={g.seed}" if g.several_seeds else "")
+    # columns as wide as the longest label and source name: a row is never cut (pgd[alpha=0.0078...])
+    wa = max([24, *(len(label(g)) for g in mine)])
+    ws = max([16, *(len(g.source) for g in mine)])
+    lines = [f"{'attack':<{wa}} {'budget':<14} {'source':<{ws}} {'cells':>5} {'stored':>6} {'fit':>7} "
+             f"{'passes':>12} {'est. s':>8}"]
     total_cells = total_stored = 0
     total_seconds = 0.0
     fits = {"cached": 0, "to fit": 0}
@@ -74,9 +80,8 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
         bounds = bounds or bool(bound)
         total_cells += len(g.cells)
         total_stored += n_stored
-        name = g.spec.display + (f" seed={g.seed}" if g.several_seeds else "")
-        lines.append(f"{name[:24]:<24} {g.budget.norm + ' ' + format(g.budget.eps, '.4g'):<14} "
-                     f"{g.source[:16]:<16} {len(g.cells):>5} {n_stored:>6} {fit:>7} {bound + format(passes, ','):>12} {est:>8}")
+        lines.append(f"{label(g):<{wa}} {g.budget.norm + ' ' + format(g.budget.eps, '.4g'):<14} "
+                     f"{g.source:<{ws}} {len(g.cells):>5} {n_stored:>6} {fit:>7} {bound + format(passes, ','):>12} {est:>8}")
     where = "" if shard.count == 1 else f" (shard {shard} of {len(groups)} groups)"
     fit_text = f"; fits: {fits['cached']} cached, {fits['to fit']} to fit" if any(fits.values()) else ""
     lines.append(f"{len(mine)} groups, {total_cells} cells{where}: {total_stored} stored, "

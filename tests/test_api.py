@@ -132,6 +132,17 @@ def test_dry_run_marks_worst_case_pass_counts(tmp_path, zoo_cache):
     assert "upper bounds" not in bench.run(attacks=["pgd"], **kw).plan
 
 
+def test_dry_run_rows_keep_long_labels_whole(tmp_path, zoo_cache):
+    """A label with parameters (how `--attacks 'pgd[alpha=2/255]'` shows) is not cut, and the columns
+    after it stay aligned with the header."""
+    plan = bench.run(dataset="synthetic", models=["mini:vgg"], attacks=["fgsm", {"name": "pgd", "alpha": 2 / 255}],
+                     n=20, cache_dir=str(zoo_cache), output=str(tmp_path / "runs"), log=None, dry_run=True).plan
+    header, *rows = plan.splitlines()
+    row = next(r for r in rows if r.startswith("pgd["))
+    assert row.split()[0] == f"pgd[alpha={2 / 255!r}]"
+    assert row.index("linf") == header.index("budget") and rows[0].index("linf") == header.index("budget")
+
+
 def test_dry_run_says_when_the_machine_was_busy(tmp_path, zoo_cache, monkeypatch):
     """Its estimate is measured on the machine as it is: when the measurement got under 80% of its
     threads' CPU time the plan says so (a dry run beside a 2-thread job on 2 cores got 50% and estimated
