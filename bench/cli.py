@@ -175,6 +175,8 @@ def cmd_list(a: argparse.Namespace) -> int:
         if a.what == "attacks" and ":" not in name:
             for pname, param in attacks.REGISTRY.parameters(name).items():
                 print(f"{'':<{width}}    {param.describe(pname)}")
+    if a.what == "attacks":
+        print("\nparameters: --attacks 'fgsm,pgd[steps=20,alpha=2/255]', or a table in a --config file")
     return 0
 
 

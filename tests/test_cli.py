@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
+from bench.config import AttackSpec, RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 # only a hang fails a subprocess run, never a slow machine: a 2-core CI box that also runs a grid
@@ -169,6 +170,9 @@ def test_unwritable_output_dir(capsys, tmp_path, zoo_cache, how):
 def test_list(what, needle, capsys):
     code, out, _ = _run_cli(["list", what], capsys)
     assert code == 0 and needle in out
+    if what == "attacks":  # how to give parameters, in a form the run accepts
+        example = out.strip().splitlines()[-1].split("'")[1]
+        assert RunConfig(attacks=example).attacks[1] == AttackSpec("pgd", {"steps": 20, "alpha": 2 / 255})
 
 
 def test_debug_shows_the_traceback(capsys):
