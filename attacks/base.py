@@ -85,10 +85,11 @@ class Attack(ABC):
             return steps * min(int(self._params.get("batch_size") or n_fit), n_fit)
         return steps * n_eval
 
-    def fit_extra_seconds(self, x: torch.Tensor, num_classes: int) -> float:
-        """Measured seconds a fit spends beyond the source model's `gradient_passes` (a generator's own
-        forward and backward passes), on inputs shaped like `x` (for `bench run --dry-run`); 0 when none."""
-        del x, num_classes
+    def fit_extra_seconds(self, x: torch.Tensor, num_classes: int, n_fit: int | None = None) -> float:
+        """Measured seconds a fit on `n_fit` images (None: as many as a ranking uses) spends beyond the source model's `gradient_passes` (a
+        generator's own forward and backward passes), on inputs shaped like `x` (for `bench run --dry-run`);
+        0 when none."""
+        del x, num_classes, n_fit
         return 0.0
 
     def ranks_classes(self) -> bool:

@@ -75,11 +75,11 @@ def ranking_images(n_fit: int, num_classes: int) -> tuple[int, int]:
     return SCREEN_IMAGES + n, SCREEN_IMAGES * num_classes + n * SCREEN_KEEP
 
 
-def ranking_generator_seconds(image_step_seconds: float, num_classes: int) -> float:
+def ranking_generator_seconds(image_step_seconds: float, num_classes: int, n_fit: int | None = None) -> float:
     """Seconds a generator's forward passes take while its classes are ranked (G(x, c), conditional
-    generators), from its measured training step per image; on RANK_IMAGES fit images, an upper bound
-    for smaller fit splits."""
-    return generator_forward_seconds(image_step_seconds, ranking_images(RANK_IMAGES, num_classes)[1])
+    generators) on a fit split of `n_fit` images (None: RANK_IMAGES, the most a ranking uses), from its
+    measured training step per image."""
+    return generator_forward_seconds(image_step_seconds, ranking_images(n_fit or RANK_IMAGES, num_classes)[1])
 
 
 def untargeted_meta(order: list[int], rates: list[float]) -> dict[str, Any]:

@@ -98,14 +98,15 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
     return "\n".join(lines)
 
 
-def generator_probe(x: torch.Tensor, num_classes: int) -> Callable[[Group], float]:
-    """`fit_extra` for `describe`: each attack's `fit_extra_seconds` on inputs like `x`, measured once per
-    fit configuration (a generator's cost depends on neither the source model nor the budget)."""
+def generator_probe(x: torch.Tensor, num_classes: int, n_fit: int) -> Callable[[Group], float]:
+    """`fit_extra` for `describe`: each attack's `fit_extra_seconds` on inputs like `x` for a fit split of
+    `n_fit` images, measured once per fit configuration (a generator's cost depends on neither the
+    source model nor the budget)."""
     measured: dict[str, float] = {}
 
     def extra(g: Group) -> float:
         key = json.dumps(g.attack.fit_config(), sort_keys=True, default=str)
         if key not in measured:
-            measured[key] = g.attack.fit_extra_seconds(x, num_classes)
+            measured[key] = g.attack.fit_extra_seconds(x, num_classes, n_fit)
         return measured[key]
     return extra

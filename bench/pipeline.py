@@ -130,7 +130,7 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
         identity["weights"] = bench_models.weight_hashes(models)
         xb, yb = eval_.x[:min(cfg.batch_size, 64)].to(device), eval_.y[:min(cfg.batch_size, 64)].to(device)
         pass_seconds, share = cpu_share(lambda: {name: seconds_per_pass(m, xb, yb) for name, m in models.items()})
-        fit_extra = generator_probe(xb, ds.num_classes)
+        fit_extra = generator_probe(xb, ds.num_classes, cfg.n_fit)
         fit_cache = zoo.cache_root(cfg.cache_dir)
 
         def in_cache(g) -> bool:  # the weights are known: the same fit key as the run's

@@ -209,7 +209,7 @@ def test_dry_run_counts_a_generator_fit_beyond_the_source_passes(tmp_path, zoo_c
 
     calls = []
 
-    def fake(self, x, num_classes):  # a known cost instead of a timing (timings are not asserted)
+    def fake(self, x, num_classes, n_fit):  # a known cost instead of a timing (timings are not asserted)
         calls.append(self.label)
         return 1000.0
 
@@ -249,6 +249,9 @@ def test_fit_extra_seconds_measures_each_generator(name, extra, monkeypatch):
     outputs = 0.5 / batch / 3 * 10 if name == "vizpert" and not extra else 0.0
     assert attack.fit_extra_seconds(torch.rand(4, 1, 28, 28), 10) == pytest.approx(3.5 + ranking + outputs)
     assert seen == [batch]
+    if ranking:  # a fit split under RANK_IMAGES ranks on fewer images: its forwards shrink with it
+        small = attack.fit_extra_seconds(torch.rand(4, 1, 28, 28), 10, n_fit=RANK_IMAGES // 4)
+        assert small == pytest.approx(3.5 + ranking / 4 + outputs)
     assert attacks.create("pgd").fit_extra_seconds(torch.rand(4, 1, 28, 28), 10) == 0.0
 
 

@@ -89,7 +89,7 @@ class GenerativeAttack(Attack):
         image = (out + 1) / 2
         return (x + project(image - x, budget)).clamp(0.0, 1.0)
 
-    def fit_extra_seconds(self, x: torch.Tensor, num_classes: int) -> float:
+    def fit_extra_seconds(self, x: torch.Tensor, num_classes: int, n_fit: int | None = None) -> float:
         """The generator's forward and backward pass per step (measured) times the steps; a conditional
         generator adds its forwards while its classes are ranked."""
         p = self._params
@@ -97,7 +97,7 @@ class GenerativeAttack(Attack):
         gen = ResnetGenerator(ResnetGeneratorConfig(x.shape[1], p["ngf"], p["blocks"], num_classes if cond else 0))
         gen.to(x.device)
         step = generator_step_seconds(gen, p["batch_size"], probe_images(x, cond))
-        ranking = ranking_generator_seconds(step / p["batch_size"], num_classes) if cond else 0.0
+        ranking = ranking_generator_seconds(step / p["batch_size"], num_classes, n_fit) if cond else 0.0
         return p["steps"] * step + ranking
 
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,

@@ -75,7 +75,7 @@ class VizPert(Attack):
         self.kind = "per_input" if p["condition"] == "image" else "class_universal"  # type: ignore[misc]
 
     # ------------------------------------------------------------------ fit
-    def fit_extra_seconds(self, x: torch.Tensor, num_classes: int) -> float:
+    def fit_extra_seconds(self, x: torch.Tensor, num_classes: int, n_fit: int | None = None) -> float:
         """The generator's forward and backward pass per step (measured) times the steps: G(x, c) on a
         step's images, G(c) on the classes a step generates; G(x, c) adds its forwards while ranking,
         G(c) its forward over every class once trained (at 1000 classes, 8 forwards of 128)."""
@@ -86,7 +86,7 @@ class VizPert(Attack):
         if p["condition"] == "image":
             batch = p["batch_size"]
             step = generator_step_seconds(gen, batch, probe_images(x, conditional=True))
-            after = ranking_generator_seconds(step / batch, num_classes)
+            after = ranking_generator_seconds(step / batch, num_classes, n_fit)
         else:  # G(c): the classes a step generates, then the class outputs (a forward per class)
             batch = min(num_classes, CLASS_BATCH_MAX)
             step = generator_step_seconds(gen, batch, lambda k: (torch.arange(k, device=x.device) % num_classes,))
