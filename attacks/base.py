@@ -86,9 +86,9 @@ class Attack(ABC):
         return steps * n_eval
 
     def fit_extra_seconds(self, x: torch.Tensor, num_classes: int, n_fit: int | None = None) -> float:
-        """Measured seconds a fit on `n_fit` images (None: as many as a ranking uses) spends beyond the source model's `gradient_passes` (a
-        generator's own forward and backward passes), on inputs shaped like `x` (for `bench run --dry-run`);
-        0 when none."""
+        """Measured seconds a fit on `n_fit` images (None: as many as a ranking uses) spends beyond the
+        source model's `gradient_passes` (a generator's own forward and backward passes), on inputs
+        shaped like `x` (for `bench run --dry-run`); 0 when none."""
         del x, num_classes, n_fit
         return 0.0
 
