@@ -36,7 +36,8 @@ def machine_text(info: dict) -> str:
         parts.append(info["gpu"])
     else:
         if info.get("torch_threads"):
-            parts.append(f"{info['torch_threads']} torch threads")
+            n = info["torch_threads"]
+            parts.append(f"{n} torch thread{'s' * (n != 1)}")
         if info.get("cpu_capability"):
             parts.append(info["cpu_capability"])
     return ", ".join(parts)

@@ -221,3 +221,6 @@ def test_the_run_facts_name_what_the_floats_depended_on(tmp_path):
     facts = run_facts(tmp_path)
     assert any(f.startswith("device cuda:0, NVIDIA H200;") for f in facts), facts
     assert "mini zoo trained on cpu, 2 torch threads, AVX2" in facts
+    from reports.render import machine_text
+
+    assert machine_text({**cpu, "torch_threads": 1}) == "cpu, 1 torch thread, AVX2"
