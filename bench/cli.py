@@ -297,7 +297,10 @@ def _compare_attacks(run_dir: Path, pair: str, output: Path | None) -> int:
 def cmd_merge(a: argparse.Namespace) -> int:
     from common.files import atomic_write_json
 
+    from reports.render import shard_machines
+
     from . import runfolder
+    from .manifest import merge_shard_manifests
     from .pipeline import link_latest
     from .rendering import render
     from .store import Store
@@ -314,13 +317,12 @@ def cmd_merge(a: argparse.Namespace) -> int:
                          "failed?); run the missing shard again with the same --run-id, or pass --allow-missing")
     shards = sorted(run_dir.glob("manifest.shard-*.json"))
     if shards and not (run_dir / "manifest.json").exists():
-        parts = [json.loads(p.read_text()) for p in shards]
-        merged = {**parts[0], "shard": "merged", "shards": [p.name for p in shards],
-                  "cells": {"computed": sum(p["cells"]["computed"] for p in parts),
-                            "failed": [f for p in parts for f in p["cells"]["failed"]]},
-                  "wall_seconds": [p["wall_seconds"] for p in parts],
-                  "phase_seconds": [p.get("phase_seconds", {}) for p in parts]}
+        merged = merge_shard_manifests({p.name: json.loads(p.read_text()) for p in shards})
         atomic_write_json(run_dir / "manifest.json", merged, indent=2, default=str)
+        setups = shard_machines(merged)
+        if len(setups) > 1:
+            log(f"the shards ran on {len(setups)} machine setups ({'; '.join(setups)}): their cells may differ "
+                "in float rounding from one machine's (README, Resuming and reproducibility)")
     summary = render(run_dir, log=log)
     link_latest(run_dir)
     print(summary)

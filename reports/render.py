@@ -43,6 +43,14 @@ def machine_text(info: dict) -> str:
     return ", ".join(parts)
 
 
+def shard_machines(manifest: dict) -> dict[str, list[str]]:
+    """A merged manifest's machine setups (`machine_text`) with the shards that ran on each."""
+    out: dict[str, list[str]] = {}
+    for name, info in manifest.get("devices", {}).items():
+        out.setdefault(machine_text(info), []).append(name)
+    return out
+
+
 def run_facts(run_dir: Path) -> list[str]:
     """One-line facts from the manifest for the page and the document."""
     path = run_dir / "manifest.json"
@@ -58,6 +66,9 @@ def run_facts(run_dir: Path) -> list[str]:
              f"{', '.join(format(e, '.4g') for e in cfg.get('eps', []))}",
              f"device {machine_text(m.get('device', {}))}; torch {m.get('versions', {}).get('torch')}; "
              f"git {str(m.get('git_commit'))[:12]}"]
+    setups = shard_machines(m)
+    if len(setups) > 1:  # a merged grid whose shards ran on machines computing other floats
+        facts.append("shards ran on: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in setups.items()))
     trained = sorted({machine_text(c["machine"]) for c in m.get("zoo_cards", []) if c.get("machine")})
     if trained:  # another thread count or instruction set trains other weights (README, reproducibility)
         facts.append(f"mini zoo trained on {'; '.join(trained)}")

@@ -224,3 +224,26 @@ def test_the_run_facts_name_what_the_floats_depended_on(tmp_path):
     from reports.render import machine_text
 
     assert machine_text({**cpu, "torch_threads": 1}) == "cpu, 1 torch thread, AVX2"
+
+
+def test_a_merged_grid_names_the_machines_its_shards_ran_on(tmp_path):
+    """Shards on machines with another thread count compute other floats: the merged manifest keeps each
+    shard's device, and the facts list the setups only when they differ."""
+    import json
+
+    from bench.manifest import merge_shard_manifests
+    from reports.render import run_facts, shard_machines
+
+    def shard(threads: int, computed: int) -> dict:
+        return {"device": {"device": "cpu", "torch_threads": threads, "cpu_capability": "AVX2"},
+                "cells": {"computed": computed, "failed": []}, "wall_seconds": 1.0, "config": {}}
+
+    same = merge_shard_manifests({"manifest.shard-1-of-2.json": shard(2, 3), "manifest.shard-2-of-2.json": shard(2, 4)})
+    assert same["cells"]["computed"] == 7 and len(shard_machines(same)) == 1
+    mixed = merge_shard_manifests({"manifest.shard-1-of-2.json": shard(2, 3),
+                                   "manifest.shard-2-of-2.json": shard(16, 4)})
+    assert shard_machines(mixed) == {"cpu, 2 torch threads, AVX2": ["manifest.shard-1-of-2.json"],
+                                     "cpu, 16 torch threads, AVX2": ["manifest.shard-2-of-2.json"]}
+    for manifest, listed in ((same, False), (mixed, True)):
+        (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+        assert any(f.startswith("shards ran on: cpu, 2 torch threads") for f in run_facts(tmp_path)) == listed
