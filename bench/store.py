@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import torch
+if TYPE_CHECKING:  # only annotations: `bench report` reads the store without importing torch
+    import torch
 
 from common.files import atomic_write_json, save_weights
 

@@ -11,11 +11,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
+if TYPE_CHECKING:  # torch is imported where weights are read or written: `bench report` never does
+    import torch
 
 
 class CorruptFile(ValueError):
@@ -48,6 +47,8 @@ def sha256_bytes(data: bytes) -> str:
 
 def save_weights(state: dict[str, torch.Tensor], weights: Path, card: dict[str, Any]) -> dict[str, Any]:
     """Save a state dict as safetensors plus `<name>.json` card with its sha256; return the card."""
+    from safetensors.torch import save as st_save
+
     data = st_save({k: v.detach().cpu().contiguous() for k, v in state.items()})
     card = {**card, "sha256": sha256_bytes(data), "file": weights.name, "bytes": len(data)}
     atomic_write_bytes(weights, data)
@@ -74,4 +75,6 @@ def load_weights(weights: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
     data = weights.read_bytes()
     if sha256_bytes(data) != card.get("sha256"):
         raise CorruptFile(f"cached weights {weights} do not match the sha256 in their card (corrupt or truncated)")
+    from safetensors.torch import load as st_load
+
     return st_load(data), card

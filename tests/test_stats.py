@@ -92,3 +92,16 @@ def test_results_get_wilson_bounds_and_tables_show_plus_minus():
     assert list(out.columns[:4]) == ["n", "clean_acc", "clean_acc_lo", "clean_acc_hi"]
     shown = display_frame(pd.DataFrame({"attack": ["pgd"], "x": [93.6], "x_lo": [92.0], "x_hi": [95.0]}))
     assert list(shown.columns) == ["attack", "x"] and shown.x[0] == "93.6 ± 1.5"
+
+
+def test_bootstrap_weights_are_drawn_once_and_cannot_be_changed():
+    """Every mean over the same number of images resamples with the same weights: drawn once (most of
+    a report's statistics time), read-only so that no caller can alter another's draws."""
+    from reports.stats import bootstrap_weights
+
+    w = bootstrap_weights(50, 200, 0)
+    assert bootstrap_weights(50, 200, 0) is w and w.shape == (200, 50) and (w.sum(axis=1) == 50).all()
+    with pytest.raises(ValueError):
+        w[0, 0] = 1.0
+    expected = np.random.default_rng(0).multinomial(50, np.full(50, 1 / 50), size=200)
+    assert (w == expected).all()  # the draw bootstrap_mean made before it was cached
