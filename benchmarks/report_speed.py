@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from benchlib import interleaved_medians, write_result
@@ -64,6 +65,14 @@ def main() -> None:
                         changed[f.name] = [f"{o} -> {n}" for o, n in zip(old_lines, new) if o != n][:5]
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
+    sys.path.insert(0, str(ROOT))
+    from reports.stats import BOOTSTRAP_DRAWS, bootstrap_weights
+
+    draw_seconds = {}  # one resampling draw, what each bootstrap mean paid before the weights were shared
+    for n in (1000, 5000):
+        t0 = time.perf_counter()
+        bootstrap_weights.__wrapped__(n, BOOTSTRAP_DRAWS, 0)
+        draw_seconds[str(n)] = round(time.perf_counter() - t0, 3)
     write_result({
         "benchmark": "report_speed", "run": source.name, "baseline": a.baseline, "formats": a.formats,
         "repeats": a.repeats, "cpus": os.cpu_count(),
@@ -71,6 +80,7 @@ def main() -> None:
         "baseline_over_current": round(med["baseline"] / med["current"], 2),
         "identical_outputs": all(same.values()) and bool(same), "compared_files": len(same),
         "different_lines": changed,
+        "bootstrap_draw_seconds_by_images": draw_seconds,
     }, a.out)
 
 
