@@ -40,11 +40,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench  # noqa: E402
+from bench.config import DEFAULT_MODELS  # noqa: E402
 from benchlib import write_result  # noqa: E402
 from common.outcomes import headline_rate  # noqa: E402
-
-KEYS = ["attack", "eps", "targeted", "source", "target"]
-DEFAULT_MODELS = "mini:resnet,mini:densenet,mini:vgg"
+from compile_equivalence import KEYS  # noqa: E402  (a results row's identity, as compared there)
 
 
 PROBE = """
@@ -64,13 +63,13 @@ print(hashlib.sha256(b"".join(t.detach().numpy().tobytes() for t in net.state_di
 
 def probe(threads: int, other_threads: int) -> dict[str, str]:
     """Weight digests of 50 mini:resnet training steps under each thread count and pinned code path."""
-    settings = {f"{threads}_threads": {}, f"{threads}_threads_again": {}, f"{other_threads}_threads": {},
-                f"{threads}_threads_ATEN_CPU_CAPABILITY=default": {"ATEN_CPU_CAPABILITY": "default"},
-                f"{threads}_threads_ONEDNN_MAX_CPU_ISA=SSE41": {"ONEDNN_MAX_CPU_ISA": "SSE41"},
-                f"{threads}_threads_MKL_CBWR=COMPATIBLE": {"MKL_CBWR": "COMPATIBLE"}}
+    pinned = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "MKL_CBWR": "COMPATIBLE"}
+    settings: dict[str, tuple[int, dict[str, str]]] = {  # name: (threads, extra environment)
+        f"{threads}_threads": (threads, {}), f"{threads}_threads_again": (threads, {}),
+        f"{other_threads}_threads": (other_threads, {}),
+        **{f"{threads}_threads_{k}={v}": (threads, {k: v}) for k, v in pinned.items()}}
     out = {}
-    for name, extra in settings.items():
-        n = other_threads if name == f"{other_threads}_threads" else threads
+    for name, (n, extra) in settings.items():
         env = {**os.environ, "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n), "PYTHONPATH": str(ROOT), **extra}
         out[name] = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True,
                                    check=True).stdout.strip()
@@ -109,7 +108,7 @@ def headline_differences(ref: pd.DataFrame, other: pd.DataFrame) -> dict[str, di
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated mini zoo models")
+    p.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated mini zoo models")
     p.add_argument("--n", type=int, default=None, help="eval images (default: the quickstart's)")
     p.add_argument("--threads", type=int, default=2, help="torch threads of the reference and other-seed zoos")
     p.add_argument("--other-threads", type=int, default=1, help="torch threads of the other-machine zoo")
