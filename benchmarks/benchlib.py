@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 
 def interleaved_medians(runs: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
@@ -20,6 +22,18 @@ def interleaved_medians(runs: dict[str, Callable[[], None]], repeats: int) -> di
             fn()
             times[key].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+@contextmanager
+def baseline_tree(repo: Path, revision: str, where: Path) -> Iterator[Path]:
+    """`revision` of `repo` checked out at `where` (a detached git worktree) while the block runs, then
+    removed: the code a benchmark compares this tree with."""
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(where), revision], check=True,
+                   capture_output=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(where)], capture_output=True)
 
 
 def write_result(result: dict, out: str | Path) -> None:

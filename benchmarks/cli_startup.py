@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import interleaved_medians, write_result
+from benchlib import baseline_tree, interleaved_medians, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 # each answers without computing anything: help, argparse errors, a bad value, a bad TOML key, a listing
@@ -40,11 +40,9 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "cli_startup.json"))
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        old, cwd = Path(tmp) / "baseline", Path(tmp) / "cwd"
+        cwd = Path(tmp) / "cwd"
         cwd.mkdir()
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), a.baseline], check=True,
-                       capture_output=True)
-        try:
+        with baseline_tree(ROOT, a.baseline, Path(tmp) / "baseline") as old:
             answers = {}
             runs = {}
             for name, args in COMMANDS.items():
@@ -53,8 +51,6 @@ def main() -> None:
                     answers[f"{name}/{tag}"] = (proc.returncode, (proc.stderr or proc.stdout).strip().splitlines()[-1:])
                     runs[f"{name}/{tag}"] = lambda tree=tree, args=args: bench_call(tree, args, cwd)
             med = interleaved_medians(runs, a.repeats)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
     seconds = {name: {tag: round(med[f"{name}/{tag}"], 2) for tag in ("current", "baseline")} for name in COMMANDS}
     same = {name: answers[f"{name}/current"] == answers[f"{name}/baseline"] for name in COMMANDS}
     write_result({

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import interleaved_medians, write_result
+from benchlib import baseline_tree, interleaved_medians, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPARED = ("*.csv", "*.tex", "summary.md")  # what both trees must write byte for byte
@@ -45,10 +45,7 @@ def main() -> None:
     a = p.parse_args()
     source = Path(a.run).resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        old = Path(tmp) / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), a.baseline], check=True,
-                       capture_output=True)
-        try:
+        with baseline_tree(ROOT, a.baseline, Path(tmp) / "baseline") as old:
             runs = {}
             for tag, tree in (("current", ROOT), ("baseline", old)):
                 folder = Path(tmp) / tag / source.name
@@ -63,8 +60,6 @@ def main() -> None:
                     if twin.is_file() and not same[f.name]:  # the lines that differ, for the reader
                         new, old_lines = f.read_text().splitlines(), twin.read_text().splitlines()
                         changed[f.name] = [f"{o} -> {n}" for o, n in zip(old_lines, new) if o != n][:5]
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
     sys.path.insert(0, str(ROOT))
     from reports.stats import BOOTSTRAP_DRAWS, bootstrap_weights
 
