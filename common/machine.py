@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import time
 from typing import Any, Callable, TypeVar
 
@@ -28,6 +29,12 @@ def device_info(device: torch.device | str) -> dict[str, Any]:
         info["cpu"] = platform.processor() or platform.machine()
         info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return info
+
+
+def worker_info(device: torch.device | str) -> dict[str, Any]:
+    """`device_info` as a remote worker (a Ray task) sees it, with its host: workers may run on other
+    machines than the driver, and with the threads their scheduler gave them rather than the driver's."""
+    return {"host": socket.gethostname(), **device_info(device)}
 
 
 def usable_cpus() -> int:

@@ -69,6 +69,10 @@ def run_facts(run_dir: Path) -> list[str]:
     setups = shard_machines(m)
     if len(setups) > 1:  # a merged grid whose shards ran on machines computing other floats
         facts.append("shards ran on: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in setups.items()))
+    workers = sorted({machine_text(w) + (f" on {w['host']}" if w.get("host") else "")
+                      for w in m.get("worker_devices", [])})
+    if workers:  # Ray tasks compute with the threads Ray gave them, maybe on other hosts than the driver's
+        facts.append(f"Ray tasks ran on: {'; '.join(workers)}")
     trained = sorted({machine_text(c["machine"]) for c in m.get("zoo_cards", []) if c.get("machine")})
     if trained:  # another thread count or instruction set trains other weights (README, reproducibility)
         facts.append(f"mini zoo trained on {'; '.join(trained)}")

@@ -41,6 +41,12 @@ def test_ray_executor_retries_reports_and_matches_the_local_results(tmp_path, zo
     failed = [line for line in ray.stderr.splitlines() if line.startswith("FAILED cell")]
     assert len(failed) == 4 and all("pgd" in line and "RuntimeError after 2 retries" in line for line in failed)
     assert "injected fault" in failed[0] and "Traceback" not in "\n".join(failed)
+    # the tasks ran with one thread each (what Ray gave them), not the driver's count: the manifest says so
+    import json
+
+    manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
+    assert [w["torch_threads"] for w in manifest["worker_devices"]] == [1] and manifest["worker_devices"][0]["host"]
+    assert "Ray tasks ran on: cpu, 1 torch thread" in (tmp_path / "ray" / "index.html").read_text()
 
     # the next run (local, no faults) computes only pgd's 4 cells; the result equals the local run's
     again = bench(["--run-id", "ray"], tmp_path, zoo_cache)

@@ -247,3 +247,30 @@ def test_a_merged_grid_names_the_machines_its_shards_ran_on(tmp_path):
     for manifest, listed in ((same, False), (mixed, True)):
         (tmp_path / "manifest.json").write_text(json.dumps(manifest))
         assert any(f.startswith("shards ran on: cpu, 2 torch threads") for f in run_facts(tmp_path)) == listed
+
+
+def test_ray_workers_setups_reach_the_merged_manifest_and_the_facts(tmp_path):
+    """Ray tasks compute with the threads Ray gave them, maybe on other hosts: each shard's distinct
+    worker setups survive a merge once each, and the facts name them beside the driver's device."""
+    import json
+
+    from bench.manifest import merge_shard_manifests
+    from reports.render import run_facts
+
+    a = {"host": "node-a", "device": "cpu", "torch_threads": 1, "cpu_capability": "AVX2"}
+    b = {**a, "host": "node-b", "cpu_capability": "AVX512"}
+
+    def shard(workers: list) -> dict:
+        return {"device": {"device": "cpu", "torch_threads": 2, "cpu_capability": "AVX2"},
+                "cells": {"computed": 1, "failed": []}, "wall_seconds": 1.0, "config": {},
+                **({"worker_devices": workers} if workers else {})}  # a local run's manifest has none
+
+    merged = merge_shard_manifests({"manifest.shard-1-of-2.json": shard([a]), "manifest.shard-2-of-2.json": shard([a, b])})
+    assert merged["worker_devices"] == [a, b]
+    (tmp_path / "manifest.json").write_text(json.dumps(merged))
+    assert ("Ray tasks ran on: cpu, 1 torch thread, AVX2 on node-a; cpu, 1 torch thread, AVX512 on node-b"
+            in run_facts(tmp_path))
+    local = merge_shard_manifests({"manifest.shard-1-of-2.json": shard([]), "manifest.shard-2-of-2.json": shard([])})
+    assert "worker_devices" not in local
+    (tmp_path / "manifest.json").write_text(json.dumps(local))
+    assert not any(f.startswith("Ray tasks") for f in run_facts(tmp_path))
