@@ -8,11 +8,13 @@ tests compare against) and no chosen library does batched SSIM. scikit-image fil
 the crop only sees windows inside the image: a 'valid' convolution gives the same numbers
 without any padding.
 
-Two paths give the same numbers (within 1e-7 of each other): a grouped convolution (GPUs and
-small images) and, for large images on the CPU, a separable shift-and-add blur fused into one
-loop by `torch.compile` (benchmarks/ssim_speed.py: the convolution is memory-bound there, slower
-than scikit-image at 3x224x224, the fused loop 20x faster). Without a working compiler the
-CPU falls back to the convolution.
+Three methods give the same numbers (within 1e-6 of each other): "conv", one grouped 2-D
+convolution (GPUs and small images); "fused", a separable shift-and-add blur fused into one loop by
+`torch.compile` (large images on the CPU: benchmarks/ssim_speed.py measured the convolution
+memory-bound there, slower than scikit-image at 3x224x224, the fused loop 20x faster; without a
+working compiler the CPU falls back to the convolution); and "separable", two grouped 1-D
+convolutions (22 instead of 121 multiply-adds per pixel). "auto" picks as above; the benchmark times
+every method on the device, so that a GPU measurement can choose its default.
 """
 from __future__ import annotations
 
@@ -43,6 +45,17 @@ def _blur_valid(t: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     c = t.shape[1]
     k2 = (k[:, None] * k[None, :]).expand(c, 1, len(k), len(k)).contiguous()
     return F.conv2d(t.contiguous(memory_format=torch.channels_last), k2, groups=c)
+
+
+def _blur_separable(t: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The same 'valid' blur as two grouped 1-D convolutions (rows, then columns)."""
+    c, r = t.shape[1], len(k)
+    t = F.conv2d(t.contiguous(), k.view(1, 1, 1, r).expand(c, 1, 1, r).contiguous(), groups=c)
+    return F.conv2d(t, k.view(1, 1, r, 1).expand(c, 1, r, 1).contiguous(), groups=c)
+
+
+BLURS = {"conv": _blur_valid, "separable": _blur_separable}
+METHODS = ("auto", "conv", "separable", "fused")
 
 
 def _ssim_map_mean(ux, uy, uxx, uyy, uxy, c1: float, c2: float) -> torch.Tensor:
@@ -77,8 +90,9 @@ _compiled = None  # the compiled `_ssim_fused`, False once compilation failed in
 log = logging.getLogger(__name__)
 
 
-def _fused_cpu():
-    """`torch.compile(_ssim_fused)`, or None when this machine cannot compile (then the convolution)."""
+def _fused_compiled():
+    """`torch.compile(_ssim_fused)`, or None when this machine cannot compile for the CPU (then the
+    convolution). Another device compiles on its first call, where a failure raises."""
     global _compiled
     if _compiled is None:
         try:
@@ -96,31 +110,37 @@ def _fused_cpu():
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0, chunk: int = 64,
-         fused: bool | None = None) -> torch.Tensor:
+         method: str = "auto") -> torch.Tensor:
     """Per-image SSIM of two (N, C, H, W) batches, averaged over channels and the cropped map,
     as scikit-image computes it (float32; within 1e-4 of scikit-image's float64 in the tests).
 
-    `fused` picks the compiled CPU loop (None: for CPU images over 64x64 pixels)."""
+    `method` is one of METHODS: "auto" runs the compiled fused loop for CPU images over 64x64 pixels
+    and the grouped convolution otherwise."""
     if x.shape != y.shape or x.dim() != 4:
         raise ValueError(f"ssim needs two (N, C, H, W) batches of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if method not in METHODS:
+        raise ValueError(f"unknown SSIM method {method!r}; use one of {', '.join(METHODS)}")
     k = gaussian_kernel()
     if x.shape[-1] < len(k) or x.shape[-2] < len(k):
         raise ValueError(f"images of {x.shape[-2]}x{x.shape[-1]} are smaller than the {len(k)}x{len(k)} SSIM window")
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
-    if fused is None:
-        fused = x.device.type == "cpu" and x.shape[-1] * x.shape[-2] > CPU_FUSED_MIN_PIXELS
-    fn = _fused_cpu() if fused and x.device.type == "cpu" else None
+    cpu = x.device.type == "cpu"
+    if method == "auto":
+        method = "fused" if cpu and x.shape[-1] * x.shape[-2] > CPU_FUSED_MIN_PIXELS else "conv"
+    fn = _fused_compiled() if method == "fused" else None
     out = []
     with torch.no_grad():
         if fn is not None:
             taps = tuple(k.tolist())
-            out = [fn(x[i:i + 1].float(), y[i:i + 1].float(), taps, c1, c2) for i in range(len(x))]
+            step = 1 if cpu else chunk  # the CPU: one image per call keeps the working set in cache
+            out = [fn(x[i:i + step].float(), y[i:i + step].float(), taps, c1, c2) for i in range(0, len(x), step)]
         else:
+            blur = BLURS.get(method, _blur_valid)  # "fused" without a compiler: the convolution
             k = k.to(x.device, torch.float32)
             for i in range(0, len(x), chunk):
                 a, b = x[i:i + chunk].float(), y[i:i + chunk].float()
                 c = a.shape[1]
-                moments = _blur_valid(torch.cat([a, b, a * a, b * b, a * b], dim=1), k).split(c, dim=1)
+                moments = blur(torch.cat([a, b, a * a, b * b, a * b], dim=1), k).split(c, dim=1)
                 out.append(_ssim_map_mean(*moments, c1, c2))
     return torch.cat(out) if out else torch.empty(0, dtype=torch.float64)
 

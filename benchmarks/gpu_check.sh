@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU check, one short script (about 4 minutes on one H100/H200), with random-initialised 224x224 timm
 # models so that it needs no weights and no network:
-#   1. batched SSIM/PSNR on the GPU vs scikit-image (1000 x 3x224x224): seconds and agreement;
+#   1. batched SSIM/PSNR on the GPU vs scikit-image (1000 x 3x224x224): seconds and agreement, and each
+#      SSIM method of bench/ssim.py timed alone (conv, separable, fused), to choose the GPU's default;
 #   2. throughput_224.py: the runner's PGD-10 vs torchattacks.PGD directly, bf16 + channels-last, compiled
 #      (torch.compile modes in $GPU_CHECK_MODES, default "default"; each adds a minute or more of compiling),
 #      a profile of one bf16 PGD step,

@@ -1,5 +1,7 @@
 """Batched torch SSIM/PSNR (`bench.ssim`, what the runner uses) against scikit-image's
-per-image reference on the same images, side by side in one run: seconds and max difference.
+per-image reference on the same images, side by side in one run: seconds and max difference; and
+each SSIM method of `bench.ssim` (conv, separable, fused) timed alone on the images already on the
+device, so that a GPU run can tell which one its default should be.
 
     python benchmarks/ssim_speed.py [--n 1000] [--size 224] [--device cpu] [--repeats 3] [--out FILE]
 """
@@ -18,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import metrics  # noqa: E402
+from bench.ssim import METHODS  # noqa: E402
 from bench.ssim import psnr as batched_psnr  # noqa: E402
 from bench.ssim import ssim as batched_ssim  # noqa: E402
 from benchlib import write_result  # noqa: E402
@@ -59,6 +62,7 @@ def main() -> None:
         ssim_r, psnr_r = metrics.ssim_psnr_reference(x, x_adv)
         ref_times.append(time.perf_counter() - t0)
     torch_seconds, ref_seconds = statistics.median(torch_times), statistics.median(ref_times)
+    methods, method_errors = method_seconds(x, x_adv, device, a.repeats)
     write_result({
         "benchmark": "ssim_speed", "images": list(shape), "device": str(device), "torch_threads": torch.get_num_threads(),
         "torch_seconds": round(torch_seconds, 3), "torch_warmup_seconds": round(warmup_seconds, 3),
@@ -67,7 +71,44 @@ def main() -> None:
         "torch_seconds_all": [round(t, 3) for t in torch_times], "skimage_seconds_all": [round(t, 3) for t in ref_times],
         "max_abs_diff_ssim": float(np.abs(ssim_t - ssim_r).max()),
         "max_abs_diff_psnr": float(np.abs(psnr_t - psnr_r).max()),
+        "auto_method": "fused" if device.type == "cpu" and a.size * a.size > 64 * 64 else "conv",
+        "method_seconds": methods, "method_errors": method_errors,
     }, a.out)
+
+
+def method_seconds(x: torch.Tensor, y: torch.Tensor, device: torch.device,
+                   repeats: int) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Each explicit SSIM method on the images already on `device` (no host transfer): its first call
+    (which compiles "fused") apart, the median of `repeats` more, and its largest difference from
+    "conv". A method that fails (no compiler for the device) is recorded with its error."""
+    x, y = x.to(device), y.to(device)
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    out, errors, conv = {}, {}, None
+    for method in [m for m in METHODS if m != "auto"]:
+        try:
+            sync()
+            t0 = time.perf_counter()
+            first = batched_ssim(x, y, method=method)
+            sync()
+            warmup = time.perf_counter() - t0
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                batched_ssim(x, y, method=method)
+                sync()
+                times.append(time.perf_counter() - t0)
+        except Exception as exc:  # noqa: BLE001 - a benchmark records what failed and goes on
+            errors[method] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+            continue
+        conv = first if conv is None else conv
+        out[method] = {"seconds": round(statistics.median(times), 4), "first_call_seconds": round(warmup, 3),
+                       "images_per_second": round(len(x) / statistics.median(times), 1),
+                       "max_abs_diff_vs_conv": float((first - conv).abs().max())}
+    return out, errors
 
 
 if __name__ == "__main__":

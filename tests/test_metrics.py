@@ -68,11 +68,11 @@ def test_norms():
     assert p["l2_mean"] == pytest.approx((0.3 + 0.2) / 2)
 
 
-@pytest.mark.parametrize("fused", [False, True], ids=["conv", "fused"])
+@pytest.mark.parametrize("method", ["conv", "separable", "fused"])
 @pytest.mark.parametrize("shape", [(6, 1, 28, 28), (3, 3, 224, 224), (4, 1, 16, 16), (2, 3, 11, 13)])
-def test_batched_ssim_and_psnr_agree_with_scikit_image_per_image(shape, fused):
-    """The runner's torch SSIM/PSNR, both paths (grouped convolution, compiled CPU loop), against
-    scikit-image, image by image (issue 7: within 1e-4)."""
+def test_batched_ssim_and_psnr_agree_with_scikit_image_per_image(shape, method):
+    """The runner's torch SSIM/PSNR, every method (grouped 2-D convolution, two 1-D ones, the compiled
+    loop), against scikit-image, image by image (issue 7: within 1e-4)."""
     g = torch.Generator().manual_seed(1)
     x = torch.rand(shape, generator=g)
     x_adv = (x + 0.08 * torch.randn(shape, generator=g)).clamp(0, 1)
@@ -80,11 +80,24 @@ def test_batched_ssim_and_psnr_agree_with_scikit_image_per_image(shape, fused):
     from bench.ssim import psnr as batched_psnr
     from bench.ssim import ssim as batched_ssim
 
-    ssim, psnr = batched_ssim(x, x_adv, fused=fused).numpy(), batched_psnr(x, x_adv).numpy()
+    ssim, psnr = batched_ssim(x, x_adv, method=method).numpy(), batched_psnr(x, x_adv).numpy()
     ref_ssim, ref_psnr = metrics.ssim_psnr_reference(x, x_adv)
     assert np.abs(ssim - ref_ssim).max() <= 1e-4 and ssim[0] == pytest.approx(1.0)
     assert np.isinf(psnr[0]) and np.isinf(ref_psnr[0])
     assert np.abs(psnr[1:] - ref_psnr[1:]).max() <= 1e-4
+
+
+def test_the_ssim_methods_agree_with_each_other_and_a_bad_one_is_named():
+    """What lets a device pick its fastest method by measurement: the three give one number (1e-6)."""
+    from bench.ssim import ssim
+
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(5, 3, 70, 70, generator=g)
+    y = (x + 0.05 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    values = {m: ssim(x, y, method=m) for m in ("auto", "conv", "separable", "fused")}
+    assert all((v - values["conv"]).abs().max() <= 1e-6 for v in values.values()), values
+    with pytest.raises(ValueError, match="unknown SSIM method 'fft'; use one of auto, conv, separable, fused"):
+        ssim(x, y, method="fft")
 
 
 def test_batched_ssim_rejects_images_smaller_than_the_window():
