@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import attacks
 from attacks import Attack, Budget, BudgetViolation, PendingChecks
+from common.machine import setup_text
 
 from . import metrics
 from .batching import BatchSizer
@@ -259,6 +260,7 @@ def _cell_rows(cfg: RunConfig, label: str, attack: Attack, fitted: attacks.Fitte
     percept = metrics.perceptibility(eval_.x, x_adv, device)
     preds = {name: metrics.predict(model, x_adv, cfg.batch_size) for name, model in models.items()}
     score_seconds = time.perf_counter() - t0 - perturb_seconds  # every model's predictions and the distances
+    setup = setup_text(device)  # where this cell's floats were computed (a Ray worker: its own threads)
     rows = []
     for name, pred_adv in preds.items():
         pc = clean_pred[name]
@@ -275,7 +277,7 @@ def _cell_rows(cfg: RunConfig, label: str, attack: Attack, fitted: attacks.Fitte
             "fit_seconds": round(fit_seconds, 4), "perturb_seconds": round(perturb_seconds, 4),
             "images_per_second": round(len(eval_) / max(perturb_seconds, 1e-9), 1),
             "score_seconds": round(score_seconds, 4),
-            "fit_cached": fit_cached,
+            "fit_cached": fit_cached, "machine": setup,
             "outcomes": metrics.outcome_masks(eval_.y, pc, pred_adv, target),
         })
     return rows, x_adv

@@ -11,9 +11,12 @@ import os
 import platform
 import socket
 import time
+from functools import lru_cache
 from typing import Any, Callable, TypeVar
 
 import torch
+
+from .text import machine_text
 
 T = TypeVar("T")
 
@@ -29,6 +32,18 @@ def device_info(device: torch.device | str) -> dict[str, Any]:
         info["cpu"] = platform.processor() or platform.machine()
         info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return info
+
+
+def setup_text(device: torch.device | str) -> str:
+    """`machine_text` of this process's setup for `device` now ("cpu, 2 torch threads, AVX2"): what each
+    computed cell records, where it ran (a Ray worker's threads are its own)."""
+    return _setup_text(str(torch.device(device)), torch.get_num_threads())
+
+
+@lru_cache(maxsize=None)
+def _setup_text(device: str, threads: int) -> str:
+    del threads  # part of the cache key: device_info reads it
+    return machine_text(device_info(device))
 
 
 def worker_info(device: torch.device | str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Short texts shared by log lines, tables and errors: a library's error quoted in a one-line user error,
-an unknown name with "did you mean", a speed."""
+an unknown name with "did you mean", a speed, a machine setup."""
 from __future__ import annotations
 
 import difflib
@@ -26,3 +26,17 @@ def unknown_name_message(kind: str, name: str, choices: Iterable[str], list_comm
     close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     return f"unknown {kind} {name!r}{hint} (`{list_command}` shows all)"
+
+
+def machine_text(info: dict) -> str:
+    """"cpu, 2 torch threads, AVX2" or "cuda:0, NVIDIA H200": what a result's floats depended on."""
+    parts = [str(info.get("device"))]
+    if info.get("gpu"):
+        parts.append(info["gpu"])
+    else:
+        if info.get("torch_threads"):
+            n = info["torch_threads"]
+            parts.append(f"{n} torch thread{'s' * (n != 1)}")
+        if info.get("cpu_capability"):
+            parts.append(info["cpu_capability"])
+    return ", ".join(parts)

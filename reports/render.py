@@ -8,6 +8,8 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from common.text import machine_text
+
 from .document import compile_pdf, report_tex
 from .figures import write_figures
 from .html import index_html, table_html
@@ -29,20 +31,6 @@ def parse_formats(text: str | None) -> tuple[str, ...]:
     return chosen
 
 
-def machine_text(info: dict) -> str:
-    """"cpu, 2 torch threads, AVX2" or "cuda:0, NVIDIA H200": what a result's floats depended on."""
-    parts = [str(info.get("device"))]
-    if info.get("gpu"):
-        parts.append(info["gpu"])
-    else:
-        if info.get("torch_threads"):
-            n = info["torch_threads"]
-            parts.append(f"{n} torch thread{'s' * (n != 1)}")
-        if info.get("cpu_capability"):
-            parts.append(info["cpu_capability"])
-    return ", ".join(parts)
-
-
 def shard_machines(manifest: dict) -> dict[str, list[str]]:
     """A merged manifest's machine setups (`machine_text`) with the shards that ran on each."""
     out: dict[str, list[str]] = {}
@@ -51,8 +39,19 @@ def shard_machines(manifest: dict) -> dict[str, list[str]]:
     return out
 
 
-def run_facts(run_dir: Path) -> list[str]:
-    """One-line facts from the manifest for the page and the document."""
+def cell_machines(df: pd.DataFrame | None) -> dict[str, int]:
+    """How many cells were computed on each machine setup (the rows' `machine`, set where the cell ran):
+    a run resumed on another machine, or computed by Ray workers, mixes setups that round floats otherwise."""
+    if df is None or "machine" not in df.columns:
+        return {}
+    keys = [c for c in ("attack", "norm", "eps", "targeted", "source", "seed") if c in df.columns]
+    cells = df.dropna(subset=["machine"]).drop_duplicates(keys)
+    return {str(k): int(v) for k, v in cells.machine.value_counts(sort=False).items()}
+
+
+def run_facts(run_dir: Path, df: pd.DataFrame | None = None) -> list[str]:
+    """One-line facts from the manifest (and, given the run's rows `df`, where its cells were computed)
+    for the page and the document."""
     path = run_dir / "manifest.json"
     if not path.is_file():
         return []
@@ -69,6 +68,9 @@ def run_facts(run_dir: Path) -> list[str]:
     setups = shard_machines(m)
     if len(setups) > 1:  # a merged grid whose shards ran on machines computing other floats
         facts.append("shards ran on: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in setups.items()))
+    cells = cell_machines(df)
+    if len(cells) > 1 and len(setups) <= 1:  # resumed elsewhere, or Ray workers beside the driver
+        facts.append("cells computed on: " + "; ".join(f"{k} ({v} cell{'s' * (v != 1)})" for k, v in cells.items()))
     workers = sorted({machine_text(w) + (f" on {w['host']}" if w.get("host") else "")
                       for w in m.get("worker_devices", [])})
     if workers:  # Ray tasks compute with the threads Ray gave them, maybe on other hosts than the driver's
@@ -106,7 +108,7 @@ def render_run(df: pd.DataFrame, run_dir: Path, *, class_names: Sequence[str] = 
     if "plots" in formats:
         write_figures(df, run_dir)
         write_plots(run_dir, class_names)
-    facts = run_facts(run_dir)
+    facts = run_facts(run_dir, df)
     if "latex" in formats:
         (run_dir / "report.tex").write_text(report_tex(run_dir, facts, warnings, grid_notes(df)))
     if "pdf" in formats and (run_dir / "report.tex").is_file():

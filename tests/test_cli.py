@@ -258,6 +258,31 @@ def test_report_regenerates_identical_tables(tmp_path, zoo_cache, capsys):
     assert proc.returncode == 0 and proc.stdout.strip().splitlines()[-1] == "False", proc.stderr[-2000:]
 
 
+def test_a_cell_resumed_with_another_thread_count_says_so(tmp_path, zoo_cache, capsys):
+    """Each cell records the setup that computed it in timings.csv (never results.csv); a run resumed
+    with another torch thread count says in its facts how many cells each setup computed."""
+    import torch
+
+    args = ["run", "--dataset", "synthetic", "--n", "40", "--models", "mini:vgg", "--attacks", "fgsm",
+            "--cache-dir", str(zoo_cache), "--output", str(tmp_path), "--run-id", "r"]
+    threads = torch.get_num_threads()
+    assert _run_cli(args, capsys)[0] == 0
+    run_dir = tmp_path / "r"
+    first = pd.read_csv(run_dir / "timings.csv")
+    assert first.machine.str.startswith(f"cpu, {threads} torch thread").all() and len(first) == 2
+    assert "machine" not in pd.read_csv(run_dir / "results.csv").columns
+    min(run_dir.glob("cells/*.json")).unlink()  # one cell lost: the next run computes it again
+    torch.set_num_threads(threads + 1)
+    try:
+        code, out, _ = _run_cli(args, capsys)
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 0
+    assert sorted(pd.read_csv(run_dir / "timings.csv").machine.str.split(",").str[1].str.strip()) == sorted(
+        [f"{threads} torch thread{'s' * (threads != 1)}", f"{threads + 1} torch threads"])
+    assert "cells computed on: cpu, " in (run_dir / "index.html").read_text()
+
+
 @pytest.mark.slow  # subprocess runs of the real CLI (the fast suite stays under 5 min)
 def test_a_log_file_gets_one_line_per_event_and_quiet_gets_none(tmp_path, zoo_cache):
     """stderr to a file (a batch job): no progress-bar repaints, one line per fitted attack and finished

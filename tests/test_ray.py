@@ -52,6 +52,13 @@ def test_ray_executor_retries_reports_and_matches_the_local_results(tmp_path, zo
     again = bench(["--run-id", "ray"], tmp_path, zoo_cache)
     assert again.returncode == 0 and "4 cells computed, 8 already stored" in again.stderr, again.stderr[-2000:]
     assert (tmp_path / "ray" / "results.csv").read_bytes() == (tmp_path / "local" / "results.csv").read_bytes()
+    # its cells came from one-thread Ray workers and the driver's threads: timings.csv says which, and the
+    # page counts both when the driver had more than one thread
+    import pandas as pd
+
+    machines = pd.read_csv(tmp_path / "ray" / "timings.csv").machine
+    assert (machines.str.contains(" 1 torch thread,")).sum() == 8  # fgsm's 4 cells and uap's 4 on the workers
+    assert ("cells computed on: " in (tmp_path / "ray" / "index.html").read_text()) == (machines.nunique() > 1)
 
 
 def test_bad_ray_addresses_are_one_line_before_any_work(tmp_path, zoo_cache):

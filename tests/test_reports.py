@@ -221,7 +221,7 @@ def test_the_run_facts_name_what_the_floats_depended_on(tmp_path):
     facts = run_facts(tmp_path)
     assert any(f.startswith("device cuda:0, NVIDIA H200;") for f in facts), facts
     assert "mini zoo trained on cpu, 2 torch threads, AVX2" in facts
-    from reports.render import machine_text
+    from common.text import machine_text
 
     assert machine_text({**cpu, "torch_threads": 1}) == "cpu, 1 torch thread, AVX2"
 
@@ -274,3 +274,29 @@ def test_ray_workers_setups_reach_the_merged_manifest_and_the_facts(tmp_path):
     assert "worker_devices" not in local
     (tmp_path / "manifest.json").write_text(json.dumps(local))
     assert not any(f.startswith("Ray tasks") for f in run_facts(tmp_path))
+
+
+def test_cells_computed_on_several_setups_get_a_fact_unless_the_shard_line_says_it(tmp_path):
+    """A run resumed on another machine mixes float roundings: the facts count the cells per setup
+    (the rows' `machine`); one setup, rows from before the column existed, or a merged grid whose
+    shard line already names the setups add nothing."""
+    import json
+
+    import pandas as pd
+
+    from reports.render import cell_machines, run_facts
+
+    a, b = "cpu, 2 torch threads, AVX2", "cpu, 1 torch thread, AVX2"
+    df = pd.DataFrame({"attack": ["fgsm"] * 4 + ["pgd"] * 2, "norm": "linf", "eps": 0.1,
+                       "targeted": [False, False, True, True, False, False],
+                       "source": "m", "target": ["m", "n"] * 3, "machine": [a, a, a, a, b, b]})
+    assert cell_machines(df) == {a: 2, b: 1}  # cells, not rows (one row per target)
+    (tmp_path / "manifest.json").write_text(json.dumps({"device": {"device": "cpu"}}))
+    assert f"cells computed on: {a} (2 cells); {b} (1 cell)" in run_facts(tmp_path, df)
+    for one in (df.assign(machine=a), df.drop(columns="machine"), df.assign(machine=[a, a, a, a, None, None])):
+        assert not any(f.startswith("cells computed on") for f in run_facts(tmp_path, one))
+    (tmp_path / "manifest.json").write_text(json.dumps({"devices": {
+        "manifest.shard-1-of-2.json": {"device": "cpu", "torch_threads": 2}, "manifest.shard-2-of-2.json":
+        {"device": "cpu", "torch_threads": 1}}}))
+    facts = run_facts(tmp_path, df)
+    assert any(f.startswith("shards ran on") for f in facts) and not any(f.startswith("cells computed") for f in facts)
