@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import metrics  # noqa: E402
-from bench.ssim import METHODS  # noqa: E402
+from bench.ssim import METHODS, _fused_compiled  # noqa: E402
 from bench.ssim import psnr as batched_psnr  # noqa: E402
 from bench.ssim import ssim as batched_ssim  # noqa: E402
 from benchlib import write_result  # noqa: E402
@@ -89,6 +89,9 @@ def method_seconds(x: torch.Tensor, y: torch.Tensor, device: torch.device,
 
     out, errors, conv = {}, {}, None
     for method in [m for m in METHODS if m != "auto"]:
+        if method == "fused" and _fused_compiled() is None:  # ssim() would run the convolution instead
+            errors[method] = "torch.compile is not available here (bench.ssim falls back to the convolution)"
+            continue
         try:
             sync()
             t0 = time.perf_counter()
