@@ -5,6 +5,7 @@ The key hashes everything a fit depends on: attack config, source weights, fit s
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -13,6 +14,7 @@ from torch import nn
 
 from attacks import Attack, Budget, Fitted
 from common.files import CorruptFile, load_weights, read_card, save_weights
+from common.machine import setup_text
 
 from .store import cell_key
 
@@ -32,11 +34,10 @@ def is_cached(attack: Attack, budget: Budget, *, seed: int, identity: dict[str, 
 
 def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: Budget, *, seed: int,
                    identity: dict[str, Any], cache_dir: Path | None, log=None) -> tuple[Fitted, float, bool]:
-    """(fitted, fit seconds, came from cache). Attacks that learn nothing are never cached."""
+    """(fitted, fit seconds, came from cache). Attacks that learn nothing are never cached. A learned
+    fit's meta names the setup that fitted it (`fit_machine`): a cached fit may come from another one."""
     if not attack.learns or cache_dir is None:
-        t0 = time.perf_counter()
-        fitted = attack.fit(model, loader, budget, seed=seed)
-        return fitted, time.perf_counter() - t0, False
+        return _fit(attack, model, loader, budget, seed) + (False,)
     path = fit_path(attack, budget, seed=seed, identity=identity, cache_dir=cache_dir)
     if read_card(path) is not None:
         try:
@@ -45,10 +46,19 @@ def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: B
         except CorruptFile as exc:
             if log:
                 log(f"refitting {attack.label}: {exc}")
-    t0 = time.perf_counter()
-    fitted = attack.fit(model, loader, budget, seed=seed)
-    seconds = time.perf_counter() - t0
+    fitted, seconds = _fit(attack, model, loader, budget, seed)
     save_weights({k: v.contiguous() for k, v in fitted.tensors.items()}, path,
                  {"attack": fitted.attack, "config": attack.fit_config(), "budget": [budget.norm, budget.eps],
                   "meta": dict(fitted.meta), "fit_seconds": round(seconds, 3), "torch": torch.__version__})
     return fitted, seconds, False
+
+
+def _fit(attack: Attack, model: nn.Module, loader: Iterable, budget: Budget, seed: int) -> tuple[Fitted, float]:
+    """`attack.fit`, timed; a learned fit's meta gets the setup that computed it."""
+    t0 = time.perf_counter()
+    fitted = attack.fit(model, loader, budget, seed=seed)
+    seconds = time.perf_counter() - t0
+    if attack.learns:
+        device = next(model.parameters(), torch.empty(0)).device
+        fitted = replace(fitted, meta={**fitted.meta, "fit_machine": setup_text(device)})
+    return fitted, seconds

@@ -277,7 +277,7 @@ def _cell_rows(cfg: RunConfig, label: str, attack: Attack, fitted: attacks.Fitte
             "fit_seconds": round(fit_seconds, 4), "perturb_seconds": round(perturb_seconds, 4),
             "images_per_second": round(len(eval_) / max(perturb_seconds, 1e-9), 1),
             "score_seconds": round(score_seconds, 4),
-            "fit_cached": fit_cached, "machine": setup,
+            "fit_cached": fit_cached, "machine": setup, "fit_machine": fitted.meta.get("fit_machine"),
             "outcomes": metrics.outcome_masks(eval_.y, pc, pred_adv, target),
         })
     return rows, x_adv

@@ -49,6 +49,17 @@ def cell_machines(df: pd.DataFrame | None) -> dict[str, int]:
     return {str(k): int(v) for k, v in cells.machine.value_counts(sort=False).items()}
 
 
+def foreign_fits(df: pd.DataFrame | None) -> dict[str, int]:
+    """Learned fits (one per attack, budget, source and seed) fitted on a setup that computed none of the
+    run's cells: fits come from a shared cache, so a GPU run may reuse a CPU fit, or the other way round."""
+    if df is None or "fit_machine" not in df.columns or "machine" not in df.columns:
+        return {}
+    keys = [c for c in ("attack", "norm", "eps", "source", "seed") if c in df.columns]
+    fits = df.dropna(subset=["fit_machine"]).drop_duplicates(keys)
+    fits = fits[~fits.fit_machine.isin(set(df.machine.dropna()))]
+    return {str(k): int(v) for k, v in fits.fit_machine.value_counts(sort=False).items()}
+
+
 def run_facts(run_dir: Path, df: pd.DataFrame | None = None) -> list[str]:
     """One-line facts from the manifest (and, given the run's rows `df`, where its cells were computed)
     for the page and the document."""
@@ -71,6 +82,10 @@ def run_facts(run_dir: Path, df: pd.DataFrame | None = None) -> list[str]:
     cells = cell_machines(df)
     if len(cells) > 1 and len(setups) <= 1:  # resumed elsewhere, or Ray workers beside the driver
         facts.append("cells computed on: " + "; ".join(f"{k} ({v} cell{'s' * (v != 1)})" for k, v in cells.items()))
+    fits = foreign_fits(df)
+    if fits:
+        facts.append("fits from the cache computed on another setup: "
+                     + "; ".join(f"{k} ({v} fit{'s' * (v != 1)})" for k, v in fits.items()))
     workers = sorted({machine_text(w) + (f" on {w['host']}" if w.get("host") else "")
                       for w in m.get("worker_devices", [])})
     if workers:  # Ray tasks compute with the threads Ray gave them, maybe on other hosts than the driver's

@@ -26,8 +26,10 @@ from .latex import FIT_MACRO, latex_escape, to_latex
 from .stats import add_intervals, bootstrap_mean, wilson
 
 # per-cell facts of where and how fast a cell was computed: timings.csv, never results.csv (byte-identical
-# under the same seed); `machine` is the setup that computed the cell (`common.machine.setup_text`)
-TIMING_COLUMNS = ["fit_seconds", "perturb_seconds", "images_per_second", "score_seconds", "fit_cached", "machine"]
+# under the same seed); `machine` is the setup that computed the cell, `fit_machine` the one that fitted a
+# learned attack (maybe another: fits are cached and shared), both `common.machine.setup_text`
+TIMING_COLUMNS = ["fit_seconds", "perturb_seconds", "images_per_second", "score_seconds", "fit_cached", "machine",
+                  "fit_machine"]
 RESULT_COLUMNS = [
     "attack", "method", "kind", "params", "norm", "eps", "targeted", "source", "target", "whitebox", "seed", "n",
     "clean_acc", "fooling_rate", "success_on_correct", "targeted_success", "robust_acc",

@@ -231,6 +231,8 @@ def test_run_end_to_end_as_a_user(tmp_path, zoo_cache):
     pd.testing.assert_frame_equal(pd.read_csv(run_dir / "results.csv"), df)
     timings = pd.read_csv(run_dir / "timings.csv")
     assert len(timings) == 36 and "fit_seconds" not in df.columns and (timings.images_per_second > 0).all()
+    learned = timings.attack == "vizpert"  # only a learned fit names the setup that fitted it
+    assert timings[learned].fit_machine.str.startswith("cpu, ").all() and timings[~learned].fit_machine.isna().all()
 
 
 def test_report_regenerates_identical_tables(tmp_path, zoo_cache, capsys):

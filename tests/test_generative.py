@@ -106,6 +106,18 @@ def test_same_seed_same_generator_and_the_cache_returns_it(source, loader, tmp_p
                                             cache_dir=tmp_path)
     assert not cached and cached_again
     assert all(torch.equal(first.tensors[k], again.tensors[k]) for k in first.tensors)
+    # the fit names the setup that computed it, and a later reader of the cache (here with another thread
+    # count) gets that setup, not its own
+    from common.machine import setup_text
+
+    threads = torch.get_num_threads()
+    assert first.meta["fit_machine"] == setup_text("cpu")
+    torch.set_num_threads(threads + 1)
+    try:
+        later, _, _ = fit_with_cache(attack, source, loader, budget, seed=3, identity={"t": 1}, cache_dir=tmp_path)
+        assert later.meta["fit_machine"] == first.meta["fit_machine"] != setup_text("cpu")
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_bia_needs_a_timm_model_and_a_valid_layer(tiny_model, loader, source):

@@ -300,3 +300,24 @@ def test_cells_computed_on_several_setups_get_a_fact_unless_the_shard_line_says_
         {"device": "cpu", "torch_threads": 1}}}))
     facts = run_facts(tmp_path, df)
     assert any(f.startswith("shards ran on") for f in facts) and not any(f.startswith("cells computed") for f in facts)
+
+
+
+def test_fits_from_another_setup_get_a_fact(tmp_path):
+    """A learned fit read from the shared cache may come from another setup (a CPU fit in a GPU run):
+    the facts count such fits, once per fit, and say nothing when every fit was made where cells ran."""
+    import json
+
+    import pandas as pd
+
+    from reports.render import foreign_fits, run_facts
+
+    gpu, cpu = "cuda, NVIDIA H200", "cpu, 2 torch threads, AVX2"
+    df = pd.DataFrame({"attack": ["vizpert"] * 4 + ["fgsm"] * 2, "norm": "linf", "eps": 0.1,
+                       "targeted": [False, True] * 3, "source": ["a", "a", "b", "b", "a", "a"],
+                       "machine": gpu, "fit_machine": [cpu, cpu, gpu, gpu, None, None]})
+    assert foreign_fits(df) == {cpu: 1}  # vizpert on a: one fit serves both modes
+    (tmp_path / "manifest.json").write_text(json.dumps({"device": {"device": "cuda"}}))
+    assert f"fits from the cache computed on another setup: {cpu} (1 fit)" in run_facts(tmp_path, df)
+    assert foreign_fits(df.assign(fit_machine=[gpu] * 4 + [None] * 2)) == {}
+    assert foreign_fits(df.drop(columns="fit_machine")) == {}
