@@ -39,14 +39,20 @@ def shard_machines(manifest: dict) -> dict[str, list[str]]:
     return out
 
 
+def _setups(df: pd.DataFrame, column: str, keys: Sequence[str], skip: set[str] = frozenset()) -> dict[str, int]:
+    """How many distinct `keys` (cells, fits) each setup in `column` has, leaving out rows without one
+    (stored before the column existed) and the setups in `skip`."""
+    rows = df.dropna(subset=[column]).drop_duplicates([c for c in keys if c in df.columns])
+    rows = rows[~rows[column].isin(skip)]
+    return {str(k): int(v) for k, v in rows[column].value_counts(sort=False).items()}
+
+
 def cell_machines(df: pd.DataFrame | None) -> dict[str, int]:
     """How many cells were computed on each machine setup (the rows' `machine`, set where the cell ran):
     a run resumed on another machine, or computed by Ray workers, mixes setups that round floats otherwise."""
     if df is None or "machine" not in df.columns:
         return {}
-    keys = [c for c in ("attack", "norm", "eps", "targeted", "source", "seed") if c in df.columns]
-    cells = df.dropna(subset=["machine"]).drop_duplicates(keys)
-    return {str(k): int(v) for k, v in cells.machine.value_counts(sort=False).items()}
+    return _setups(df, "machine", ("attack", "norm", "eps", "targeted", "source", "seed"))
 
 
 def foreign_fits(df: pd.DataFrame | None) -> dict[str, int]:
@@ -54,10 +60,7 @@ def foreign_fits(df: pd.DataFrame | None) -> dict[str, int]:
     run's cells: fits come from a shared cache, so a GPU run may reuse a CPU fit, or the other way round."""
     if df is None or "fit_machine" not in df.columns or "machine" not in df.columns:
         return {}
-    keys = [c for c in ("attack", "norm", "eps", "source", "seed") if c in df.columns]
-    fits = df.dropna(subset=["fit_machine"]).drop_duplicates(keys)
-    fits = fits[~fits.fit_machine.isin(set(df.machine.dropna()))]
-    return {str(k): int(v) for k, v in fits.fit_machine.value_counts(sort=False).items()}
+    return _setups(df, "fit_machine", ("attack", "norm", "eps", "source", "seed"), set(df.machine.dropna()))
 
 
 def run_facts(run_dir: Path, df: pd.DataFrame | None = None) -> list[str]:
