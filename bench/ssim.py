@@ -109,6 +109,15 @@ def _fused_compiled():
     return _compiled or None
 
 
+def method_run(method: str, device: torch.device, height: int, width: int) -> str:
+    """The method `ssim` runs for `method` on images of height x width on `device`: "auto" is the fused
+    loop for CPU images over 64x64 pixels and the convolution otherwise; "fused" where torch.compile
+    does not work for the CPU is the convolution."""
+    if method == "auto":
+        method = "fused" if device.type == "cpu" and height * width > CPU_FUSED_MIN_PIXELS else "conv"
+    return "conv" if method == "fused" and _fused_compiled() is None else method
+
+
 def ssim(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0, chunk: int = 64,
          method: str = "auto") -> torch.Tensor:
     """Per-image SSIM of two (N, C, H, W) batches, averaged over channels and the cropped map,
@@ -124,18 +133,15 @@ def ssim(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0, chunk: in
     if x.shape[-1] < len(k) or x.shape[-2] < len(k):
         raise ValueError(f"images of {x.shape[-2]}x{x.shape[-1]} are smaller than the {len(k)}x{len(k)} SSIM window")
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
-    cpu = x.device.type == "cpu"
-    if method == "auto":
-        method = "fused" if cpu and x.shape[-1] * x.shape[-2] > CPU_FUSED_MIN_PIXELS else "conv"
-    fn = _fused_compiled() if method == "fused" else None
+    method = method_run(method, x.device, x.shape[-2], x.shape[-1])
     out = []
     with torch.no_grad():
-        if fn is not None:
-            taps = tuple(k.tolist())
-            step = 1 if cpu else chunk  # the CPU: one image per call keeps the working set in cache
+        if method == "fused":
+            fn, taps = _fused_compiled(), tuple(k.tolist())
+            step = 1 if x.device.type == "cpu" else chunk  # the CPU: one image per call keeps the working set in cache
             out = [fn(x[i:i + step].float(), y[i:i + step].float(), taps, c1, c2) for i in range(0, len(x), step)]
         else:
-            blur = BLURS.get(method, _blur_valid)  # "fused" without a compiler: the convolution
+            blur = BLURS[method]
             k = k.to(x.device, torch.float32)
             for i in range(0, len(x), chunk):
                 a, b = x[i:i + chunk].float(), y[i:i + chunk].float()

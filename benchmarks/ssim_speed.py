@@ -20,10 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import metrics  # noqa: E402
-from bench.ssim import METHODS, _fused_compiled  # noqa: E402
+from bench.ssim import METHODS, method_run  # noqa: E402
 from bench.ssim import psnr as batched_psnr  # noqa: E402
 from bench.ssim import ssim as batched_ssim  # noqa: E402
 from benchlib import write_result  # noqa: E402
+from common.text import first_line  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +72,7 @@ def main() -> None:
         "torch_seconds_all": [round(t, 3) for t in torch_times], "skimage_seconds_all": [round(t, 3) for t in ref_times],
         "max_abs_diff_ssim": float(np.abs(ssim_t - ssim_r).max()),
         "max_abs_diff_psnr": float(np.abs(psnr_t - psnr_r).max()),
-        "auto_method": "fused" if device.type == "cpu" and a.size * a.size > 64 * 64 else "conv",
+        "auto_method": method_run("auto", device, a.size, a.size),
         "method_seconds": methods, "method_errors": method_errors,
     }, a.out)
 
@@ -89,7 +90,7 @@ def method_seconds(x: torch.Tensor, y: torch.Tensor, device: torch.device,
 
     out, errors, conv = {}, {}, None
     for method in [m for m in METHODS if m != "auto"]:
-        if method == "fused" and _fused_compiled() is None:  # ssim() would run the convolution instead
+        if method_run(method, device, x.shape[-2], x.shape[-1]) != method:  # ssim() would run the convolution
             errors[method] = "torch.compile is not available here (bench.ssim falls back to the convolution)"
             continue
         try:
@@ -105,7 +106,7 @@ def method_seconds(x: torch.Tensor, y: torch.Tensor, device: torch.device,
                 sync()
                 times.append(time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - a benchmark records what failed and goes on
-            errors[method] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+            errors[method] = f"{type(exc).__name__}: {first_line(exc, 300)}"
             continue
         conv = first if conv is None else conv
         out[method] = {"seconds": round(statistics.median(times), 4), "first_call_seconds": round(warmup, 3),

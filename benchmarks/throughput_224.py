@@ -44,6 +44,7 @@ from bench.batching import BatchSizer  # noqa: E402
 from bench.data import Split  # noqa: E402
 from bench.runner import _adversarial  # noqa: E402
 from benchlib import interleaved_medians, write_result  # noqa: E402
+from common.text import first_line  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +132,7 @@ def main() -> None:
             try:
                 run()  # compiles forward and backward for each batch shape
             except Exception as exc:  # noqa: BLE001 - a benchmark records what failed to compile and goes on
-                errors[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                errors[name] = f"{type(exc).__name__}: {first_line(exc, 300)}"
                 continue
             warmup[name] = round(time.perf_counter() - t0, 1)
             runs[name] = run
