@@ -45,7 +45,7 @@ def run_grid(cfg: RunConfig, models: dict[str, nn.Module], fit: Split, eval_: Sp
         if todo:
             work.append((group, todo))
     events = EXECUTOR_TABLE[cfg.executor](work, ctx, fallbacks=result.batch_fallbacks,
-                                          machines=result.worker_devices, log=log, address=cfg.ray_address)
+                                          log=log, address=cfg.ray_address)
     fitted_groups: set[tuple] = set()
     for event in events:
         if isinstance(event, Artifact):

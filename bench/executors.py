@@ -1,8 +1,7 @@
 """Where the groups of a grid run: a table of executor name -> function, all of one shape:
-`fn(work, ctx, *, fallbacks, machines, log, address) -> Iterator[Event]`, where `work` is a list of
-(group, cells to compute), events are what `bench.runner.group_events` yields, every
-out-of-memory batch halving is appended to `fallbacks`, and every setup of the workers that ran
-groups elsewhere (`common.machine.worker_info`) to `machines`. Only the driver writes the store."""
+`fn(work, ctx, *, fallbacks, log, address) -> Iterator[Event]`, where `work` is a list of
+(group, cells to compute), events are what `bench.runner.group_events` yields, and every
+out-of-memory batch halving is appended to `fallbacks`. Only the driver writes the store."""
 from __future__ import annotations
 
 from typing import Callable, Iterator
@@ -14,11 +13,9 @@ from .runner import Event, GridContext, group_events
 
 
 def local_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, *, fallbacks: list,
-                 machines: list | None = None, log: Callable[[str], None] | None = None,
-                 address: str | None = None) -> Iterator[Event]:
-    """The local executor: groups one after another in this process, on the driver's own setup (so
-    `machines` stays empty; `address` is unused)."""
-    del machines, address
+                 log: Callable[[str], None] | None = None, address: str | None = None) -> Iterator[Event]:
+    """The local executor: groups one after another in this process (`address` is unused)."""
+    del address
     sizer = BatchSizer(ctx.cfg.batch_size, fallbacks=fallbacks)
     for group, todo in work:
         yield from group_events(group, todo, ctx, sizer, log)

@@ -33,24 +33,14 @@ def git_commit(where: Path) -> str | None:
 def merge_shard_manifests(parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One manifest for a grid computed in shards, from each shard's (by file name): the first shard's
     fields, the cells and times of all, `devices`, each shard's machine (shards on machines with
-    another thread count or instruction set compute other floats: README, reproducibility), and the
-    Ray workers' setups of all shards."""
+    another thread count or instruction set compute other floats: README, reproducibility)."""
     first = next(iter(parts.values()))
     return {**first, "shard": "merged", "shards": list(parts),
             "cells": {"computed": sum(p["cells"]["computed"] for p in parts.values()),
                       "failed": [f for p in parts.values() for f in p["cells"]["failed"]]},
             "wall_seconds": [p["wall_seconds"] for p in parts.values()],
             "phase_seconds": [p.get("phase_seconds", {}) for p in parts.values()],
-            "devices": {name: p.get("device", {}) for name, p in parts.items()},
-            **_worker_devices(parts.values())}
-
-
-def _worker_devices(parts) -> dict[str, list[dict[str, Any]]]:
-    """{"worker_devices": every distinct remote worker setup of the shards}, or {} when none ran on Ray."""
-    seen: list[dict[str, Any]] = []
-    for part in parts:
-        seen += [w for w in part.get("worker_devices", []) if w not in seen]
-    return {"worker_devices": seen} if seen else {}
+            "devices": {name: p.get("device", {}) for name, p in parts.items()}}
 
 
 def build_manifest(**fields: Any) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
         config=cfg.to_dict(), seed=cfg.seed, shard=str(shard),
         dataset={"name": ds.name, "source": ds.source, "classes": list(ds.class_names), "image_shape": list(ds.shape),
                  "unreadable_skipped": ds.skipped, "transform": ds.transform, "fingerprint": ds.fingerprint},
-        device=device_info(device), **({"worker_devices": result.worker_devices} if result.worker_devices else {}),
+        device=device_info(device),
         weights_sha256=weights, models=bench_models.model_info(models), zoo_cards=cards,
         cells={"computed": result.computed, "skipped": result.skipped,
                "failed": [f.__dict__ for f in result.failures]},

@@ -21,7 +21,6 @@ from typing import Any, Iterator
 
 import torch
 
-from common.machine import worker_info
 from common.text import first_line
 
 from .batching import BatchSizer
@@ -75,15 +74,14 @@ def _injected_fault(group: Group) -> None:
             os._exit(1)  # the worker process dies, as on a lost node: Ray retries the task
 
 
-def _run_group(group: Group, todo: list[Cell], ctx: GridContext,
-               threads: int) -> tuple[list[Event], list, dict[str, Any]]:
-    """The Ray task: one group's events, the batch-size fallbacks and the machine it ran on."""
+def _run_group(group: Group, todo: list[Cell], ctx: GridContext, threads: int) -> tuple[list[Event], list]:
+    """The Ray task: one group's events and the batch-size fallbacks."""
     torch.set_num_threads(threads)  # the CPUs Ray gave the task (1 thread or 2 gave identical results.csv)
     _injected_fault(group)
     if ctx.device.type == "cuda":
         ctx = replace(ctx, models={n: m.to(ctx.device) for n, m in ctx.models.items()})
     sizer = BatchSizer(ctx.cfg.batch_size)
-    return list(group_events(group, todo, ctx, sizer)), sizer.fallbacks, worker_info(ctx.device)
+    return list(group_events(group, todo, ctx, sizer)), sizer.fallbacks
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -95,10 +93,9 @@ def _failure_text(exc: BaseException) -> str:
 
 
 def ray_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, *, fallbacks: list,
-               machines: list | None = None, log=None, address: str | None = None) -> Iterator[Event]:
+               log=None, address: str | None = None) -> Iterator[Event]:
     """Run each group as a Ray task (GPU tasks ask for one GPU, CPU tasks for one CPU) and yield
-    their events as tasks finish; each distinct worker setup (host, threads, instruction set or GPU)
-    is appended to `machines` once. Without `address`, a local Ray instance is started."""
+    their events as tasks finish. Without `address`, a local Ray instance is started."""
     ray = require_ray()
     log = log or (lambda _msg: None)
     started_here = not ray.is_initialized()
@@ -124,7 +121,7 @@ def ray_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, *, fallba
             done, _ = ray.wait(list(pending), num_returns=1)
             group, todo = pending.pop(done[0])
             try:
-                events, group_fallbacks, machine = ray.get(done[0])
+                events, group_fallbacks = ray.get(done[0])
             except ray.exceptions.RayError as exc:
                 text = _failure_text(exc)
                 log(f"task for {group.where} failed: {text}")
@@ -132,8 +129,6 @@ def ray_events(work: list[tuple[Group, list[Cell]]], ctx: GridContext, *, fallba
                     yield CellFailure(f"{group.where} targeted={cell.targeted}", text)
                 continue
             fallbacks.extend(group_fallbacks)
-            if machines is not None and machine not in machines:
-                machines.append(machine)
             yield from events
     finally:
         if started_here:

@@ -57,7 +57,6 @@ class GridResult:
     batch_fallbacks: list[dict[str, Any]] = field(default_factory=list)  # out-of-memory halvings
     fit_seconds: float = 0.0  # fits run (not read from the cache) by this invocation, once per group
     perturb_seconds: float = 0.0  # perturbing the eval split, summed over the cells computed
-    worker_devices: list[dict[str, Any]] = field(default_factory=list)  # setups of remote workers (Ray)
 
 
 @dataclass

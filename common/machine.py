@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import time
 from functools import lru_cache
 from typing import Any, Callable, TypeVar
@@ -44,12 +43,6 @@ def setup_text(device: torch.device | str) -> str:
 def _setup_text(device: str, threads: int) -> str:
     del threads  # part of the cache key: device_info reads it
     return machine_text(device_info(device))
-
-
-def worker_info(device: torch.device | str) -> dict[str, Any]:
-    """`device_info` as a remote worker (a Ray task) sees it, with its host: workers may run on other
-    machines than the driver, and with the threads their scheduler gave them rather than the driver's."""
-    return {"host": socket.gethostname(), **device_info(device)}
 
 
 def usable_cpus() -> int:

@@ -83,16 +83,13 @@ def run_facts(run_dir: Path, df: pd.DataFrame | None = None) -> list[str]:
     if len(setups) > 1:  # a merged grid whose shards ran on machines computing other floats
         facts.append("shards ran on: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in setups.items()))
     cells = cell_machines(df)
-    if len(cells) > 1 and len(setups) <= 1:  # resumed elsewhere, or Ray workers beside the driver
+    here = {machine_text(m["device"])} if "device" in m else set()
+    if len(setups) <= 1 and cells and set(cells) != here:  # resumed elsewhere, or Ray workers' own threads
         facts.append("cells computed on: " + "; ".join(f"{k} ({v} cell{'s' * (v != 1)})" for k, v in cells.items()))
     fits = foreign_fits(df)
     if fits:
         facts.append("fits from the cache computed on another setup: "
                      + "; ".join(f"{k} ({v} fit{'s' * (v != 1)})" for k, v in fits.items()))
-    workers = sorted({machine_text(w) + (f" on {w['host']}" if w.get("host") else "")
-                      for w in m.get("worker_devices", [])})
-    if workers:  # Ray tasks compute with the threads Ray gave them, maybe on other hosts than the driver's
-        facts.append(f"Ray tasks ran on: {'; '.join(workers)}")
     trained = sorted({machine_text(c["machine"]) for c in m.get("zoo_cards", []) if c.get("machine")})
     if trained:  # another thread count or instruction set trains other weights (README, reproducibility)
         facts.append(f"mini zoo trained on {'; '.join(trained)}")

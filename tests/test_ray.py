@@ -41,12 +41,19 @@ def test_ray_executor_retries_reports_and_matches_the_local_results(tmp_path, zo
     failed = [line for line in ray.stderr.splitlines() if line.startswith("FAILED cell")]
     assert len(failed) == 4 and all("pgd" in line and "RuntimeError after 2 retries" in line for line in failed)
     assert "injected fault" in failed[0] and "Traceback" not in "\n".join(failed)
-    # the tasks ran with one thread each (what Ray gave them), not the driver's count: the manifest says so
+    # the tasks ran with one thread each (what Ray gave them), not the driver's count: their cells say so,
+    # and the page names that setup whenever the driver's (the manifest's device) is another
     import json
 
-    manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
-    assert [w["torch_threads"] for w in manifest["worker_devices"]] == [1] and manifest["worker_devices"][0]["host"]
-    assert "Ray tasks ran on: cpu, 1 torch thread" in (tmp_path / "ray" / "index.html").read_text()
+    import pandas as pd
+
+    from common.text import machine_text
+
+    workers = pd.read_csv(tmp_path / "ray" / "timings.csv").machine
+    assert len(workers) == 8 and workers.str.contains(" 1 torch thread,").all()  # one row per cell
+    driver = machine_text(json.loads((tmp_path / "ray" / "manifest.json").read_text())["device"])
+    named = "cells computed on: cpu, 1 torch thread" in (tmp_path / "ray" / "index.html").read_text()
+    assert named == (driver != workers[0])
 
     # the next run (local, no faults) computes only pgd's 4 cells; the result equals the local run's
     again = bench(["--run-id", "ray"], tmp_path, zoo_cache)
@@ -54,8 +61,6 @@ def test_ray_executor_retries_reports_and_matches_the_local_results(tmp_path, zo
     assert (tmp_path / "ray" / "results.csv").read_bytes() == (tmp_path / "local" / "results.csv").read_bytes()
     # its cells came from one-thread Ray workers and the driver's threads: timings.csv says which, and the
     # page counts both when the driver had more than one thread
-    import pandas as pd
-
     machines = pd.read_csv(tmp_path / "ray" / "timings.csv").machine
     assert (machines.str.contains(" 1 torch thread,")).sum() == 8  # fgsm's 4 cells and uap's 4 on the workers
     assert ("cells computed on: " in (tmp_path / "ray" / "index.html").read_text()) == (machines.nunique() > 1)

@@ -249,37 +249,11 @@ def test_a_merged_grid_names_the_machines_its_shards_ran_on(tmp_path):
         assert any(f.startswith("shards ran on: cpu, 2 torch threads") for f in run_facts(tmp_path)) == listed
 
 
-def test_ray_workers_setups_reach_the_merged_manifest_and_the_facts(tmp_path):
-    """Ray tasks compute with the threads Ray gave them, maybe on other hosts: each shard's distinct
-    worker setups survive a merge once each, and the facts name them beside the driver's device."""
-    import json
-
-    from bench.manifest import merge_shard_manifests
-    from reports.render import run_facts
-
-    a = {"host": "node-a", "device": "cpu", "torch_threads": 1, "cpu_capability": "AVX2"}
-    b = {**a, "host": "node-b", "cpu_capability": "AVX512"}
-
-    def shard(workers: list) -> dict:
-        return {"device": {"device": "cpu", "torch_threads": 2, "cpu_capability": "AVX2"},
-                "cells": {"computed": 1, "failed": []}, "wall_seconds": 1.0, "config": {},
-                **({"worker_devices": workers} if workers else {})}  # a local run's manifest has none
-
-    merged = merge_shard_manifests({"manifest.shard-1-of-2.json": shard([a]), "manifest.shard-2-of-2.json": shard([a, b])})
-    assert merged["worker_devices"] == [a, b]
-    (tmp_path / "manifest.json").write_text(json.dumps(merged))
-    assert ("Ray tasks ran on: cpu, 1 torch thread, AVX2 on node-a; cpu, 1 torch thread, AVX512 on node-b"
-            in run_facts(tmp_path))
-    local = merge_shard_manifests({"manifest.shard-1-of-2.json": shard([]), "manifest.shard-2-of-2.json": shard([])})
-    assert "worker_devices" not in local
-    (tmp_path / "manifest.json").write_text(json.dumps(local))
-    assert not any(f.startswith("Ray tasks") for f in run_facts(tmp_path))
-
-
-def test_cells_computed_on_several_setups_get_a_fact_unless_the_shard_line_says_it(tmp_path):
+def test_cells_computed_on_other_setups_get_a_fact_unless_the_shard_line_says_it(tmp_path):
     """A run resumed on another machine mixes float roundings: the facts count the cells per setup
-    (the rows' `machine`); one setup, rows from before the column existed, or a merged grid whose
-    shard line already names the setups add nothing."""
+    (the rows' `machine`), as when all were computed on a setup other than the manifest's; the
+    manifest's setup alone, rows from before the column existed, or a merged grid whose shard line
+    already names the setups add nothing."""
     import json
 
     import pandas as pd
@@ -291,10 +265,14 @@ def test_cells_computed_on_several_setups_get_a_fact_unless_the_shard_line_says_
                        "targeted": [False, False, True, True, False, False],
                        "source": "m", "target": ["m", "n"] * 3, "machine": [a, a, a, a, b, b]})
     assert cell_machines(df) == {a: 2, b: 1}  # cells, not rows (one row per target)
-    (tmp_path / "manifest.json").write_text(json.dumps({"device": {"device": "cpu"}}))
+    (tmp_path / "manifest.json").write_text(json.dumps({"device": {"device": "cpu", "torch_threads": 2,
+                                                                   "cpu_capability": "AVX2"}}))  # setup a
     assert f"cells computed on: {a} (2 cells); {b} (1 cell)" in run_facts(tmp_path, df)
     for one in (df.assign(machine=a), df.drop(columns="machine"), df.assign(machine=[a, a, a, a, None, None])):
         assert not any(f.startswith("cells computed on") for f in run_facts(tmp_path, one))
+    # one setup that is not the manifest's (the last invocation's): every cell was computed elsewhere,
+    # by one-thread Ray workers or before a resume on another machine that found them all stored
+    assert f"cells computed on: {b} (3 cells)" in run_facts(tmp_path, df.assign(machine=b))
     (tmp_path / "manifest.json").write_text(json.dumps({"devices": {
         "manifest.shard-1-of-2.json": {"device": "cpu", "torch_threads": 2}, "manifest.shard-2-of-2.json":
         {"device": "cpu", "torch_threads": 1}}}))
