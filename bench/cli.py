@@ -110,6 +110,19 @@ def _build_parser() -> argparse.ArgumentParser:
     zt.add_argument("--download", action="store_true", help="download the dataset with torchvision if not found")
     zt.add_argument("--cache-dir", default=None, help="weights cache (default $BENCH_CACHE or ~/.cache/vizpert-bench)")
 
+    c = sub.add_parser("cache", help="the fit cache: what it holds (list), removing fits (prune)")
+    csub = c.add_subparsers(dest="cache_command", parser_class=_Parser)
+    cache_dir = argparse.ArgumentParser(add_help=False)
+    cache_dir.add_argument("--cache-dir", default=None, help="weights and fits cache (default $BENCH_CACHE or "
+                                                             "~/.cache/vizpert-bench)")
+    csub.add_parser("list", parents=[cache_dir], help="every fit: attack, budget, model, size, last use")
+    cp = csub.add_parser("prune", parents=[common, cache_dir],
+                         help="remove fits (a later run refits what it needs); the zoo's weights stay")
+    cp.add_argument("--attack", default=None, help="only fits of these attacks (names, comma-separated)")
+    cp.add_argument("--older-than", type=float, default=None, metavar="DAYS", help="only fits not used for DAYS days")
+    cp.add_argument("--all", action="store_true", help="every fit (needed when no other filter is given)")
+    cp.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+
     mg = sub.add_parser("merge", parents=[common],
                         help="combine the shards of a run (`bench run --shard i/n`) and render it")
     mg.add_argument("run_dir", help="the run folder that receives the merged cells")
@@ -294,6 +307,37 @@ def _compare_attacks(run_dir: Path, pair: str, output: Path | None) -> int:
     return 0
 
 
+def cmd_cache(a: argparse.Namespace) -> int:
+    """`bench cache list|prune`: what the fit cache holds, and removing fits from it."""
+    import time
+
+    from common.files import cache_root
+
+    from . import cachefiles
+
+    cache = cache_root(a.cache_dir)
+    if a.cache_command == "list":
+        print(cachefiles.cache_summary(cache))
+        return 0
+    attacks = split_csv(a.attack) if a.attack else []
+    if not (attacks or a.older_than is not None or a.all):
+        raise BenchError("say which fits to remove: --attack NAME, --older-than DAYS, or --all for every fit "
+                         "(`bench cache list` shows them)")
+    now = time.time()
+    chosen = cachefiles.select(cachefiles.fit_entries(cache), attacks=attacks, older_than_days=a.older_than, now=now)
+    temporaries = cachefiles.stale_temporaries(cache, now)
+    size = cachefiles.size_text(sum(e.size for e in chosen) + sum(p.stat().st_size for p in temporaries))
+    if a.dry_run:
+        if chosen:
+            print(cachefiles.entries_table(chosen, now))
+        print(f"would remove {len(chosen)} fit(s) and {len(temporaries)} temporary file(s), {size}")
+        return 0
+    freed = cachefiles.remove(chosen, temporaries)
+    log(f"removed {len(chosen)} fit(s) and {len(temporaries)} temporary file(s) from {cache / cachefiles.FITTED}, "
+        f"{cachefiles.size_text(freed)} freed")
+    return 0
+
+
 def cmd_merge(a: argparse.Namespace) -> int:
     from common.files import atomic_write_json
 
@@ -336,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = parser.parse_args(argv)
     if a.command is None:  # plain `bench` is the quickstart
         a = parser.parse_args(argv + ["run"])
-    handlers = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "merge": cmd_merge}
+    handlers = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "merge": cmd_merge, "cache": cmd_cache}
     global log
     log = quiet if a.quiet else log_stderr
     show_bars(sys.stderr.isatty() and not a.quiet)  # a log file gets one line per event, no repaints
@@ -345,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if a.zoo_command != "train":
                 parser.error("`bench zoo` needs a subcommand: train")
             return cmd_zoo_train(a)
+        if a.command == "cache" and a.cache_command is None:
+            parser.error("`bench cache` needs a subcommand: list or prune")
         return handlers[a.command](a)
     except Exception as exc:
         if not is_user_error(exc):

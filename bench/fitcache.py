@@ -1,9 +1,12 @@
 """Cache of fitted attacks (safetensors + JSON card with sha256), so repeated and resumed runs do not refit.
 
 The key hashes everything a fit depends on: attack config, source weights, fit split, budget, seed.
+The card also says, for `bench cache list`, which dataset, source model and seed the fit is for
+(`fit_for`); the card's modification time is when the fit was last used.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -42,6 +45,7 @@ def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: B
     if read_card(path) is not None:
         try:
             tensors, card = load_weights(path)
+            mark_used(path)
             return Fitted(card["attack"], budget, tensors, card["meta"]), float(card["fit_seconds"]), True
         except CorruptFile as exc:
             if log:
@@ -49,8 +53,18 @@ def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: B
     fitted, seconds = _fit(attack, model, loader, budget, seed)
     save_weights({k: v.contiguous() for k, v in fitted.tensors.items()}, path,
                  {"attack": fitted.attack, "config": attack.fit_config(), "budget": [budget.norm, budget.eps],
-                  "meta": dict(fitted.meta), "fit_seconds": round(seconds, 3), "torch": torch.__version__})
+                  "meta": dict(fitted.meta), "fit_seconds": round(seconds, 3), "torch": torch.__version__,
+                  "fit_for": {"dataset": identity.get("dataset"), "source": identity.get("source"), "seed": seed}})
     return fitted, seconds, False
+
+
+def mark_used(path: Path) -> None:
+    """Stamp a cached fit's card with the time it was last read, which `bench cache prune --older-than`
+    goes by; a read-only cache keeps the time it was written."""
+    try:
+        os.utime(path.with_suffix(".json"))
+    except OSError:
+        pass
 
 
 def _fit(attack: Attack, model: nn.Module, loader: Iterable, budget: Budget, seed: int) -> tuple[Fitted, float]:

@@ -21,6 +21,14 @@ class CorruptFile(ValueError):
     """A cached file is missing its card or does not match its sha256; rooms re-raise it as their own error."""
 
 
+def cache_root(explicit: str | os.PathLike | None = None) -> Path:
+    """The weights and fits cache: `explicit`, else $BENCH_CACHE, else ~/.cache/vizpert-bench."""
+    if explicit is not None:
+        return Path(explicit)
+    env = os.environ.get("BENCH_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "vizpert-bench"
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` via a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
