@@ -6,13 +6,15 @@ names or tables with parameters:
 """
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
 from common.text import unknown_name_message
 
-from .config import OPTIONS, RunConfig, attack_spec, toml_type
+from .config import MODES, OPTIONS, RunConfig, attack_spec, toml_type
 from .errors import BenchError
 
 if sys.version_info >= (3, 11):
@@ -59,3 +61,52 @@ def resolve_config(file: str | Path | None = None, overrides: Mapping[str, Any] 
             value = {**values.get("checkpoints", {}), **value}
         values[key] = value
     return RunConfig(**values)
+
+
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+# where a run computes, not what: left out of a run folder's config.toml so that a rerun picks its own
+WHERE_KEYS = ("device", "executor", "ray_address", "workers")
+CONFIG_FILE = "config.toml"
+
+
+def config_toml(cfg: RunConfig, header: str = "") -> str:
+    """`cfg` as a run config file that `bench run --config` reads back to the same grid: every recorded
+    option written out (defaults too, so a later version's defaults do not change the rerun), except
+    where it runs (`WHERE_KEYS`). Written by hand because tomllib only reads, and the values are a few
+    plain types (checked by a round-trip test)."""
+    values = cfg.to_dict()
+    targeted = tuple(values.pop("targeted"))
+    values["mode"] = next(m for m, t in MODES.items() if t == targeted)
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    for key, value in values.items():
+        if key in WHERE_KEYS or value is None:
+            continue
+        if key == "attacks":
+            value = [_attack_item(a) for a in value]
+        lines.append(f"{key} = {_toml(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _attack_item(a: Mapping[str, Any]) -> Any:
+    """A recorded attack as a config file gives it: its name alone, or a table with label, sources and
+    parameters (parameters set to none are left out: none is every parameter's default or invalid)."""
+    table = {"name": a["name"], **({"label": a["label"]} if a.get("label") else {}),
+             **({"sources": list(a["sources"])} if a.get("sources") else {}),
+             **{k: v for k, v in a["params"].items() if v is not None}}
+    return table if len(table) > 1 else a["name"]
+
+
+def _toml(value: Any) -> str:
+    """One TOML value: a string, bool, int, float, list or inline table."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON's escapes are TOML's (non-ASCII stays as is)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        items = (f"{k if BARE_KEY.fullmatch(k) else _toml(k)} = {_toml(v)}" for k, v in value.items() if v is not None)
+        return "{ " + ", ".join(items) + " }" if value else "{}"
+    raise BenchError(f"cannot write {value!r} ({type(value).__name__}) to a config file")

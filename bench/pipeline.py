@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import zoo
-from common.files import atomic_write_json
+from common.files import atomic_write_bytes, atomic_write_json
 
 from . import models as bench_models
 from . import runfolder
 from .config import RunConfig
+from .configfile import CONFIG_FILE, WHERE_KEYS, config_toml
 from .data import load_dataset, make_splits
 from .device import resolve_device
 from .errors import BenchError
@@ -67,6 +68,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     if cfg.fresh:
         runfolder.fresh(run_dir)
     runfolder.claim(run_dir, cfg.to_dict(), identity, all_keys(groups))
+    write_run_config(run_dir, cfg)
     log(f"run folder: {run_dir}" + ("" if shard.count == 1 else f" (shard {shard})"))
     with clock.phase("sanity"):
         warnings = check_models(models, eval_.x, eval_.y, device)
@@ -180,3 +182,14 @@ def link_latest(run_dir: Path) -> None:
         os.replace(tmp, latest)
     except OSError:
         tmp.unlink(missing_ok=True)  # a file system without symlinks: the run folder is still complete
+
+
+def write_run_config(run_dir: Path, cfg: RunConfig) -> None:
+    """The run's options as `config.toml` in its folder: `bench run --config` on it reruns the same grid
+    elsewhere (the manifest records them too, but as JSON that no command reads)."""
+    path = run_dir / CONFIG_FILE
+    header = (f"The options of run {run_dir.name}, written by `bench run`: every recorded option, defaults too.\n"
+              f"Rerun the same grid: bench run --config {path}  (a new run folder; --run-id {run_dir.name} "
+              "resumes this one)\n"
+              f"Left out, so that a rerun picks its own: where it runs ({', '.join(WHERE_KEYS)}).")
+    atomic_write_bytes(path, config_toml(cfg, header).encode())

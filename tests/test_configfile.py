@@ -96,3 +96,44 @@ def test_flags_override_the_file(tmp_path, zoo_cache, capsys):
     manifest = json.loads(((out / "latest").resolve() / "manifest.json").read_text())
     assert manifest["config"]["eps"] == [0.05] and manifest["config"]["n"] == 40
     assert manifest["config"]["targeted"] == [False]
+
+
+def test_a_config_written_out_reads_back_to_the_same_options(tmp_path):
+    """config_toml -> read back: the same recorded options, through labels, per-attack sources, fractions,
+    odd strings and checkpoints; where a run computes is left out."""
+    from bench.configfile import WHERE_KEYS, config_toml, resolve_config
+
+    cfg = RunConfig(dataset="imagefolder:/data/val \"set\" é", models=("timm:resnet18", "mini:vgg"),
+                    sources=("mini:vgg",), seeds=(0, 2), eps=(8 / 255, 0.1), mode="targeted", n=7, n_fit=5,
+                    attacks=(AttackSpec("fgsm"), AttackSpec("pgd", {"steps": 3, "alpha": 2 / 255, "random_start": False}),
+                             AttackSpec("vizpert", {"label_injection": "input"}, "viz-in", ("mini:vgg",))),
+                    checkpoints={"timm:resnet18": "w/r18.safetensors"}, batch_size=17, device="cpu",
+                    executor="ray", workers=0, amp="bf16", compile=True)
+    path = _write(tmp_path, config_toml(cfg, "a header\nof two lines"))
+    text = path.read_text()
+    assert text.startswith("# a header\n# of two lines\n")
+    back = resolve_config(path)
+    assert back.to_dict() == {**cfg.to_dict(), **{k: RunConfig().to_dict()[k] for k in WHERE_KEYS}}
+    assert not any(line.startswith(WHERE_KEYS) for line in text.splitlines())
+    assert config_toml(back, "a header\nof two lines") == text  # writing it again changes nothing
+    assert resolve_config(_write(tmp_path, config_toml(RunConfig()))).to_dict() == RunConfig().to_dict()
+
+
+def test_a_run_folder_holds_a_config_that_reruns_its_grid(tmp_path, zoo_cache, capsys):
+    """`bench run --config <run>/config.toml` is the same grid: resuming the folder with it computes
+    nothing, and a new folder from it gets the same results.csv."""
+    out = tmp_path / "runs"
+    code = main(["run", "--dataset", "synthetic", "--models", "mini:vgg,mini:resnet", "--sources", "mini:vgg",
+                 "--attacks", "fgsm,pgd[steps=3,alpha=0.05]", "--eps", "0.1,8/255", "--mode", "untargeted",
+                 "--n", "30", "--n-fit", "20", "--batch-size", "16", "--cache-dir", str(zoo_cache),
+                 "--output", str(out), "--run-id", "a", "--device", "cpu"])
+    assert code == 0
+    config = out / "a" / "config.toml"
+    text = config.read_text()
+    assert f"bench run --config {config}" in text and "\ndevice =" not in text and "\nbatch_size = 16\n" in text
+    capsys.readouterr()
+    again = ["run", "--config", str(config), "--cache-dir", str(zoo_cache), "--output", str(out)]
+    assert main(again + ["--run-id", "a"]) == 0
+    assert "0 cells computed, 4 already stored" in capsys.readouterr().err
+    assert main(again + ["--run-id", "b"]) == 0
+    assert (out / "b" / "results.csv").read_bytes() == (out / "a" / "results.csv").read_bytes()

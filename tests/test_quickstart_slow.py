@@ -57,7 +57,7 @@ def test_quickstart_folder_holds_every_report(quickstart):
 
     work, _ = quickstart
     run_dir = (work / "reports" / "runs" / "latest").resolve()
-    for name in ("tables.tex", "report.tex", "summary.md", "index.html", "timings.csv", "run.json"):
+    for name in ("tables.tex", "report.tex", "summary.md", "index.html", "timings.csv", "run.json", "config.toml"):
         assert (run_dir / name).stat().st_size > 0, name
     plots = {p.name for p in (run_dir / "plots").glob("*.png")}
     for name in ("heatmaps_all_eps0.1.png", "heatmap_vizpert_eps0.1_targeted.png",

@@ -11,7 +11,7 @@ from bench.cli import _build_parser, run_overrides
 from bench.configfile import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMAND = r"\bbench (?:run|list|zoo|merge|report)\b"
+SUBCOMMAND = r"\bbench (?:run|list|zoo|merge|report|cache)\b"
 # usage patterns, not commands: <run>, [--force] (an attack's name[key=value] is a command), a|b
 PLACEHOLDER = re.compile(r"<|(?<![\w])\[|\||\bi/n\b|--help")
 
