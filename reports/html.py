@@ -72,8 +72,10 @@ def index_html(run_dir: Path, sections: Sequence[tuple[str, str]], facts: Sequen
     if facts:
         parts.append("<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in facts) + "</ul>\n")
     files = [p for p in ("results.csv", "timings.csv", "summary.md", "tables.tex", "report.tex", "report.pdf",
-                         "manifest.json") if (run_dir / p).exists()]
-    parts.append("<p>Files: " + ", ".join(f'<a href="{quote(f)}">{f}</a>' for f in files) + "</p>\n")
+                         "manifest.json", "config.toml") if (run_dir / p).exists()]
+    parts.append("<p>Files: " + ", ".join(f'<a href="{quote(f)}">{f}</a>' for f in files)
+                 + (" (<code>bench run --config</code> on config.toml reruns this grid)" if "config.toml" in files else "")
+                 + "</p>\n")
     if warnings:
         parts.append('<div class="warn"><strong>Sanity warnings</strong><ul>'
                      + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul></div>\n")

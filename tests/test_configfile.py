@@ -131,6 +131,7 @@ def test_a_run_folder_holds_a_config_that_reruns_its_grid(tmp_path, zoo_cache, c
     config = out / "a" / "config.toml"
     text = config.read_text()
     assert f"bench run --config {config}" in text and "\ndevice =" not in text and "\nbatch_size = 16\n" in text
+    assert '<a href="config.toml">config.toml</a>' in (out / "a" / "index.html").read_text()  # the page links it
     capsys.readouterr()
     again = ["run", "--config", str(config), "--cache-dir", str(zoo_cache), "--output", str(out)]
     assert main(again + ["--run-id", "a"]) == 0
