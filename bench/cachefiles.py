@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from common.text import age_text, size_text
+
 from .errors import BenchError
 
 FITTED = "fitted"
@@ -104,23 +106,6 @@ def remove(entries: list[FitEntry], temporaries: list[Path]) -> int:
             continue
         freed += size
     return freed
-
-
-def size_text(n: int) -> str:
-    """Bytes as "795 kB", "743 MB", "2.1 GB" (decimal units, like `du --si`)."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n} B"
-
-
-def age_text(seconds: float) -> str:
-    """A duration as "12 min", "5 h" or "3 d"."""
-    if seconds < 3600:
-        return f"{max(seconds, 0) / 60:.0f} min"
-    if seconds < 86400:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} d"
 
 
 def entries_table(entries: list[FitEntry], now: float) -> str:

@@ -95,8 +95,10 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="run the attack x eps x source -> target grid (default: the quickstart)")
     add_run_options(r)
 
-    ls = sub.add_parser("list", help="list registered attacks, models or datasets")
-    ls.add_argument("what", choices=["attacks", "models", "datasets"])
+    ls = sub.add_parser("list", help="list registered attacks, models or datasets, or the run folders")
+    ls.add_argument("what", choices=["attacks", "models", "datasets", "runs"])
+    ls.add_argument("--output", default="reports/runs", help="runs: the folder holding run folders (default "
+                                                             "reports/runs, as bench run's --output)")
 
     z = sub.add_parser("zoo", help="mini-zoo maintenance")
     zsub = z.add_subparsers(dest="zoo_command", parser_class=_Parser)
@@ -168,6 +170,8 @@ def cmd_run(a: argparse.Namespace) -> int:
 
 
 def cmd_list(a: argparse.Namespace) -> int:
+    if a.what == "runs":
+        return _list_runs(Path(a.output))
     import attacks
     import zoo
 
@@ -190,6 +194,18 @@ def cmd_list(a: argparse.Namespace) -> int:
                 print(f"{'':<{width}}    {param.describe(pname)}")
     if a.what == "attacks":
         print("\nparameters: --attacks 'fgsm,pgd[steps=20,alpha=2/255]', or a table in a --config file")
+    return 0
+
+
+def _list_runs(output: Path) -> int:
+    """`bench list runs`: each run folder under `output`, newest first, with its grid and status."""
+    from .runlist import find_runs, runs_table
+
+    if not output.is_dir():
+        raise BenchError(f"{output} does not exist; pass the --output folder your runs went to (bench run's default "
+                         "is reports/runs, relative to where it ran)")
+    runs = find_runs(output)
+    print(runs_table(runs) if runs else f"no run folders in {output} (a run folder holds run.json)")
     return 0
 
 
@@ -312,6 +328,7 @@ def cmd_cache(a: argparse.Namespace) -> int:
     import time
 
     from common.files import cache_root
+    from common.text import size_text
 
     from . import cachefiles
 
@@ -326,7 +343,7 @@ def cmd_cache(a: argparse.Namespace) -> int:
     now = time.time()
     chosen = cachefiles.select(cachefiles.fit_entries(cache), attacks=attacks, older_than_days=a.older_than, now=now)
     temporaries = cachefiles.stale_temporaries(cache, now)
-    size = cachefiles.size_text(sum(e.size for e in chosen) + sum(p.stat().st_size for p in temporaries))
+    size = size_text(sum(e.size for e in chosen) + sum(p.stat().st_size for p in temporaries))
     if a.dry_run:
         if chosen:
             print(cachefiles.entries_table(chosen, now))
@@ -334,7 +351,7 @@ def cmd_cache(a: argparse.Namespace) -> int:
         return 0
     freed = cachefiles.remove(chosen, temporaries)
     log(f"removed {len(chosen)} fit(s) and {len(temporaries)} temporary file(s) from {cache / cachefiles.FITTED}, "
-        f"{cachefiles.size_text(freed)} freed")
+        f"{size_text(freed)} freed")
     return 0
 
 

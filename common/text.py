@@ -1,5 +1,5 @@
 """Short texts shared by log lines, tables and errors: a library's error quoted in a one-line user error,
-an unknown name with "did you mean", a speed, a machine setup."""
+an unknown name with "did you mean", a speed, a machine setup, a file size, an age."""
 from __future__ import annotations
 
 import difflib
@@ -40,3 +40,20 @@ def machine_text(info: dict) -> str:
         if info.get("cpu_capability"):
             parts.append(info["cpu_capability"])
     return ", ".join(parts)
+
+
+def size_text(n: int) -> str:
+    """Bytes as "795 kB", "743 MB", "2.1 GB" (decimal units, like `du --si`)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} B"
+
+
+def age_text(seconds: float) -> str:
+    """A duration as "12 min", "5 h" or "3 d"."""
+    if seconds < 3600:
+        return f"{max(seconds, 0) / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"

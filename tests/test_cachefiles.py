@@ -15,6 +15,7 @@ from attacks import Budget
 from bench import cachefiles
 from bench.cli import main
 from bench.fitcache import fit_path, fit_with_cache
+from common.text import age_text, size_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = 86400
@@ -122,6 +123,6 @@ def test_cache_list_answers_without_torch(cache):
 
 
 def test_sizes_and_ages_read_as_people_write_them():
-    assert [cachefiles.size_text(n) for n in (0, 999, 795_500, 743_424_184, 2_240_000_000)] == [
+    assert [size_text(n) for n in (0, 999, 795_500, 743_424_184, 2_240_000_000)] == [
         "0 B", "999 B", "796 kB", "743 MB", "2.24 GB"]
-    assert [cachefiles.age_text(s) for s in (30, 600, 5 * 3600, 3 * DAY)] == ["0 min", "10 min", "5 h", "3 d"]
+    assert [age_text(s) for s in (30, 600, 5 * 3600, 3 * DAY)] == ["0 min", "10 min", "5 h", "3 d"]
