@@ -44,7 +44,8 @@ def fit_entries(cache: Path) -> list[FitEntry]:
     folder = cache / FITTED
     if not folder.is_dir():
         return []
-    keys = sorted({p.stem for p in folder.iterdir() if p.suffix in (".json", ".safetensors") and not p.name.startswith(".")})
+    keys = sorted({p.stem for p in folder.iterdir()
+                   if p.suffix in (".json", ".safetensors") and not p.name.startswith(".")})
     entries = []
     for key in keys:
         files = tuple(p for p in (folder / f"{key}.safetensors", folder / f"{key}.json") if p.is_file())

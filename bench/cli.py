@@ -45,25 +45,29 @@ def _default_text(default: Any, kind: str) -> str:
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    """One flag per RunConfig option (`bench.config`), all defaulting to None so that only the flags
-    given override the config file."""
+    """One flag per RunConfig option (`bench.config`), listed under its option's help section, all
+    defaulting to None so that only the flags given override the config file."""
     p.add_argument("--config", default=None, help="a TOML run config; flags given here override its keys")
+    sections: dict[str, Any] = {}  # help sections in declaration order
     for name, meta, default in iter_options():
+        if meta["group"] not in sections:
+            sections[meta["group"]] = p.add_argument_group(meta["group"])
+        section = sections[meta["group"]]
         flag, kind = "--" + name.replace("_", "-"), meta["kind"]
         help_text = meta["help"] + ("" if default in (None, {}) else f" (default {_default_text(default, kind)})")
         if kind == "checkpoints":
-            p.add_argument("--checkpoint", dest="checkpoints", action="append", metavar=meta["metavar"],
-                           help=meta["help"])
+            section.add_argument("--checkpoint", dest="checkpoints", action="append", metavar=meta["metavar"],
+                                 help=meta["help"])
         elif kind == "switch":
-            p.add_argument(flag, action="store_true", default=None, help=meta["help"])
+            section.add_argument(flag, action="store_true", default=None, help=meta["help"])
         elif kind == "bool":
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            section.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif kind == "choice":
-            p.add_argument(flag, choices=meta["choices"], help=help_text)
+            section.add_argument(flag, choices=meta["choices"], help=help_text)
         elif kind == "int":
-            p.add_argument(flag, type=int, help=help_text)
+            section.add_argument(flag, type=int, help=help_text)
         else:
-            p.add_argument(flag, help=help_text)
+            section.add_argument(flag, help=help_text)
 
 
 def run_overrides(a: argparse.Namespace) -> dict[str, Any]:

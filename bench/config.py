@@ -37,12 +37,17 @@ KINDS = {
 }
 
 
+GRID, MODELS, FILES, WHERE = ("the grid (what a run computes)", "models", "run folder, data and cache",
+                              "where and how it runs")
+
+
 def option(default: Any, help: str, kind: str = "str", *, choices: tuple[str, ...] = (), low: int | None = None,
-           record: bool = True, optional: bool = False, metavar: str | None = None) -> Any:
+           record: bool = True, optional: bool = False, metavar: str | None = None, group: str = GRID) -> Any:
     """A RunConfig field with its declaration. `record`: part of the grid's identity (run.json and
-    the manifest's config); the others say where a run reads and writes. `optional`: None allowed."""
+    the manifest's config); the others say where a run reads and writes. `optional`: None allowed.
+    `group`: the section of `bench run --help` it is listed in."""
     meta = {"help": help, "kind": kind, "choices": choices, "low": low, "record": record,
-            "optional": optional, "metavar": metavar}
+            "optional": optional, "metavar": metavar, "group": group}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -205,36 +210,37 @@ class RunConfig:
                                            "starts, on the same images, e.g. 0,1,2 (default: --seed alone)", "ints",
                                            optional=True)
     zoo_seed: int = option(0, "which trained copy of the mini zoo (`bench zoo train --seed`)", "int", low=0)
-    batch_size: int = option(250, "images per batch", "int", low=1)
-    device: str = option("auto", "auto, cpu, cuda or cuda:<i>")
-    output: str = option("reports/runs", "folder that receives the run folder", record=False)
+    batch_size: int = option(250, "images per batch", "int", low=1, group=WHERE)
+    device: str = option("auto", "auto, cpu, cuda or cuda:<i>", group=WHERE)
+    output: str = option("reports/runs", "folder that receives the run folder", record=False, group=FILES)
     run_id: str | None = option(None, "run folder name; an existing one is resumed (its missing cells computed)",
-                                record=False, optional=True)
+                                record=False, optional=True, group=FILES)
     data_dir: str | None = option(None, "folder with the dataset files (else $BENCH_DATA, the Debian path)",
-                                  record=False, optional=True)
-    download: bool = option(False, "download the dataset with torchvision if not found", "switch", record=False)
+                                  record=False, optional=True, group=FILES)
+    download: bool = option(False, "download the dataset with torchvision if not found", "switch", record=False,
+                            group=FILES)
     cache_dir: str | None = option(None, "weights and fits cache (default $BENCH_CACHE or ~/.cache/vizpert-bench)",
-                                   record=False, optional=True)
+                                   record=False, optional=True, group=FILES)
     fresh: bool = option(False, "discard the results already in the --run-id folder and start over", "switch",
-                         record=False)
+                         record=False, group=FILES)
     dry_run: bool = option(False, "print the grid (cells, stored ones, rough cost) and exit without computing",
-                           "switch", record=False)
+                           "switch", record=False, group=FILES)
     shard: str | None = option(None, "i/n: compute only the i-th of n disjoint shares of the grid (then "
-                               "`bench merge`)", record=False, optional=True)
+                               "`bench merge`)", record=False, optional=True, group=FILES)
     pretrained: bool = option(False, "timm: models load pretrained weights from the local Hugging Face cache",
-                              "bool")
+                              "bool", group=MODELS)
     checkpoints: dict[str, str] = option({}, "weights file (safetensors or weights-only torch) for a timm model; "
-                                         "repeatable", "checkpoints", metavar="MODEL=PATH")
-    amp: str = option("none", "run the models under bf16 autocast", "choice", choices=AMP)
-    channels_last: bool = option(False, "NHWC memory layout for the models", "bool")
+                                         "repeatable", "checkpoints", metavar="MODEL=PATH", group=MODELS)
+    amp: str = option("none", "run the models under bf16 autocast", "choice", choices=AMP, group=MODELS)
+    channels_last: bool = option(False, "NHWC memory layout for the models", "bool", group=MODELS)
     compile: bool = option(False, "run the models through torch.compile (inductor; compiled on first use; on the "
-                           "quickstart its rates differed from eager's, see the README)", "bool")
+                           "quickstart its rates differed from eager's, see the README)", "bool", group=MODELS)
     workers: int | None = option(None, "image decoding processes for imagefolder: data (default: up to 8; "
-                                 "0: in the main process)", "int", low=0, optional=True)
+                                 "0: in the main process)", "int", low=0, optional=True, group=WHERE)
     executor: str = option("local", "local: groups one after another here; ray: each group a Ray task",
-                           "choice", choices=EXECUTORS)
+                           "choice", choices=EXECUTORS, group=WHERE)
     ray_address: str | None = option(None, "Ray cluster for --executor ray (default: start a local instance)",
-                                     optional=True)
+                                     optional=True, group=WHERE)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here

@@ -60,9 +60,9 @@ def find_runs(output: Path) -> list[RunInfo]:
         stored = len(Store(path).keys() & set(grid))
         times = [p.stat().st_mtime for p in [path / runfolder.RUN_FILE, manifest_path, *shards] if p.is_file()]
         wall = manifest.get("wall_seconds")
-        runs.append(RunInfo(path, run.get("config", {}), len(grid), stored, len(manifest.get("cells", {}).get("failed", [])),
-                            manifest_path.is_file(), bool(shards), max(times),
-                            sum(wall) if isinstance(wall, list) else wall))
+        failed = len(manifest.get("cells", {}).get("failed", []))
+        runs.append(RunInfo(path, run.get("config", {}), len(grid), stored, failed, manifest_path.is_file(),
+                            bool(shards), max(times), sum(wall) if isinstance(wall, list) else wall))
     return sorted(runs, key=lambda r: -r.when)
 
 
