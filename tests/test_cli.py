@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,21 @@ def test_argparse_errors_are_one_line_too(args, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "--help" in err[0]
+
+
+def test_run_help_lists_each_option_under_its_section(capsys):
+    """Every run option is a flag of `bench run --help`, under the section its declaration names."""
+    from bench.config import FILES, GRID, MODELS, WHERE, iter_options
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    starts = {g: text.index(f"\n{g}:\n") for g in (GRID, MODELS, FILES, WHERE)}
+    ends = {g: min([i for i in starts.values() if i > start] + [len(text)]) for g, start in starts.items()}
+    for name, meta, _ in iter_options():
+        flag = "--checkpoint" if name == "checkpoints" else "--" + name.replace("_", "-")
+        g = meta["group"]
+        assert re.search(rf"\n  {flag}[ ,\n]", text[starts[g]:ends[g]]), (flag, g)
 
 
 def test_help_and_option_errors_answer_without_importing_torch(tmp_path):
