@@ -71,7 +71,18 @@ class AttackSpec:
             return self.label
         if not self.params:
             return self.name
-        return self.name + "[" + ",".join(f"{k}={v}" for k, v in sorted(self.params.items())) + "]"
+        return self.name + "[" + ",".join(f"{k}={value_text(v)}" for k, v in sorted(self.params.items())) + "]"
+
+
+def value_text(value: Any) -> str:
+    """A parameter value as a label shows it, read back to the same value by `parse_value`: a number that
+    is exactly k/255 (a step of pixel levels) as "k/255" where that is shorter than its digits."""
+    if isinstance(value, float) and value > 0 and not value.is_integer():
+        k = round(value * 255)
+        fraction = f"{k}/255"
+        if float(k) / 255.0 == value and len(fraction) < len(repr(value)):
+            return fraction
+    return str(value)
 
 
 def attack_spec(item: Any, where: str = "attacks") -> AttackSpec:
