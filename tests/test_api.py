@@ -133,13 +133,14 @@ def test_dry_run_marks_worst_case_pass_counts(tmp_path, zoo_cache):
 
 
 def test_dry_run_rows_keep_long_labels_whole(tmp_path, zoo_cache):
-    """A label with parameters (how `--attacks 'pgd[alpha=2/255]'` shows) is not cut, and the columns
-    after it stay aligned with the header."""
-    plan = bench.run(dataset="synthetic", models=["mini:vgg"], attacks=["fgsm", {"name": "pgd", "alpha": 2 / 255}],
+    """A label with parameters (`--attacks 'pgd[alpha=0.0123456789,steps=12]'`) is not cut, and the
+    columns after it stay aligned with the header."""
+    plan = bench.run(dataset="synthetic", models=["mini:vgg"],
+                     attacks=["fgsm", {"name": "pgd", "alpha": 0.0123456789, "steps": 12}],
                      n=20, cache_dir=str(zoo_cache), output=str(tmp_path / "runs"), log=None, dry_run=True).plan
     header, *rows = plan.splitlines()
     row = next(r for r in rows if r.startswith("pgd["))
-    assert row.split()[0] == f"pgd[alpha={2 / 255!r}]"
+    assert row.split()[0] == "pgd[alpha=0.0123456789,steps=12]"
     assert row.index("linf") == header.index("budget") and rows[0].index("linf") == header.index("budget")
 
 
