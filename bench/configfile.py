@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from common.text import unknown_name_message
 
-from .config import MODES, OPTIONS, RunConfig, attack_spec, toml_type
+from .config import MODES, OPTIONS, RunConfig, attack_spec, toml_type, value_text
 from .errors import BenchError
 
 if sys.version_info >= (3, 11):
@@ -83,6 +83,8 @@ def config_toml(cfg: RunConfig, header: str = "") -> str:
             continue
         if key == "attacks":
             value = [_attack_item(a) for a in value]
+        if key == "eps":  # 8/255 as written ("8/255"), which reads back to the same float
+            value = [text if "/" in (text := value_text(e)) else e for e in value]
         lines.append(f"{key} = {_toml(value)}")
     return "\n".join(lines) + "\n"
 

@@ -14,7 +14,7 @@ from typing import Any
 from common.text import age_text
 
 from . import runfolder
-from .config import AttackSpec
+from .config import AttackSpec, value_text
 from .store import Store
 
 
@@ -85,7 +85,7 @@ def runs_table(runs: list[RunInfo], now: float | None = None) -> str:
                    for a in c.get("attacks", []) if isinstance(a, dict)]  # as results label them
         rows.append((r.path.name, f"{age_text(now - r.when)} ago", str(c.get("dataset", "?")),
                      _few(c.get("models", [])), _few(attacks),
-                     f"{c.get('norm', '')} " + ",".join(format(e, ".4g") for e in c.get("eps", [])),
+                     f"{c.get('norm', '')} " + ",".join(value_text(e) for e in c.get("eps", [])),
                      f"{r.stored}/{r.total}", "-" if r.wall_seconds is None else f"{r.wall_seconds:.0f} s", r.status))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows)
