@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from common.eps import NORMS
+from common.eps import NORMS, eps_text
 from common.eps import parse_eps as common_parse_eps
 from common.norms import per_example_norm
 
@@ -75,7 +75,7 @@ class Budget:
             raise BudgetViolation(f"{who} left the [0, 1] image range (min {lo:.4g}, max {hi:.4g})")
         if worst > limit:
             raise BudgetViolation(
-                f"{who} exceeded the {self.norm} budget eps={self.eps:g} on {int(bad)} of {n} "
+                f"{who} exceeded the {self.norm} budget eps={eps_text(self.eps)} on {int(bad)} of {n} "
                 f"examples (max {worst:.6g})")
 
 

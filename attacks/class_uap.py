@@ -11,6 +11,8 @@ from typing import ClassVar, Iterable
 import torch
 from torch import nn
 
+from common.eps import eps_text
+
 from .base import Attack, Fitted
 from .budget import Budget
 from .classwise import UNTARGETED_RULES, apply_class_deltas, package_class_deltas
@@ -53,7 +55,7 @@ class ClassUAP(Attack):
             c = random_targets(y_fit[idx].cpu(), n_cls, g).to(device)
             return perturb_loss(model, x_fit[idx], scale_to_budget(directions(), budget)[c], c)
 
-        final_loss = optimise([w], loss_fn, steps=p["steps"], lr=p["lr"], desc=f"fit class_uap eps={budget.eps:g}")
+        final_loss = optimise([w], loss_fn, steps=p["steps"], lr=p["lr"], desc=f"fit class_uap eps={eps_text(budget.eps)}")
         with torch.no_grad():
             deltas = scale_to_budget(directions(), budget)
             return package_class_deltas(self.label, budget, model, x_fit, deltas, {"final_loss": final_loss})

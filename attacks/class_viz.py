@@ -13,6 +13,8 @@ from typing import ClassVar, Iterable
 import torch
 from torch import nn
 
+from common.eps import eps_text
+
 from .base import Attack, Fitted
 from .budget import Budget
 from .classwise import UNTARGETED_RULES, apply_class_deltas, package_class_deltas
@@ -56,7 +58,7 @@ class ClassViz(Attack):
             return -scores.sum() + float(p["l2"]) * z.pow(2).sum()
 
         final = optimise([z], loss_fn, steps=p["steps"], lr=float(p["lr"]),
-                         desc=f"fit class_viz eps={budget.eps:g}")
+                         desc=f"fit class_viz eps={eps_text(budget.eps)}")
         with torch.no_grad():
             images = (mean + z).detach().clamp(0, 1)
             own = float((model(images).argmax(1) == classes).float().mean())  # each image seen as its class?

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Iterable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from common.eps import eps_text
 from common.progress import progress
 
 from .base import Attack, Fitted
@@ -129,7 +130,7 @@ class UAP(_Universal):
         v = torch.zeros(1, *x.shape[1:], device=x.device)
         rate = float(_success(model, x, clean, v, target).float().mean())
         passes = 0
-        desc = f"fit uap eps={budget.eps:g}" + ("" if target is None else f" class {target}")
+        desc = f"fit uap eps={eps_text(budget.eps)}" + ("" if target is None else f" class {target}")
         bar = progress(total=p["max_passes"], desc=desc, unit="pass", leave=False)
         while rate < p["target_rate"] and passes < p["max_passes"]:
             order = torch.randperm(len(x), generator=g).to(x.device)
@@ -183,7 +184,7 @@ class SGDUAP(_Universal):
         if budget.norm == "l2":
             delta = project(torch.randn(delta.shape, generator=g).to(device) * 1e-3, budget)
         alpha = float(p["step_size"]) * budget.eps
-        bar = progress(range(p["steps"]), desc=f"fit sgd_uap eps={budget.eps:g}", unit="step", leave=False)
+        bar = progress(range(p["steps"]), desc=f"fit sgd_uap eps={eps_text(budget.eps)}", unit="step", leave=False)
         with deterministic_algorithms():
             for step in bar:
                 idx = torch.randint(len(x_fit), (p["batch_size"],), generator=g).to(device)

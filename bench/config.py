@@ -8,7 +8,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from common.eps import NORMS, parse_eps
+from common.eps import NORMS, parse_eps, pixel_fraction
 from common.text import unknown_name_message
 
 from .errors import BenchError
@@ -77,12 +77,7 @@ class AttackSpec:
 def value_text(value: Any) -> str:
     """A parameter value as a label shows it, read back to the same value by `parse_value`: a number that
     is exactly k/255 (a step of pixel levels) as "k/255" where that is shorter than its digits."""
-    if isinstance(value, float) and value > 0 and not value.is_integer():
-        k = round(value * 255)
-        fraction = f"{k}/255"
-        if float(k) / 255.0 == value and len(fraction) < len(repr(value)):
-            return fraction
-    return str(value)
+    return pixel_fraction(value) or str(value)
 
 
 def attack_spec(item: Any, where: str = "attacks") -> AttackSpec:

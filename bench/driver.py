@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from common.eps import eps_text
 from common.outcomes import headline_rate
 from common.progress import progress
 from common.text import speed_text
@@ -95,7 +96,7 @@ def cell_line(rows: list[dict[str, Any]]) -> str:
     white = [r[rate] for r in rows if r["whitebox"]]
     transfer = [r[rate] for r in rows if not r["whitebox"]]
     what = "targeted success" if first["targeted"] else "success on correct"
-    text = (f"cell {first['attack']} {first['norm']} eps={first['eps']:g} "
+    text = (f"cell {first['attack']} {first['norm']} eps={eps_text(first['eps'])} "
             f"{'targeted' if first['targeted'] else 'untargeted'} source={first['source']}: "
             f"white-box {what} {100 * white[0]:.1f}%")
     if transfer:

@@ -10,6 +10,7 @@ from typing import Any
 
 import attacks
 from attacks import Attack, Budget
+from common.eps import eps_text
 
 from .config import AttackSpec, RunConfig, Shard, parse_shard
 from .store import cell_key
@@ -40,7 +41,7 @@ class Group:
     @property
     def where(self) -> str:
         seed = f" seed={self.seed}" if self.several_seeds else ""
-        return f"{self.spec.display} {self.budget.norm} eps={self.budget.eps:g} source={self.source}{seed}"
+        return f"{self.spec.display} {self.budget.norm} eps={eps_text(self.budget.eps)} source={self.source}{seed}"
 
 
 def run_identity(cfg: RunConfig, transform: dict[str, Any] | None = None,

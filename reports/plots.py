@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 from safetensors.numpy import load_file
 
+from common.eps import eps_text
+
 AMPLIFY_NOTE = "perturbation shown as 0.5 + delta / (2 max|delta|) (amplified for display)"
 
 
@@ -133,7 +135,7 @@ def delta_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
         titles = (_class_titles(len(d), class_names, tensors.get("classes")) if meta.get("per_class")
                   else ["universal"] * len(d))
         fig = _image_grid(0.5 + d / (2 * scale), titles,
-                          f"{meta['attack']} {meta['norm']} eps={meta['eps']:g}, source {meta['source']}: "
+                          f"{meta['attack']} {meta['norm']} eps={eps_text(meta['eps'])}, source {meta['source']}: "
                           "perturbation (grey = 0, black/white = -/+ max)")
         out.append(_save(fig, run_dir, f"deltas_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_{meta['source']}",
                          tight=False))

@@ -50,6 +50,9 @@ def test_an_attack_label_given_back_is_the_same_attack(tmp_path):
     # a fraction of pixel levels is labelled as written, not as its 17 digits; other numbers keep theirs
     assert table.attacks[0].display == "pgd[alpha=2/255,random_start=False,steps=20]"
     assert AttackSpec("pgd", {"alpha": 0.5, "steps": 3}).display == "pgd[alpha=0.5,steps=3]"
+    from common.eps import eps_text  # budgets in logs, bars and titles: the same rule, else 6 digits
+
+    assert [eps_text(e) for e in (8 / 255, 0.1, 1.0, 0.0123456789)] == ["8/255", "0.1", "1", "0.0123457"]
     assert read_config(_write(tmp_path, 'attacks = ["pgd[steps=20,random_start=false,alpha=2/255]"]\n')
                        )["attacks"][0] == table.attacks[0]
     assert split_csv("a, b[x=1,y=2],,c[]") == ["a", "b[x=1,y=2]", "c[]"]

@@ -16,6 +16,8 @@ from typing import Any, ClassVar, Iterable
 import torch
 from torch import nn
 
+from common.eps import eps_text
+
 from ..base import Attack, Fitted
 from ..budget import Budget
 from ..classwise import RANK_IMAGES, rank_classes, ranking_generator_seconds, untargeted_classes, untargeted_meta
@@ -124,7 +126,7 @@ class GenerativeAttack(Attack):
 
         gen.train()
         final = optimise(list(gen.parameters()), loss_fn, steps=p["steps"], lr=p["lr"],
-                         desc=f"fit {self.name} eps={budget.eps:g}")
+                         desc=f"fit {self.name} eps={eps_text(budget.eps)}")
         gen.eval()
         w = min(TRACE_WINDOW, len(trace))
         meta: dict[str, Any] = {"generator": cfg.to_dict(), "final_loss": final,

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from common.eps import eps_text
+
 from ..base import Attack, Fitted
 from ..budget import Budget
 from ..classwise import (RANK_IMAGES, UNTARGETED_RULES, apply_class_deltas, package_class_deltas, rank_classes,
@@ -139,7 +141,7 @@ class VizPert(Attack):
             return perturb_loss(guide, x[keep], deltas[lookup[c[keep]]], c[keep], p["loss"])
 
         gen.train()
-        final_loss = optimise(params, loss_fn, steps=p["steps"], lr=p["lr"], desc=f"fit vizpert eps={budget.eps:g}")
+        final_loss = optimise(params, loss_fn, steps=p["steps"], lr=p["lr"], desc=f"fit vizpert eps={eps_text(budget.eps)}")
         meta: dict[str, Any] = {"generator": cfg.to_dict(), "final_loss": final_loss,
                                 "generator_params": sum(q.numel() for q in gen.parameters())}
         with torch.no_grad():
