@@ -9,13 +9,13 @@ is a day old: pruning removes both whatever its filters say.
 from __future__ import annotations
 
 import difflib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from common.text import age_text, size_text
+from common.files import read_json_object
+from common.text import age_text, aligned, size_text
 
 from .config import value_text
 from .errors import BenchError
@@ -50,18 +50,10 @@ def fit_entries(cache: Path) -> list[FitEntry]:
     entries = []
     for key in keys:
         files = tuple(p for p in (folder / f"{key}.safetensors", folder / f"{key}.json") if p.is_file())
-        card = _card(folder / f"{key}.json") if len(files) == 2 else None
+        card = read_json_object(folder / f"{key}.json") if len(files) == 2 else None
         entries.append(FitEntry(key, files, card, sum(p.stat().st_size for p in files),
                                 files[-1].stat().st_mtime))  # the card's time when there is one
     return sorted(entries, key=lambda e: -e.last_used)
-
-
-def _card(path: Path) -> dict[str, Any] | None:
-    try:
-        card = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return card if isinstance(card, dict) else None
 
 
 def stale_temporaries(cache: Path, now: float) -> list[Path]:
@@ -125,8 +117,7 @@ def entries_table(entries: list[FitEntry], now: float) -> str:
                      f"{budget[0]} {value_text(budget[1])}" if e.card else "-", target or "-",
                      size_text(e.size), f"{card['fit_seconds']:.1f} s" if "fit_seconds" in card else "-",
                      f"{age_text(now - e.last_used)} ago", (card.get("meta") or {}).get("fit_machine") or "-"))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+    return aligned(rows)
 
 
 def cache_summary(cache: Path, now: float | None = None) -> str:

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from attacks.classwise import ranking_images
+from common.eps import eps_text
 from common.timing import step_seconds
 
 from .config import RunConfig
@@ -80,7 +81,7 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
         bounds = bounds or bool(bound)
         total_cells += len(g.cells)
         total_stored += n_stored
-        lines.append(f"{label(g):<{wa}} {g.budget.norm + ' ' + format(g.budget.eps, '.4g'):<14} "
+        lines.append(f"{label(g):<{wa}} {g.budget.norm + ' ' + eps_text(g.budget.eps):<14} "
                      f"{g.source:<{ws}} {len(g.cells):>5} {n_stored:>6} {fit:>7} {bound + format(passes, ','):>12} {est:>8}")
     where = "" if shard.count == 1 else f" (shard {shard} of {len(groups)} groups)"
     fit_text = f"; fits: {fits['cached']} cached, {fits['to fit']} to fit" if any(fits.values()) else ""

@@ -5,13 +5,13 @@ A folder's time is its last invocation's: the newest of run.json and the manifes
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.text import age_text
+from common.files import read_json_object
+from common.text import age_text, aligned
 
 from . import runfolder
 from .config import AttackSpec, value_text
@@ -50,11 +50,11 @@ def find_runs(output: Path) -> list[RunInfo]:
         return []
     runs = []
     for path in sorted(p for p in output.iterdir() if p.is_dir() and not p.is_symlink()):
-        run = _read(path / runfolder.RUN_FILE)
+        run = read_json_object(path / runfolder.RUN_FILE)
         if run is None:
             continue
         manifest_path = path / "manifest.json"
-        manifest = _read(manifest_path) or {}
+        manifest = read_json_object(manifest_path) or {}
         shards = sorted(path.glob("manifest.shard-*.json"))
         grid = run.get("cells", [])
         stored = len(Store(path).keys() & set(grid))
@@ -64,14 +64,6 @@ def find_runs(output: Path) -> list[RunInfo]:
         runs.append(RunInfo(path, run.get("config", {}), len(grid), stored, failed, manifest_path.is_file(),
                             bool(shards), max(times), sum(wall) if isinstance(wall, list) else wall))
     return sorted(runs, key=lambda r: -r.when)
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def runs_table(runs: list[RunInfo], now: float | None = None) -> str:
@@ -87,8 +79,7 @@ def runs_table(runs: list[RunInfo], now: float | None = None) -> str:
                      _few(c.get("models", [])), _few(attacks),
                      f"{c.get('norm', '')} " + ",".join(value_text(e) for e in c.get("eps", [])),
                      f"{r.stored}/{r.total}", "-" if r.wall_seconds is None else f"{r.wall_seconds:.0f} s", r.status))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows)
+    return aligned(rows)
 
 
 def _few(names: list[str], at_most: int = 3) -> str:

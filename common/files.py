@@ -64,15 +64,21 @@ def save_weights(state: dict[str, torch.Tensor], weights: Path, card: dict[str, 
     return card
 
 
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """The JSON object in `path`, or None when the file is missing, unreadable or holds something else."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def read_card(weights: Path) -> dict[str, Any] | None:
     """The JSON card beside `weights`, or None when either file is missing."""
     card_path = weights.with_suffix(".json")
-    if not (weights.is_file() and card_path.is_file()):
+    if not weights.is_file():
         return None
-    try:
-        return json.loads(card_path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
+    return read_json_object(card_path)
 
 
 def load_weights(weights: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

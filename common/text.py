@@ -3,7 +3,7 @@ an unknown name with "did you mean", a speed, a machine setup, a file size, an a
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from typing import Iterable, Sequence
 
 
 def first_line(exc: BaseException, limit: int | None = None) -> str:
@@ -57,3 +57,10 @@ def age_text(seconds: float) -> str:
     if seconds < 86400:
         return f"{seconds / 3600:.0f} h"
     return f"{seconds / 86400:.0f} d"
+
+
+def aligned(rows: Sequence[Sequence[object]]) -> str:
+    """Rows (the first one a header) as left-aligned columns two spaces apart: the listings' tables."""
+    texts = [[str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in texts) for i in range(len(texts[0]))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in texts)
