@@ -61,3 +61,16 @@ def batch(synthetic):
 
 
 __all__ = ["input_spec"]
+
+
+def cli_imports_torch(args: list[str]) -> bool:
+    """Whether `bench <args>` (run in a fresh interpreter, expected to exit 0) imports torch: commands that
+    only read files (reports, listings) must not pay its import (about 10 s on two cores)."""
+    import subprocess
+    import sys
+
+    script = f"import sys\nfrom bench.cli import main\nassert main({args!r}) == 0\nprint('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.strip().splitlines()[-1] == "True"

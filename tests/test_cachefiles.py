@@ -3,8 +3,6 @@ is refitted by the next run."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,10 +12,10 @@ import attacks
 from attacks import Budget
 from bench import cachefiles
 from bench.cli import main
+from conftest import cli_imports_torch
 from bench.fitcache import fit_path, fit_with_cache
 from common.text import age_text, size_text
 
-ROOT = Path(__file__).resolve().parents[1]
 DAY = 86400
 
 
@@ -115,11 +113,7 @@ def test_all_removes_every_fit_and_an_empty_cache_lists_none(cache, capsys):
 
 def test_cache_list_answers_without_torch(cache):
     """Listing reads cards only: no torch import (about 10 s on two cores)."""
-    script = (f"import sys\nfrom bench.cli import main\nassert main(['cache', 'list', '--cache-dir', {str(cache)!r}]) == 0\n"
-              "print('torch' in sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
-    assert proc.returncode == 0 and proc.stdout.strip().splitlines()[-1] == "False", proc.stderr[-2000:]
+    assert not cli_imports_torch(["cache", "list", "--cache-dir", str(cache)])
 
 
 def test_sizes_and_ages_read_as_people_write_them():
