@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from common.progress import show_bars
 
-from .config import DEFAULT_MODELS, iter_options, split_csv
+from .config import DEFAULT_MODELS, OPTIONS, iter_options, split_csv
 from .configfile import resolve_config
 from .errors import BenchError
 from .logs import log_stderr, quiet
@@ -119,8 +119,7 @@ def _build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cache", help="the fit cache: what it holds (list), removing fits (prune)")
     csub = c.add_subparsers(dest="cache_command", parser_class=_Parser)
     cache_dir = argparse.ArgumentParser(add_help=False)
-    cache_dir.add_argument("--cache-dir", default=None, help="weights and fits cache (default $BENCH_CACHE or "
-                                                             "~/.cache/vizpert-bench)")
+    cache_dir.add_argument("--cache-dir", default=None, help=OPTIONS["cache_dir"].metadata["help"])
     csub.add_parser("list", parents=[cache_dir], help="every fit: attack, budget, model, size, last use")
     cp = csub.add_parser("prune", parents=[common, cache_dir],
                          help="remove fits (a later run refits what it needs); the zoo's weights stay")
