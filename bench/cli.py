@@ -267,6 +267,26 @@ PAIRED_NOTE = ("B - A in percentage points ± half its 95% interval (paired, sam
                "on the images where exactly one of A and B succeeds; n.s.: not significant at 5%.\n\n")
 
 
+SEEDS_NOTE = ("B - A: the mean over seeds of each seed's difference, ± half its 95% Student t interval over "
+              "seeds (does the gap survive a new fit seed, on these images?); per seed: how many seeds' "
+              "McNemar tests favour B, favour A, or are not significant (does it survive a new draw of "
+              "images?); over seeds: B or A ahead where the t interval excludes 0, else n.s.\n\n")
+
+
+def _seeds_section(cells, out: Path) -> str:
+    """With several attack seeds: the comparison over seeds as a Markdown section, and
+    `compare_seeds.csv` beside `compare.csv`; empty text for one seed."""
+    from reports import over_seeds, seeds_markdown_frame, to_markdown
+
+    seeds = over_seeds(cells)
+    if seeds.empty:
+        return ""
+    seeds.to_csv(out / "compare_seeds.csv", index=False)
+    held = int((seeds.verdict != "n.s.").sum())
+    return (f"\n## Over seeds: {len(seeds)} cells, {held} with a difference that holds across seeds\n"
+            + SEEDS_NOTE + to_markdown(seeds_markdown_frame(seeds)))
+
+
 def _compare(run_a: Path, run_b: Path, output: Path | None) -> int:
     """`bench report A B`: the cells both runs have, metrics side by side with B - A, and the paired
     headline difference with its interval and McNemar p per cell."""
@@ -286,7 +306,7 @@ def _compare(run_a: Path, run_b: Path, output: Path | None) -> int:
     summ.to_csv(out / "compare_summary.csv", index=False)
     text = (f"# {run_b.resolve().name} (B) vs {run_a.resolve().name} (A): {len(cells)} shared rows\n\n"
             "## Summary (rates in %)\n" + to_markdown(summ) + "\n## Per cell: headline rate\n" + PAIRED_NOTE
-            + to_markdown(paired_markdown_frame(cells)))
+            + to_markdown(paired_markdown_frame(cells)) + _seeds_section(cells, out))
     (out / "compare.md").write_text(text)
     print(text)
     only = (len(a) - len(cells), len(b) - len(cells))
@@ -319,7 +339,7 @@ def _compare_attacks(run_dir: Path, pair: str, output: Path | None) -> int:
     significant = int(cells.significant.sum())
     text = (f"# {names[1]} (B) vs {names[0]} (A) in {run_dir.resolve().name}: {len(cells)} cells, "
             f"{significant} with a significant difference\n\n" + PAIRED_NOTE
-            + to_markdown(paired_markdown_frame(cells)))
+            + to_markdown(paired_markdown_frame(cells)) + _seeds_section(cells, out))
     (out / "compare.md").write_text(text)
     print(text)
     log(f"tables in {out}")

@@ -1,7 +1,9 @@
 """Paired comparisons on the same eval images: two runs of one grid (`bench report A B`) or two
 attacks inside one run (`bench report RUN --compare A,B`). Per cell: each metric of A and B and
 B - A, and for the headline rate (success on correct images, or targeted success) the difference
-with its 95% interval and an exact McNemar p-value from the stored per-image outcomes."""
+with its 95% interval and an exact McNemar p-value from the stored per-image outcomes. With several
+attack seeds, `over_seeds` asks the second question a learned attack needs: does the difference
+hold across fit seeds, or is it one seed's draw?"""
 from __future__ import annotations
 
 import math
@@ -75,11 +77,68 @@ def compare_summary(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return m
 
 
+CELL_KEYS = ("attack", "attack_a", "attack_b", "norm", "eps", "targeted", "source", "target")
+
+
+def over_seeds(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per cell without its seed (from `compare_attacks` or `compare_runs` rows of two or more seeds):
+    A's and B's mean headline rate over seeds, the mean of the per-seed B - A with its standard
+    deviation and 95% Student t interval over seeds (k - 1 degrees of freedom: the fit-seed
+    spread, on these images), and how many seeds' per-image McNemar tests favour B, favour A, or
+    are not significant. Empty when the rows hold one seed.
+
+    The two tests answer different questions and are shown side by side rather than merged: the t
+    interval whether the gap survives a new fit seed, the per-seed tests whether it survives a new
+    draw of images. With 3 seeds the t quantile is 4.30, so only gaps that are large against the
+    seed spread count; that is the honest price of few seeds."""
+    if "seed" not in cells.columns or cells.seed.nunique() < 2:
+        return pd.DataFrame()
+    from scipy.stats import t as student_t  # imported here, like binomtest: only comparisons need it
+
+    keys = [c for c in CELL_KEYS if c in cells.columns]
+    rows = []
+    for key, g in cells.groupby(keys, sort=False):
+        diffs = g["diff"].to_numpy(float)
+        diffs = diffs[np.isfinite(diffs)]
+        k = len(diffs)
+        mean = float(diffs.mean()) if k else math.nan
+        sd = float(diffs.std(ddof=1)) if k > 1 else math.nan
+        half = float(student_t.ppf(1 - ALPHA / 2, k - 1)) * sd / math.sqrt(k) if k > 1 else math.nan
+        tested = g[g.p_value.notna()]
+        rows.append({**dict(zip(keys, key)), "rate": g.rate.iloc[0], "seeds": k,
+                     "rate_a": float(g.rate_a.mean()), "rate_b": float(g.rate_b.mean()),
+                     "diff": mean, "diff_sd": sd, "diff_lo": mean - half, "diff_hi": mean + half,
+                     "seeds_b_ahead": int((tested.significant & (tested["diff"] > 0)).sum()),
+                     "seeds_a_ahead": int((tested.significant & (tested["diff"] < 0)).sum()),
+                     "seeds_ns": int((~tested.significant).sum())})
+    out = pd.DataFrame(rows)
+    out["verdict"] = np.select([out.diff_lo > 0, out.diff_hi < 0], ["B ahead", "A ahead"], "n.s.")
+    return out
+
+
+def seeds_markdown_frame(cells: pd.DataFrame) -> pd.DataFrame:
+    """`over_seeds` as a readable table: percents, `B-A ± half-width (t)`, the seed sd, the per-seed
+    test counts, and the verdict over seeds."""
+    keys = [c for c in CELL_KEYS if c in cells.columns]
+    out = cells[keys].copy()
+    out["mode"] = out.pop("targeted").map({True: "targeted", False: "untargeted"})
+    out["seeds"] = cells.seeds
+    out["A (%)"] = (cells.rate_a * 100).map(lambda v: f"{v:.1f}")
+    out["B (%)"] = (cells.rate_b * 100).map(lambda v: f"{v:.1f}")
+    half = (cells.diff_hi - cells.diff_lo) / 2 * 100
+    out["B-A (points)"] = [f"{d * 100:+.1f}" + ("" if np.isnan(h) else f" ± {h:.1f}")
+                           for d, h in zip(cells["diff"], half)]
+    out["sd over seeds"] = (cells.diff_sd * 100).map(lambda v: "" if np.isnan(v) else f"{v:.1f}")
+    out["per seed: B / A / n.s."] = [f"{b} / {a} / {n}" for b, a, n in
+                                     zip(cells.seeds_b_ahead, cells.seeds_a_ahead, cells.seeds_ns)]
+    out["over seeds"] = cells.verdict
+    return out
+
+
 def paired_markdown_frame(cells: pd.DataFrame) -> pd.DataFrame:
     """The per-cell comparison as a readable table: percents, `B-A ± half-width`, p, and `n.s.` where
     the difference is not significant at 5%."""
-    keys = [c for c in ("attack", "attack_a", "attack_b", "norm", "eps", "targeted", "source", "target", "seed")
-            if c in cells.columns]
+    keys = [c for c in (*CELL_KEYS, "seed") if c in cells.columns]
     out = cells[keys].copy()
     out["mode"] = out.pop("targeted").map({True: "targeted", False: "untargeted"})
     out["A (%)"] = (cells.rate_a * 100).map(lambda v: f"{v:.1f}")

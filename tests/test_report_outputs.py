@@ -210,6 +210,7 @@ def test_bench_report_compares_two_attacks_of_one_run(run_dir, tmp_path, capsys)
     assert ((cells["diff"] - (cells.rate_b - cells.rate_a)).abs() < 1e-12).all()
     assert ((cells.p_value > 0) & (cells.p_value <= 1)).all() and (cells.diff_lo <= cells["diff"]).all()
     assert "pgd (B) vs fgsm (A)" in text and "McNemar" in text
+    assert "Over seeds" not in text and not (tmp_path / "c" / "compare_seeds.csv").exists()  # one seed
     assert main(["report", str(run_dir), "--compare", "fgsm,pdg"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "did you mean 'pgd'" in err
@@ -229,3 +230,21 @@ def test_results_csv_has_intervals_and_the_store_has_outcomes(run_dir):
     assert set(record["rows"][0]["outcomes"]) >= {"clean_correct", "adv_correct", "fooled"}
     summary = (run_dir / "summary.md").read_text()
     assert " ± " in summary and "success on the images the target classified correctly" in summary
+
+
+def test_compare_with_several_seeds_adds_the_verdict_over_seeds(zoo_cache, tmp_path, capsys):
+    """Two seeds of a run: `--compare` keeps its per-seed cells and adds one row per cell over the
+    seeds (compare_seeds.csv and a section of compare.md), whose mean is the per-seed mean."""
+    out = tmp_path / "runs"
+    assert main(["run", "--dataset", "synthetic", "--models", "mini:resnet", "--attacks", "fgsm,pgd", "--eps", "0.05",
+                 "--n", "60", "--seeds", "0,1", "--mode", "untargeted", "--cache-dir", str(zoo_cache),
+                 "--output", str(out), "--run-id", "s"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(out / "s"), "--compare", "fgsm,pgd", "--output", str(tmp_path / "c")]) == 0
+    text = capsys.readouterr().out
+    cells = pd.read_csv(tmp_path / "c" / "compare.csv")
+    seeds = pd.read_csv(tmp_path / "c" / "compare_seeds.csv")
+    assert len(cells) == 2 and sorted(cells.seed) == [0, 1] and len(seeds) == 1
+    assert seeds["diff"].iloc[0] == pytest.approx(cells["diff"].mean()) and seeds.seeds.iloc[0] == 2
+    assert seeds.seeds_b_ahead.iloc[0] + seeds.seeds_a_ahead.iloc[0] + seeds.seeds_ns.iloc[0] == 2
+    assert "## Over seeds: 1 cells" in text and "Student t" in (tmp_path / "c" / "compare.md").read_text()

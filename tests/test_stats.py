@@ -105,3 +105,37 @@ def test_bootstrap_weights_are_drawn_once_and_cannot_be_changed():
         w[0, 0] = 1.0
     expected = np.random.default_rng(0).multinomial(50, np.full(50, 1 / 50), size=200)
     assert (w == expected).all()  # the draw bootstrap_mean made before it was cached
+
+
+def _seed_cells(diffs: list[float], significant: list[bool], source: str = "m") -> pd.DataFrame:
+    """`compare_attacks` rows of one cell in len(diffs) seeds."""
+    return pd.DataFrame({"norm": "linf", "eps": 0.1, "targeted": False, "source": source, "target": source,
+                         "seed": range(len(diffs)), "attack_a": "a", "attack_b": "b", "rate": "success_on_correct",
+                         "rate_a": 0.5, "rate_b": [0.5 + d for d in diffs], "diff": diffs,
+                         "p_value": [math.nan if math.isnan(d) else 0.01 if s else 0.5 for d, s in zip(diffs, significant)],
+                         "significant": significant})
+
+
+def test_over_seeds_uses_the_t_interval_over_seeds_and_counts_each_seeds_test():
+    """A gap that moves with the seed is n.s. over seeds even where one seed's image test finds it;
+    a steady one holds. Checked against the t quantile for 2 degrees of freedom written out."""
+    from reports.compare import over_seeds, seeds_markdown_frame
+
+    t2 = 4.302652729911275  # Student t, 97.5% quantile, 2 df
+    cells = pd.concat([_seed_cells([0.02, 0.04, 0.06], [False, True, True], "noisy"),
+                       _seed_cells([0.10, 0.11, 0.12], [True, True, True], "steady"),
+                       _seed_cells([-0.10, -0.11, math.nan], [True, True, False], "worse")], ignore_index=True)
+    out = over_seeds(cells).set_index("source")
+    assert list(out.index) == ["noisy", "steady", "worse"]
+    noisy, steady, worse = out.loc["noisy"], out.loc["steady"], out.loc["worse"]
+    assert noisy["diff"] == pytest.approx(0.04) and noisy.diff_sd == pytest.approx(0.02)
+    assert noisy.diff_hi - noisy["diff"] == pytest.approx(t2 * 0.02 / math.sqrt(3))
+    assert noisy.verdict == "n.s." and (noisy.seeds_b_ahead, noisy.seeds_a_ahead, noisy.seeds_ns) == (2, 0, 1)
+    assert steady.verdict == "B ahead" and steady.diff_lo > 0 and steady.seeds_b_ahead == 3
+    t1 = 12.706204736174707  # 1 df: the seed whose difference is missing is left out of the interval
+    assert worse.seeds == 2 and worse.diff_hi - worse["diff"] == pytest.approx(t1 * (0.01 / math.sqrt(2)) / math.sqrt(2))
+    assert worse.verdict == "A ahead" and (worse.seeds_b_ahead, worse.seeds_a_ahead, worse.seeds_ns) == (0, 2, 0)
+    shown = seeds_markdown_frame(over_seeds(cells))
+    assert list(shown["over seeds"]) == ["n.s.", "B ahead", "A ahead"]
+    assert shown["B-A (points)"].iloc[0] == f"+4.0 ± {t2 * 2 / math.sqrt(3):.1f}"
+    assert over_seeds(cells[cells.seed == 0]).empty  # one seed: nothing to say over seeds
