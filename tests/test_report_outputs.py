@@ -236,8 +236,8 @@ def test_compare_with_several_seeds_adds_the_verdict_over_seeds(zoo_cache, tmp_p
     """Two seeds of a run: `--compare` keeps its per-seed cells and adds one row per cell over the
     seeds (compare_seeds.csv and a section of compare.md), whose mean is the per-seed mean."""
     out = tmp_path / "runs"
-    assert main(["run", "--dataset", "synthetic", "--models", "mini:resnet", "--attacks", "fgsm,pgd", "--eps", "0.05",
-                 "--n", "60", "--seeds", "0,1", "--mode", "untargeted", "--cache-dir", str(zoo_cache),
+    assert main(["run", "--dataset", "synthetic", "--models", "mini:resnet", "--attacks", "fgsm,pgd",
+                 "--eps", "0.05", "--n", "60", "--seeds", "0,1", "--mode", "untargeted", "--cache-dir", str(zoo_cache),
                  "--output", str(out), "--run-id", "s"]) == 0
     capsys.readouterr()
     assert main(["report", str(out / "s"), "--compare", "fgsm,pgd", "--output", str(tmp_path / "c")]) == 0

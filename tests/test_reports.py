@@ -146,6 +146,15 @@ def test_ablation_table_needs_two_variants_of_the_method():
     assert list(t.variant) == ["fgsm", "pgd"]
     assert t.set_index("variant").loc["pgd", "mini:a untargeted"] == pytest.approx(90.0)
     assert t.set_index("variant").loc["fgsm", "mini:b targeted"] == pytest.approx(25.0)
+    from reports.tables import summary_sections
+
+    def title(frame):
+        return next(t for t, *_ in summary_sections(frame) if t.startswith("VizPert ablation"))
+
+    viz = df.assign(method="vizpert")  # the summary's ablation section is VizPert's
+    assert "seeds" not in title(viz.assign(seed=0))
+    two = pd.concat([viz.assign(seed=0), viz.assign(seed=1)], ignore_index=True)
+    assert "mean over 2 seeds; bench report RUN --compare A,B" in title(two)
 
 
 def test_drawing_reports_leaves_the_matplotlib_backend_alone(tmp_path):

@@ -112,7 +112,8 @@ def _seed_cells(diffs: list[float], significant: list[bool], source: str = "m") 
     return pd.DataFrame({"norm": "linf", "eps": 0.1, "targeted": False, "source": source, "target": source,
                          "seed": range(len(diffs)), "attack_a": "a", "attack_b": "b", "rate": "success_on_correct",
                          "rate_a": 0.5, "rate_b": [0.5 + d for d in diffs], "diff": diffs,
-                         "p_value": [math.nan if math.isnan(d) else 0.01 if s else 0.5 for d, s in zip(diffs, significant)],
+                         "p_value": [math.nan if math.isnan(d) else 0.01 if s else 0.5
+                                     for d, s in zip(diffs, significant)],
                          "significant": significant})
 
 
@@ -133,7 +134,8 @@ def test_over_seeds_uses_the_t_interval_over_seeds_and_counts_each_seeds_test():
     assert noisy.verdict == "n.s." and (noisy.seeds_b_ahead, noisy.seeds_a_ahead, noisy.seeds_ns) == (2, 0, 1)
     assert steady.verdict == "B ahead" and steady.diff_lo > 0 and steady.seeds_b_ahead == 3
     t1 = 12.706204736174707  # 1 df: the seed whose difference is missing is left out of the interval
-    assert worse.seeds == 2 and worse.diff_hi - worse["diff"] == pytest.approx(t1 * (0.01 / math.sqrt(2)) / math.sqrt(2))
+    sd = 0.01 / math.sqrt(2)
+    assert worse.seeds == 2 and worse.diff_hi - worse["diff"] == pytest.approx(t1 * sd / math.sqrt(2))
     assert worse.verdict == "A ahead" and (worse.seeds_b_ahead, worse.seeds_a_ahead, worse.seeds_ns) == (0, 2, 0)
     shown = seeds_markdown_frame(over_seeds(cells))
     assert list(shown["over seeds"]) == ["n.s.", "B ahead", "A ahead"]
