@@ -267,10 +267,11 @@ PAIRED_NOTE = ("B - A in percentage points ± half its 95% interval (paired, sam
                "on the images where exactly one of A and B succeeds; n.s.: not significant at 5%.\n\n")
 
 
-SEEDS_NOTE = ("B - A: the mean over seeds of each seed's difference, ± half its 95% Student t interval over "
-              "seeds (does the gap survive a new fit seed, on these images?); per seed: how many seeds' "
-              "McNemar tests favour B, favour A, or are not significant (does it survive a new draw of "
-              "images?); over seeds: B or A ahead where the t interval excludes 0, else n.s.\n\n")
+SEEDS_NOTE = ("B - A: the mean over seeds of each seed's difference. Over seeds (t): half its 95% Student t "
+              "interval over the seeds (does the gap survive a new fit seed?); over images: the mean of the "
+              "seeds' paired half-widths (does it survive a new draw of images?); per seed: how many seeds' "
+              "McNemar tests favour B, favour A, or are not significant; verdict: B or A ahead where both "
+              "intervals exclude 0, else n.s.\n\n")
 
 
 def _seeds_section(cells, out: Path) -> str:

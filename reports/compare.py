@@ -82,56 +82,70 @@ CELL_KEYS = ("attack", "attack_a", "attack_b", "norm", "eps", "targeted", "sourc
 
 def over_seeds(cells: pd.DataFrame) -> pd.DataFrame:
     """Per cell without its seed (from `compare_attacks` or `compare_runs` rows of two or more seeds):
-    A's and B's mean headline rate over seeds, the mean of the per-seed B - A with its standard
-    deviation and 95% Student t interval over seeds (k - 1 degrees of freedom: the fit-seed
-    spread, on these images), and how many seeds' per-image McNemar tests favour B, favour A, or
-    are not significant. Empty when the rows hold one seed.
+    A's and B's mean headline rate over seeds and the mean of the per-seed B - A, with two 95%
+    intervals, one per source of noise, and how many seeds' McNemar tests favour B, favour A, or are
+    not significant. Empty when the rows hold one seed.
 
-    The two tests answer different questions and are shown side by side rather than merged: the t
-    interval whether the gap survives a new fit seed, the per-seed tests whether it survives a new
-    draw of images. With 3 seeds the t quantile is 4.30, so only gaps that are large against the
-    seed spread count; that is the honest price of few seeds."""
+    - over seeds (`seed_lo`, `seed_hi`): Student t on the per-seed differences (k - 1 degrees of
+      freedom): does the gap survive a new fit seed, on these images? With 3 seeds the quantile is
+      4.30, the honest price of few seeds.
+    - over images (`image_lo`, `image_hi`): the mean of the per-seed paired (Wald) half-widths. The
+      seeds share their images, so their image noise does not average out; the mean half-width
+      bounds the seed-averaged difference's (a standard deviation of a mean is at most the mean of
+      the standard deviations). Does the gap survive a new draw of images?
+
+    The verdict is `B ahead` or `A ahead` only where both intervals exclude 0 on the same side: an
+    attack pair that does not depend on the seed has no seed spread at all, and its verdict then
+    rests on the images alone."""
     if "seed" not in cells.columns or cells.seed.nunique() < 2:
         return pd.DataFrame()
     from scipy.stats import t as student_t  # imported here, like binomtest: only comparisons need it
 
     keys = [c for c in CELL_KEYS if c in cells.columns]
     rows = []
-    for key, g in cells.groupby(keys, sort=False):
+    for key, group in cells.groupby(keys, sort=False):
+        g = group[np.isfinite(group["diff"].to_numpy(float))]
         diffs = g["diff"].to_numpy(float)
-        diffs = diffs[np.isfinite(diffs)]
         k = len(diffs)
         mean = float(diffs.mean()) if k else math.nan
         sd = float(diffs.std(ddof=1)) if k > 1 else math.nan
-        half = float(student_t.ppf(1 - ALPHA / 2, k - 1)) * sd / math.sqrt(k) if k > 1 else math.nan
+        seed_half = float(student_t.ppf(1 - ALPHA / 2, k - 1)) * sd / math.sqrt(k) if k > 1 else math.nan
+        image_half = float(((g.diff_hi - g.diff_lo) / 2).mean()) if k else math.nan
         tested = g[g.p_value.notna()]
-        rows.append({**dict(zip(keys, key)), "rate": g.rate.iloc[0], "seeds": k,
+        rows.append({**dict(zip(keys, key)), "rate": group.rate.iloc[0], "seeds": k,
                      "rate_a": float(g.rate_a.mean()), "rate_b": float(g.rate_b.mean()),
-                     "diff": mean, "diff_sd": sd, "diff_lo": mean - half, "diff_hi": mean + half,
+                     "diff": mean, "diff_sd": sd, "seed_lo": mean - seed_half, "seed_hi": mean + seed_half,
+                     "image_lo": mean - image_half, "image_hi": mean + image_half,
                      "seeds_b_ahead": int((tested.significant & (tested["diff"] > 0)).sum()),
                      "seeds_a_ahead": int((tested.significant & (tested["diff"] < 0)).sum()),
                      "seeds_ns": int((~tested.significant).sum())})
     out = pd.DataFrame(rows)
-    out["verdict"] = np.select([out.diff_lo > 0, out.diff_hi < 0], ["B ahead", "A ahead"], "n.s.")
+    b_ahead = (out.seed_lo > 0) & (out.image_lo > 0)
+    a_ahead = (out.seed_hi < 0) & (out.image_hi < 0)
+    out["verdict"] = np.select([b_ahead, a_ahead], ["B ahead", "A ahead"], "n.s.")
     return out
 
 
 def seeds_markdown_frame(cells: pd.DataFrame) -> pd.DataFrame:
-    """`over_seeds` as a readable table: percents, `B-A ± half-width (t)`, the seed sd, the per-seed
-    test counts, and the verdict over seeds."""
+    """`over_seeds` as a readable table: percents, B - A with the half-widths of its interval over
+    seeds and over images, the seed sd, the per-seed test counts, and the verdict."""
     keys = [c for c in CELL_KEYS if c in cells.columns]
     out = cells[keys].copy()
     out["mode"] = out.pop("targeted").map({True: "targeted", False: "untargeted"})
     out["seeds"] = cells.seeds
     out["A (%)"] = (cells.rate_a * 100).map(lambda v: f"{v:.1f}")
     out["B (%)"] = (cells.rate_b * 100).map(lambda v: f"{v:.1f}")
-    half = (cells.diff_hi - cells.diff_lo) / 2 * 100
-    out["B-A (points)"] = [f"{d * 100:+.1f}" + ("" if np.isnan(h) else f" ± {h:.1f}")
-                           for d, h in zip(cells["diff"], half)]
+    out["B-A (points)"] = (cells["diff"] * 100).map(lambda v: f"{v:+.1f}")
+
+    def half(lo: pd.Series, hi: pd.Series) -> list[str]:
+        return ["" if np.isnan(h) else f"± {h:.1f}" for h in (hi - lo) / 2 * 100]
+
+    out["over seeds (t)"] = half(cells.seed_lo, cells.seed_hi)
+    out["over images"] = half(cells.image_lo, cells.image_hi)
     out["sd over seeds"] = (cells.diff_sd * 100).map(lambda v: "" if np.isnan(v) else f"{v:.1f}")
     out["per seed: B / A / n.s."] = [f"{b} / {a} / {n}" for b, a, n in
                                      zip(cells.seeds_b_ahead, cells.seeds_a_ahead, cells.seeds_ns)]
-    out["over seeds"] = cells.verdict
+    out["verdict"] = cells.verdict
     return out
 
 

@@ -107,37 +107,42 @@ def test_bootstrap_weights_are_drawn_once_and_cannot_be_changed():
     assert (w == expected).all()  # the draw bootstrap_mean made before it was cached
 
 
-def _seed_cells(diffs: list[float], significant: list[bool], source: str = "m") -> pd.DataFrame:
-    """`compare_attacks` rows of one cell in len(diffs) seeds."""
+def _seed_cells(diffs: list[float], significant: list[bool], source: str = "m", half: float = 0.03) -> pd.DataFrame:
+    """`compare_attacks` rows of one cell in len(diffs) seeds, each with a paired interval of +-`half`."""
     return pd.DataFrame({"norm": "linf", "eps": 0.1, "targeted": False, "source": source, "target": source,
                          "seed": range(len(diffs)), "attack_a": "a", "attack_b": "b", "rate": "success_on_correct",
                          "rate_a": 0.5, "rate_b": [0.5 + d for d in diffs], "diff": diffs,
+                         "diff_lo": [d - half for d in diffs], "diff_hi": [d + half for d in diffs],
                          "p_value": [math.nan if math.isnan(d) else 0.01 if s else 0.5
                                      for d, s in zip(diffs, significant)],
                          "significant": significant})
 
 
-def test_over_seeds_uses_the_t_interval_over_seeds_and_counts_each_seeds_test():
-    """A gap that moves with the seed is n.s. over seeds even where one seed's image test finds it;
-    a steady one holds. Checked against the t quantile for 2 degrees of freedom written out."""
+def test_over_seeds_needs_the_gap_to_hold_over_seeds_and_over_images():
+    """A gap that moves with the seed is n.s. even where the images alone would call it; a gap with
+    no seed spread (a seed-free attack pair) is n.s. when the images cannot tell; a steady, large one
+    holds. Checked against the t quantiles written out."""
     from reports.compare import over_seeds, seeds_markdown_frame
 
     t2 = 4.302652729911275  # Student t, 97.5% quantile, 2 df
     cells = pd.concat([_seed_cells([0.02, 0.04, 0.06], [False, True, True], "noisy"),
                        _seed_cells([0.10, 0.11, 0.12], [True, True, True], "steady"),
-                       _seed_cells([-0.10, -0.11, math.nan], [True, True, False], "worse")], ignore_index=True)
+                       _seed_cells([-0.10, -0.11, math.nan], [True, True, False], "worse"),
+                       _seed_cells([0.01, 0.01, 0.01], [False, False, False], "seed-free")], ignore_index=True)
     out = over_seeds(cells).set_index("source")
-    assert list(out.index) == ["noisy", "steady", "worse"]
-    noisy, steady, worse = out.loc["noisy"], out.loc["steady"], out.loc["worse"]
+    assert list(out.index) == ["noisy", "steady", "worse", "seed-free"]
+    noisy, steady, worse, free = (out.loc[s] for s in out.index)
     assert noisy["diff"] == pytest.approx(0.04) and noisy.diff_sd == pytest.approx(0.02)
-    assert noisy.diff_hi - noisy["diff"] == pytest.approx(t2 * 0.02 / math.sqrt(3))
+    assert noisy.seed_hi - noisy["diff"] == pytest.approx(t2 * 0.02 / math.sqrt(3))
+    assert noisy.image_lo == pytest.approx(0.01)  # the images alone would say B ...
     assert noisy.verdict == "n.s." and (noisy.seeds_b_ahead, noisy.seeds_a_ahead, noisy.seeds_ns) == (2, 0, 1)
-    assert steady.verdict == "B ahead" and steady.diff_lo > 0 and steady.seeds_b_ahead == 3
-    t1 = 12.706204736174707  # 1 df: the seed whose difference is missing is left out of the interval
+    assert steady.verdict == "B ahead" and steady.seed_lo > 0 and steady.seeds_b_ahead == 3
+    t1 = 12.706204736174707  # 1 df: the seed whose difference is missing is left out
     sd = 0.01 / math.sqrt(2)
-    assert worse.seeds == 2 and worse.diff_hi - worse["diff"] == pytest.approx(t1 * sd / math.sqrt(2))
+    assert worse.seeds == 2 and worse.seed_hi - worse["diff"] == pytest.approx(t1 * sd / math.sqrt(2))
     assert worse.verdict == "A ahead" and (worse.seeds_b_ahead, worse.seeds_a_ahead, worse.seeds_ns) == (0, 2, 0)
+    assert free.diff_sd == 0 and free.seed_lo > 0 and free.image_lo < 0 and free.verdict == "n.s."
     shown = seeds_markdown_frame(over_seeds(cells))
-    assert list(shown["over seeds"]) == ["n.s.", "B ahead", "A ahead"]
-    assert shown["B-A (points)"].iloc[0] == f"+4.0 ± {t2 * 2 / math.sqrt(3):.1f}"
+    assert list(shown["verdict"]) == ["n.s.", "B ahead", "A ahead", "n.s."]
+    assert shown["over seeds (t)"].iloc[0] == f"± {t2 * 2 / math.sqrt(3):.1f}" and shown["over images"].iloc[0] == "± 3.0"
     assert over_seeds(cells[cells.seed == 0]).empty  # one seed: nothing to say over seeds
