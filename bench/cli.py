@@ -7,7 +7,7 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from common.progress import show_bars
 
@@ -15,6 +15,9 @@ from .config import DEFAULT_MODELS, OPTIONS, iter_options, split_csv
 from .configfile import resolve_config
 from .errors import BenchError
 from .logs import log_stderr, quiet
+
+if TYPE_CHECKING:  # pandas is imported by the commands that need it (see below)
+    import pandas as pd
 
 # Only what parsing and checking the options needs is imported here: torch, timm and the attack
 # libraries take about 10 s to import on two cores, so each command imports them itself, and help
@@ -274,7 +277,7 @@ SEEDS_NOTE = ("B - A: the mean over seeds of each seed's difference. Over seeds 
               "intervals exclude 0, else n.s.\n\n")
 
 
-def _seeds_section(cells, out: Path) -> str:
+def _seeds_section(cells: pd.DataFrame, out: Path) -> str:
     """With several attack seeds: the comparison over seeds as a Markdown section, and
     `compare_seeds.csv` beside `compare.csv`; empty text for one seed."""
     from reports import over_seeds, seeds_markdown_frame, to_markdown
