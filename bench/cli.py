@@ -111,13 +111,16 @@ def _build_parser() -> argparse.ArgumentParser:
     zsub = z.add_subparsers(dest="zoo_command", parser_class=_Parser)
     zt = zsub.add_parser("train", parents=[common], help="train the mini zoo on the dataset and cache it")
     zt.add_argument("--models", default=",".join(DEFAULT_MODELS))
-    zt.add_argument("--dataset", default="fashion-mnist")
+    zt.add_argument("--dataset", default="fashion-mnist", help=OPTIONS["dataset"].metadata["help"])
     zt.add_argument("--seed", type=int, default=0, help="training seed; each seed is cached apart (bench run "
                                                         "--zoo-seed picks one)")
     zt.add_argument("--force", action="store_true", help="retrain even when cached weights are intact")
-    zt.add_argument("--data-dir", default=None, help="folder with the dataset files (else $BENCH_DATA, Debian path)")
-    zt.add_argument("--download", action="store_true", help="download the dataset with torchvision if not found")
-    zt.add_argument("--cache-dir", default=None, help="weights cache (default $BENCH_CACHE or ~/.cache/vizpert-bench)")
+    for name in ("data_dir", "download", "cache_dir"):  # the same options as bench run's, with their help
+        flag, spec = "--" + name.replace("_", "-"), OPTIONS[name].metadata
+        if spec["kind"] == "switch":
+            zt.add_argument(flag, action="store_true", help=spec["help"])
+        else:
+            zt.add_argument(flag, default=None, help=spec["help"])
 
     c = sub.add_parser("cache", help="the fit cache: what it holds (list), removing fits (prune)")
     csub = c.add_subparsers(dest="cache_command", parser_class=_Parser)
