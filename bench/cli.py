@@ -7,7 +7,7 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from common.progress import show_bars
 
@@ -55,22 +55,27 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     for name, meta, default in iter_options():
         if meta["group"] not in sections:
             sections[meta["group"]] = p.add_argument_group(meta["group"])
-        section = sections[meta["group"]]
-        flag, kind = "--" + name.replace("_", "-"), meta["kind"]
-        help_text = meta["help"] + ("" if default in (None, {}) else f" (default {_default_text(default, kind)})")
-        if kind == "checkpoints":
-            section.add_argument("--checkpoint", dest="checkpoints", action="append", metavar=meta["metavar"],
-                                 help=meta["help"])
-        elif kind == "switch":
-            section.add_argument(flag, action="store_true", default=None, help=meta["help"])
-        elif kind == "bool":
-            section.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        elif kind == "choice":
-            section.add_argument(flag, choices=meta["choices"], help=help_text)
-        elif kind == "int":
-            section.add_argument(flag, type=int, help=help_text)
-        else:
-            section.add_argument(flag, help=help_text)
+        add_option(sections[meta["group"]], name, meta, default)
+
+
+def add_option(group: Any, name: str, meta: Mapping[str, Any], default: Any) -> None:
+    """The flag of one RunConfig option (`iter_options`) on a parser or argument group, defaulting to
+    None: `bench run`'s flags, and the ones other commands share with it (`bench zoo train --cache-dir`)."""
+    flag, kind = "--" + name.replace("_", "-"), meta["kind"]
+    help_text = meta["help"] + ("" if default in (None, {}) else f" (default {_default_text(default, kind)})")
+    if kind == "checkpoints":
+        group.add_argument("--checkpoint", dest="checkpoints", action="append", metavar=meta["metavar"],
+                           help=meta["help"])
+    elif kind == "switch":
+        group.add_argument(flag, action="store_true", default=None, help=meta["help"])
+    elif kind == "bool":
+        group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+    elif kind == "choice":
+        group.add_argument(flag, choices=meta["choices"], help=help_text)
+    elif kind == "int":
+        group.add_argument(flag, type=int, help=help_text)
+    else:
+        group.add_argument(flag, help=help_text)
 
 
 def run_overrides(a: argparse.Namespace) -> dict[str, Any]:
@@ -115,17 +120,14 @@ def _build_parser() -> argparse.ArgumentParser:
     zt.add_argument("--seed", type=int, default=0, help="training seed; each seed is cached apart (bench run "
                                                         "--zoo-seed picks one)")
     zt.add_argument("--force", action="store_true", help="retrain even when cached weights are intact")
-    for name in ("data_dir", "download", "cache_dir"):  # the same options as bench run's, with their help
-        flag, spec = "--" + name.replace("_", "-"), OPTIONS[name].metadata
-        if spec["kind"] == "switch":
-            zt.add_argument(flag, action="store_true", help=spec["help"])
-        else:
-            zt.add_argument(flag, default=None, help=spec["help"])
+    for name, meta, default in iter_options():  # the options zoo train shares with bench run
+        if name in ("data_dir", "download", "cache_dir"):
+            add_option(zt, name, meta, default)
 
     c = sub.add_parser("cache", help="the fit cache: what it holds (list), removing fits (prune)")
     csub = c.add_subparsers(dest="cache_command", parser_class=_Parser)
     cache_dir = argparse.ArgumentParser(add_help=False)
-    cache_dir.add_argument("--cache-dir", default=None, help=OPTIONS["cache_dir"].metadata["help"])
+    add_option(cache_dir, "cache_dir", OPTIONS["cache_dir"].metadata, None)
     csub.add_parser("list", parents=[cache_dir], help="every fit: attack, budget, model, size, last use")
     cp = csub.add_parser("prune", parents=[common, cache_dir],
                          help="remove fits (a later run refits what it needs); the zoo's weights stay")
