@@ -12,6 +12,8 @@ import argparse
 import json
 from pathlib import Path
 
+import pandas as pd
+
 import bench
 from bench.runfolder import stored_rows
 from benchlib import write_result
@@ -52,8 +54,6 @@ def main() -> None:
     a = p.parse_args()
     config = ROOT / "configs" / "vizpert-ablation.toml"
     result = bench.run(config, output=a.output, run_id=a.run_id)
-    import pandas as pd
-
     timings = pd.read_csv(result.run_dir / "timings.csv")  # a cached fit's row keeps its fit's seconds
     df = rows_frame(stored_rows(result.run_dir))
     abl = ablation_table(df).drop(columns="params")

@@ -126,15 +126,22 @@ def over_seeds(cells: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _rates_head(cells: pd.DataFrame, keys: list[str], **between: pd.Series) -> pd.DataFrame:
+    """The start of a readable comparison table: the cell's keys with `targeted` as a mode, the
+    `between` columns, then A's and B's rate in percent."""
+    out = cells[keys].copy()
+    out["mode"] = out.pop("targeted").map({True: "targeted", False: "untargeted"})
+    for name, column in between.items():
+        out[name] = column
+    out["A (%)"] = (cells.rate_a * 100).map(lambda v: f"{v:.1f}")
+    out["B (%)"] = (cells.rate_b * 100).map(lambda v: f"{v:.1f}")
+    return out
+
+
 def seeds_markdown_frame(cells: pd.DataFrame) -> pd.DataFrame:
     """`over_seeds` as a readable table: percents, B - A with the half-widths of its interval over
     seeds and over images, the seed sd, the per-seed test counts, and the verdict."""
-    keys = [c for c in CELL_KEYS if c in cells.columns]
-    out = cells[keys].copy()
-    out["mode"] = out.pop("targeted").map({True: "targeted", False: "untargeted"})
-    out["seeds"] = cells.seeds
-    out["A (%)"] = (cells.rate_a * 100).map(lambda v: f"{v:.1f}")
-    out["B (%)"] = (cells.rate_b * 100).map(lambda v: f"{v:.1f}")
+    out = _rates_head(cells, [c for c in CELL_KEYS if c in cells.columns], seeds=cells.seeds)
     out["B-A (points)"] = (cells["diff"] * 100).map(lambda v: f"{v:+.1f}")
 
     def half(lo: pd.Series, hi: pd.Series) -> list[str]:
@@ -152,11 +159,7 @@ def seeds_markdown_frame(cells: pd.DataFrame) -> pd.DataFrame:
 def paired_markdown_frame(cells: pd.DataFrame) -> pd.DataFrame:
     """The per-cell comparison as a readable table: percents, `B-A ± half-width`, p, and `n.s.` where
     the difference is not significant at 5%."""
-    keys = [c for c in (*CELL_KEYS, "seed") if c in cells.columns]
-    out = cells[keys].copy()
-    out["mode"] = out.pop("targeted").map({True: "targeted", False: "untargeted"})
-    out["A (%)"] = (cells.rate_a * 100).map(lambda v: f"{v:.1f}")
-    out["B (%)"] = (cells.rate_b * 100).map(lambda v: f"{v:.1f}")
+    out = _rates_head(cells, [c for c in (*CELL_KEYS, "seed") if c in cells.columns])
     half = (cells.diff_hi - cells.diff_lo) / 2 * 100
     out["B-A (points)"] = [f"{d * 100:+.1f}" + ("" if np.isnan(h) else f" ± {h:.1f}")
                            for d, h in zip(cells["diff"], half)]

@@ -240,7 +240,7 @@ def ablation_table(df: pd.DataFrame, method: str = "vizpert") -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _over_seeds(df: pd.DataFrame, hint: bool = True) -> str:
+def _seeds_note(df: pd.DataFrame, hint: bool = True) -> str:
     """", mean over k seeds" when the rows hold several attack seeds (tables that average them say so;
     with `hint`, pointing at the comparison that tells a seed's draw from a difference)."""
     k = df.seed.nunique() if "seed" in df.columns else 1
@@ -340,7 +340,7 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
         put("ablation_vizpert.csv", abl.to_csv(index=False))
         put("ablation_vizpert.tex", to_latex(abl.drop(columns="params"), "VizPert ablation: white-box targeted "
                                              "success and untargeted success (\\%) and SSIM per source model"
-                                             f"{_over_seeds(df, hint=False)}; best per column in bold.",
+                                             f"{_seeds_note(df, hint=False)}; best per column in bold.",
                                              "tab:ablation_vizpert", bold="all"))
     keys = df[["attack", "eps", "norm", "targeted"]].drop_duplicates().itertuples(index=False)
     for attack, eps, norm, targeted in keys:
@@ -387,7 +387,7 @@ def summary_sections(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Sequence
         out.append(("Across attack seeds (white-box, %)", seeds, ()))
     abl = ablation_table(df)
     if not abl.empty:
-        out.append((f"VizPert ablation (white-box, %{_over_seeds(df)}; parameters in ablation_vizpert.csv)",
+        out.append((f"VizPert ablation (white-box, %{_seeds_note(df)}; parameters in ablation_vizpert.csv)",
                     abl.drop(columns="params"), "all"))
     out.append(("Clean accuracy (%)", clean_accuracy_table(df), ()))
     return out
