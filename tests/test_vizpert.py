@@ -44,6 +44,41 @@ def test_label_blocks_inject_the_class_at_every_upsampling_block():
     assert sum(isinstance(m, LabelBlock) for m in image.modules()) == 1 + 2 + 2  # input, encoder, decoder
 
 
+@pytest.mark.parametrize("condition", ["class", "image"])
+def test_extra_blocks_deepen_the_decoder_each_behind_its_own_label_block(condition):
+    """extra_blocks=2 adds two 3x3 conv blocks per upsampling block (28x28: 2 of them), each with a label
+    block under label_injection='all' and none under 'input'; 0 leaves the generator as it was, down to
+    its initial weights (the new blocks are built last), so stored fits keep meaning the same thing."""
+    from attacks.vizpert.generator import LabelBlock
+
+    def build(extra: int, injection: str = "all") -> nn.Module:
+        torch.manual_seed(0)
+        return build_generator(GeneratorConfig(condition, 10, 1, 28, 28, label_injection=injection,
+                                               extra_blocks=extra))
+
+    def labels(gen: nn.Module) -> int:
+        return sum(isinstance(m, LabelBlock) for m in gen.modules())
+
+    def convs(gen: nn.Module) -> int:
+        return sum(isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3) for m in gen.modules())
+
+    shallow, deep, deep_input = build(0), build(2), build(2, "input")
+    assert labels(deep) == labels(shallow) + 2 * 2 and labels(deep_input) == (1 if condition == "image" else 0)
+    assert convs(deep) == convs(shallow) + 2 * 2 == convs(deep_input)
+    state = deep.state_dict()
+    assert all(torch.equal(v, state[k]) for k, v in shallow.state_dict().items())  # same draws, same names
+    c = torch.tensor([0, 9])
+    with torch.no_grad():
+        out = deep(c) if condition == "class" else deep(torch.rand(2, 1, 28, 28), c)
+    assert out.shape == (2, 1, 28, 28)
+
+
+def test_extra_blocks_at_its_default_leaves_keys_alone():
+    default, deep = attacks.create("vizpert"), attacks.create("vizpert", extra_blocks=2)
+    assert "extra_blocks" not in default.config() and "extra_blocks" not in default.fit_config()
+    assert deep.fit_config()["extra_blocks"] == 2
+
+
 @pytest.fixture(scope="module")
 def ten_class():
     """A 10-class synthetic set and a tiny CNN trained on it (a few seconds)."""
@@ -149,7 +184,10 @@ def test_untargeted_uses_the_class_that_fools_most(ten_class):
 
 
 @pytest.mark.parametrize("name,params", [("vizpert", {"steps": 150}), ("class_uap", {"steps": 150}),
-                                         ("vizpert", {"steps": 60, "condition": "image", "width": 16})])
+                                         ("vizpert", {"steps": 150, "extra_blocks": 2}),
+                                         ("vizpert", {"steps": 60, "condition": "image", "width": 16}),
+                                         ("vizpert", {"steps": 60, "condition": "image", "width": 16,
+                                                      "extra_blocks": 1})])
 def test_targeted_perturbations_reach_their_targets(ten_class, name, params):
     ds, model, loader = ten_class
     x, y = ds.test.x[:300], ds.test.y[:300]
@@ -165,7 +203,8 @@ def test_targeted_perturbations_reach_their_targets(ten_class, name, params):
 
 @pytest.mark.parametrize("params,msg", [({"objective": "dream"}, "objective"), ({"condition": "text"}, "condition"),
                                         ({"condition": "image", "objective": "visualize"}, "needs objective"),
-                                        ({"steps": 0}, "positive integer"), ({"freeze_classifier": "yes"}, "true or false")])
+                                        ({"steps": 0}, "positive integer"), ({"freeze_classifier": "yes"}, "true or false"),
+                                        ({"extra_blocks": -1}, "extra_blocks")])
 def test_bad_parameters_are_one_line_errors(params, msg):
     with pytest.raises(attacks.AttackError, match=msg):
         attacks.create("vizpert", **params)

@@ -53,6 +53,9 @@ class VizPert(Attack):
         "batch_size": positive_int(128, "fit images per step"),
         "lr": Param(2e-3, "Adam learning rate (cosine decay)", float, low=0, low_open=True),
         "width": positive_int(None, "generator width multiplier (none: 32 for G(c), 64 for G(x, c))", none_ok=True),
+        "extra_blocks": Param(0, "3x3 conv blocks after each upsampling block of the generator, each behind a "
+                              "label block of its own unless label_injection='input' (a deeper generator)",
+                              int, low=0, keyed=False),
         "loss": Param("ce", "ce (the paper) or margin (logit margin clipped at -5)", choices=("ce", "margin")),
         "class_batch": Param("random", f"above {CLASS_BATCH_MAX} classes, which classes a perturb step generates: "
                              f"random, {CLASS_BATCH_MAX} random classes (the step's images whose target is "
@@ -82,9 +85,7 @@ class VizPert(Attack):
         step's images, G(c) on the classes a step generates; G(x, c) adds its forwards while ranking,
         G(c) its forward over every class once trained (at 1000 classes, 8 forwards of 128)."""
         p = self._params
-        cfg = GeneratorConfig(p["condition"], num_classes, *x.shape[1:], width_mult=p["width"],
-                              label_injection=p["label_injection"])
-        gen = build_generator(cfg).to(x.device)
+        gen = build_generator(self._generator_config(num_classes, x.shape[1:])).to(x.device)
         if p["condition"] == "image":
             batch = p["batch_size"]
             step = generator_step_seconds(gen, batch, probe_images(x, conditional=True))
@@ -95,6 +96,12 @@ class VizPert(Attack):
             after = generator_forward_seconds(step / batch, num_classes)
         return p["steps"] * step + after
 
+    def _generator_config(self, num_classes: int, shape: tuple[int, ...]) -> GeneratorConfig:
+        """The generator these parameters ask for, on images of `shape` (C, H, W)."""
+        p = self._params
+        return GeneratorConfig(p["condition"], num_classes, *shape, width_mult=p["width"],
+                               label_injection=p["label_injection"], extra_blocks=p["extra_blocks"])
+
     def ranks_classes(self) -> bool:
         """G(c) ranks its class perturbations, G(x, c) its classes through the generator."""
         return True
@@ -104,8 +111,7 @@ class VizPert(Attack):
         self.check_budget_supported(budget)
         p = self._params
         device, x_fit, y_fit, n_cls, g = fit_inputs(model, loader, seed)
-        cfg = GeneratorConfig(p["condition"], n_cls, *x_fit.shape[1:], width_mult=p["width"],
-                              label_injection=p["label_injection"])
+        cfg = self._generator_config(n_cls, x_fit.shape[1:])
         gen = build_generator(cfg).to(device)
         guide = guide_for(model, p["freeze_classifier"])
         params = list(gen.parameters()) + ([] if p["freeze_classifier"] else list(guide.parameters()))

@@ -4,7 +4,9 @@ Written by hand: no library has the paper's design. The class enters through a l
 projected to the first feature map AND, in "skip-connection-inspired" label blocks, again before
 every upsampling block (and, for G(x, c), before every encoder block): each label block embeds c,
 projects it to a few channels at that block's spatial size and concatenates them to the features.
-`label_injection="input"` keeps only the input embedding (the paper's ablation).
+`label_injection="input"` keeps only the input embedding (the paper's ablation). `extra_blocks`
+deepens the decoder with 3x3 conv blocks after each upsampling, each behind a label block of its own,
+so that the label blocks can be tested where the paper argues they matter: a deep generator.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class GeneratorConfig:
     width: int
     width_mult: int = 32    # channels of the last block; doubled towards the start
     label_injection: str = "all"
+    extra_blocks: int = 0   # 3x3 conv blocks after each upsampling block (0: the original depth)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,13 +68,18 @@ def _up_block(cin: int, cout: int) -> nn.Sequential:
                          nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
+def _conv_block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
 def _down_block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=False),
                          nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, inplace=True))
 
 
 class _Decoder(nn.Module):
-    """Upsampling path of both generators: [label block] + up block, k times, then conv + tanh.
+    """Upsampling path of both generators: [label block] + up block, then `extra_blocks` times
+    [label block] + 3x3 conv block, k times over; then conv + tanh.
 
     `skips[i]` channels (U-Net style encoder features of the same size) are concatenated after
     up block i; the class generator has none.
@@ -91,10 +99,17 @@ class _Decoder(nn.Module):
         last = chans[-1] + skips[-1] if k else cin
         self.out = nn.Sequential(nn.Conv2d(last, cfg.channels, 3, padding=1), nn.Tanh())
         self.inject = inject
+        # built last, so that a generator with extra_blocks=0 draws the same initial weights as before
+        self.refine = nn.ModuleList([nn.ModuleList([
+            nn.ModuleList([LabelBlock(cfg.num_classes, h0 * 2 ** (i + 1), w0 * 2 ** (i + 1)) if inject
+                           else nn.Identity(), _conv_block(chans[i + 1] + extra, chans[i + 1])])
+            for _ in range(cfg.extra_blocks)]) for i in range(k)])
 
     def forward(self, h: torch.Tensor, c: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
         for i, (label, up) in enumerate(zip(self.labels, self.ups)):
             h = up(label(h, c) if self.inject else h)
+            for refine_label, conv in self.refine[i]:
+                h = conv(refine_label(h, c) if self.inject else h)
             if skips:
                 h = torch.cat([h, skips[i]], dim=1)
         return self.out(h)
