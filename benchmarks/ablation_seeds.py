@@ -1,10 +1,11 @@
-"""The VizPert ablation over three fit seeds (`configs/vizpert-ablation.toml`), each variant tested
-against its reference over the seeds and over the images (`reports.compare.over_seeds`): does a
-switch change the attack, or only the draw of one seed? Runs (or resumes) the grid, then writes
-the means, the per-seed rates and the comparisons.
+"""A VizPert ablation over three fit seeds, each variant tested against its reference over the seeds
+and over the images (`reports.compare.over_seeds`): does a switch change the attack, or only the draw
+of one seed? Runs (or resumes) the grid, then writes the means, the per-seed rates and the comparisons.
 
     .venv/bin/python benchmarks/ablation_seeds.py [--output reports/runs --run-id ablation-seeds]
-        # -> benchmarks/results/ablation_seeds.json
+        # configs/vizpert-ablation.toml -> benchmarks/results/ablation_seeds.json
+    .venv/bin/python benchmarks/ablation_seeds.py --config vizpert-depth-ablation
+        # the label blocks in a deep generator -> benchmarks/results/ablation_seeds_depth.json
 """
 from __future__ import annotations
 
@@ -21,8 +22,15 @@ from reports import compare_attacks, over_seeds, rows_frame
 from reports.tables import ablation_table, seeds_table
 
 ROOT = Path(__file__).resolve().parents[1]
-PAIRS = [("vizpert", "vizpert-input-only"), ("vizpert", "vizpert-trainable"), ("vizpert", "vizpert-visualize"),
-         ("vizpert-visualize", "vizpert-visualize-input-only")]
+# config in configs/ -> (result file, default run id, the (A, B) pairs compared: B against its reference A)
+ABLATIONS = {
+    "vizpert-ablation": ("ablation_seeds.json", "ablation-seeds", [
+        ("vizpert", "vizpert-input-only"), ("vizpert", "vizpert-trainable"), ("vizpert", "vizpert-visualize"),
+        ("vizpert-visualize", "vizpert-visualize-input-only")]),
+    "vizpert-depth-ablation": ("ablation_seeds_depth.json", "ablation-seeds-depth", [
+        ("vizpert-deep-input-only", "vizpert-deep"), ("vizpert", "vizpert-deep"),
+        ("vizpert", "vizpert-deep-input-only")]),
+}
 
 
 def pair_result(df, a: str, b: str) -> dict:
@@ -49,23 +57,26 @@ def pair_result(df, a: str, b: str) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="vizpert-ablation", choices=sorted(ABLATIONS))
     p.add_argument("--output", default="reports/runs")
-    p.add_argument("--run-id", default="ablation-seeds")
+    p.add_argument("--run-id", default=None, help="default: the ablation's own (ablation-seeds, ablation-seeds-depth)")
     a = p.parse_args()
-    config = ROOT / "configs" / "vizpert-ablation.toml"
-    result = bench.run(config, output=a.output, run_id=a.run_id)
+    result_name, default_run_id, pairs = ABLATIONS[a.config]
+    run_id = a.run_id or default_run_id
+    config = ROOT / "configs" / f"{a.config}.toml"
+    result = bench.run(config, output=a.output, run_id=run_id)
     timings = pd.read_csv(result.run_dir / "timings.csv")  # a cached fit's row keeps its fit's seconds
     df = rows_frame(stored_rows(result.run_dir))
     abl = ablation_table(df).drop(columns="params")
     write_result({
-        "command": f"bench run --config configs/vizpert-ablation.toml (run folder {result.run_dir})",
+        "command": f"bench run --config configs/{a.config}.toml (run folder {result.run_dir})",
         "seeds": sorted(int(s) for s in df.seed.unique()), "n_eval": int(df.n.iloc[0]),
         "fit_seconds_mean_by_variant": timings.groupby("attack", sort=False).fit_seconds.mean().round(1).to_dict(),
         "fit_machine": sorted(set(timings.machine.dropna())),
         "ablation_mean_over_seeds": json.loads(abl.round(2).to_json(orient="records")),
         "per_seed_whitebox": json.loads(seeds_table(df).round(2).to_json(orient="records")),
-        "comparisons": [pair_result(df, x, y) for x, y in PAIRS],
-    }, Path(__file__).parent / "results" / "ablation_seeds.json")
+        "comparisons": [pair_result(df, x, y) for x, y in pairs],
+    }, Path(__file__).parent / "results" / result_name)
 
 
 if __name__ == "__main__":
