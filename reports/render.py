@@ -72,8 +72,10 @@ def run_facts(run_dir: Path, df: pd.DataFrame | None = None) -> list[str]:
     m = json.loads(path.read_text())
     cfg = m.get("config", {})
     attacks = [a.get("label") or a.get("name") for a in cfg.get("attacks", []) if isinstance(a, dict)]
+    seeds = cfg.get("seeds")  # several attack seeds: `seed` still draws the images and the targets
     facts = [f"dataset {cfg.get('dataset')}: {cfg.get('n')} eval images, {cfg.get('n_fit')} fit images, "
-             f"seed {cfg.get('seed')}",
+             f"seed {cfg.get('seed')}" + (f" (images, targets); attack seeds {', '.join(map(str, seeds))}"
+                                          if seeds else ""),
              f"models: {', '.join(cfg.get('models', []))}",
              f"attacks: {', '.join(a for a in attacks if a)}; {cfg.get('norm')} eps "
              f"{', '.join(format(e, '.4g') for e in cfg.get('eps', []))}",

@@ -235,6 +235,19 @@ def test_the_run_facts_name_what_the_floats_depended_on(tmp_path):
     assert machine_text({**cpu, "torch_threads": 1}) == "cpu, 1 torch thread, AVX2"
 
 
+def test_the_run_facts_tell_the_image_seed_from_the_attack_seeds(tmp_path):
+    """With --seeds the attacks run once per seed on the images and targets that --seed drew."""
+    import json
+
+    from reports.render import run_facts
+
+    cfg = {"dataset": "synthetic", "n": 8, "n_fit": 4, "seed": 5}
+    (tmp_path / "manifest.json").write_text(json.dumps({"config": cfg}))
+    assert run_facts(tmp_path)[0] == "dataset synthetic: 8 eval images, 4 fit images, seed 5"
+    (tmp_path / "manifest.json").write_text(json.dumps({"config": {**cfg, "seeds": [0, 1, 2]}}))
+    assert run_facts(tmp_path)[0].endswith("seed 5 (images, targets); attack seeds 0, 1, 2")
+
+
 def test_a_merged_grid_names_the_machines_its_shards_ran_on(tmp_path):
     """Shards on machines with another thread count compute other floats: the merged manifest keeps each
     shard's device, and the facts list the setups only when they differ."""
