@@ -77,6 +77,17 @@ def _down_block(cin: int, cout: int) -> nn.Sequential:
                          nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, inplace=True))
 
 
+def _refine_stage(cfg: GeneratorConfig, h: int, w: int, channels: int) -> nn.ModuleList:
+    """The `extra_blocks` (label block, 3x3 conv block) pairs of one decoder resolution; the label block
+    is an Identity (skipped) under label_injection="input"."""
+    inject = cfg.label_injection == "all"
+    extra = LABEL_CHANNELS if inject else 0
+    return nn.ModuleList([
+        nn.ModuleList([LabelBlock(cfg.num_classes, h, w) if inject else nn.Identity(),
+                       _conv_block(channels + extra, channels)])
+        for _ in range(cfg.extra_blocks)])
+
+
 class _Decoder(nn.Module):
     """Upsampling path of both generators: [label block] + up block, then `extra_blocks` times
     [label block] + 3x3 conv block, k times over; then conv + tanh.
@@ -100,10 +111,8 @@ class _Decoder(nn.Module):
         self.out = nn.Sequential(nn.Conv2d(last, cfg.channels, 3, padding=1), nn.Tanh())
         self.inject = inject
         # built last, so that a generator with extra_blocks=0 draws the same initial weights as before
-        self.refine = nn.ModuleList([nn.ModuleList([
-            nn.ModuleList([LabelBlock(cfg.num_classes, h0 * 2 ** (i + 1), w0 * 2 ** (i + 1)) if inject
-                           else nn.Identity(), _conv_block(chans[i + 1] + extra, chans[i + 1])])
-            for _ in range(cfg.extra_blocks)]) for i in range(k)])
+        self.refine = nn.ModuleList([_refine_stage(cfg, h0 * 2 ** (i + 1), w0 * 2 ** (i + 1), chans[i + 1])
+                                     for i in range(k)])
 
     def forward(self, h: torch.Tensor, c: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
         for i, (label, up) in enumerate(zip(self.labels, self.ups)):
