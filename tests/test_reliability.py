@@ -163,7 +163,7 @@ def test_a_cached_weight_file_corrupted_by_one_byte_is_detected_on_the_next_run(
 
 
 def test_a_corrupt_fitted_attack_is_refitted(tmp_path, private_cache, capsys):
-    args = ["run", "--dataset", "synthetic", "--models", "mini:vgg", "--attacks", "class_uap", "--n", "50",
+    args = ["run", "--dataset", "synthetic", "--models", "mini:vgg", "--attacks", "class_uap[steps=30]", "--n", "50",
             "--n-fit", "40", "--mode", "untargeted", "--output", str(tmp_path), "--cache-dir", str(private_cache)]
     assert main(args + ["--run-id", "one"]) == 0
     fitted = sorted((private_cache / "fitted").glob("*.safetensors"))

@@ -183,10 +183,12 @@ def test_untargeted_uses_the_class_that_fools_most(ten_class):
     assert fitted.meta["untargeted_class"] == max(range(10), key=lambda c: rates[c])
 
 
+# the deep and G(x, c) variants take fewer steps than they need for the bar with room: over seeds 0-2
+# the margin over `base + 0.2` was at least 0.31 (deep G(c), 80 steps) and 0.21 (G(x, c), 40 steps)
 @pytest.mark.parametrize("name,params", [("vizpert", {"steps": 150}), ("class_uap", {"steps": 150}),
-                                         ("vizpert", {"steps": 150, "extra_blocks": 2}),
-                                         ("vizpert", {"steps": 60, "condition": "image", "width": 16}),
-                                         ("vizpert", {"steps": 60, "condition": "image", "width": 16,
+                                         ("vizpert", {"steps": 80, "extra_blocks": 2}),
+                                         ("vizpert", {"steps": 40, "condition": "image", "width": 16}),
+                                         ("vizpert", {"steps": 40, "condition": "image", "width": 16,
                                                       "extra_blocks": 1})])
 def test_targeted_perturbations_reach_their_targets(ten_class, name, params):
     ds, model, loader = ten_class

@@ -60,24 +60,24 @@ print(m.info["weights"], m.info["data_config"]["mean"], m.mean.flatten().tolist(
     assert "hf-hub:timm/resnet18.a1_in1k [0.485, 0.456, 0.406]" in out.stdout
 
 
-def test_missing_pretrained_weights_are_one_line_saying_where_and_how(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "bench", "run", "--dataset", "synthetic", "--models", "timm:resnet18",
-                          "--pretrained", "--output", str(tmp_path / "runs")], capture_output=True, text=True,
-                         env={**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1",
-                              "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=300)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+def test_missing_pretrained_weights_are_one_line_saying_where_and_how(tmp_path, monkeypatch, capsys):
+    """In process (the offline-load test above runs the real HF_HOME in a subprocess): the CLI's class
+    check comes before any download, and a model missing from the cache says where it looked and how to fix it."""
+    from bench.cli import main
+    from zoo import timm_models
+
+    monkeypatch.setattr(timm_models, "_hf_cache", lambda: str(tmp_path / "hf" / "hub"))
+    monkeypatch.setattr(timm, "create_model", lambda *a, **k: pytest.fail("timm was asked to build the model"))
+    code = main(["run", "--dataset", "synthetic", "--models", "timm:resnet18", "--pretrained",
+                 "--output", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
     # synthetic has 4 classes: the class mismatch is caught before any download is tried
-    assert out.stderr.count("\n") == 1 and "predicts 1000 classes but synthetic has 4" in out.stderr
-    out = run_py("""
-import zoo
-spec = zoo.InputSpec("imagefolder:val", 3, 64, 64, 1000, (0.5,) * 3, (0.25,) * 3)
-try:
-    zoo.load("timm:densenet121", spec, pretrained=True)
-except zoo.ZooError as exc:
-    print(exc)
-""", tmp_path / "hf")
-    msg = out.stdout.strip()
-    assert msg.count("\n") == 0 and "no pretrained weights for timm:densenet121" in msg, out.stderr[-800:]
+    assert err.count("\n") == 1 and "predicts 1000 classes but synthetic has 4" in err
+    with pytest.raises(zoo.ZooError) as info:
+        zoo.load("timm:densenet121", SPEC, pretrained=True)
+    msg = str(info.value)
+    assert msg.count("\n") == 0 and "no pretrained weights for timm:densenet121" in msg
     assert str(tmp_path / "hf" / "hub") in msg and "HF_HUB_OFFLINE=1" in msg and "--checkpoint timm:densenet121=PATH" in msg
 
 
