@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: interleaved timing and writing the JSON result."""
+"""What the benchmark scripts share: the trained mini zoo, interleaved timing and writing the JSON result."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,24 @@ import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from bench.datatypes import Dataset
+
+
+def trained_models(names: list[str], ds: Dataset, device: str = "cpu",
+                   log: Callable[[str], None] = lambda _: None) -> dict[str, nn.Module]:
+    """The zoo models `names` on `device`, the `mini:` ones trained first where the cache lacks them
+    (minutes for the Fashion-MNIST zoo, once): what `bench run` does before its grid."""
+    import torch
+
+    from bench.models import load_models, train_missing
+
+    train_missing(names, ds, log=log, device=device)
+    return load_models(names, ds, torch.device(device))
 
 
 def interleaved_medians(runs: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:

@@ -20,7 +20,7 @@ import attacks
 from attacks import Budget
 from bench.data import load_dataset
 from bench.metrics import predict
-from bench.models import load_models, train_missing
+from benchlib import trained_models
 
 VARIANTS = [
     ("gap", {}), ("cda", {}), ("ttp", {}),
@@ -52,8 +52,7 @@ def main() -> None:
     ap.add_argument("--variants", default=None, help="comma list of variant indices into VARIANTS")
     a = ap.parse_args()
     ds = load_dataset("fashion-mnist")
-    train_missing([a.model], ds, log=lambda _: None)
-    model = load_models([a.model], ds, torch.device("cpu"))[a.model]
+    model = trained_models([a.model], ds)[a.model]
     perm = torch.randperm(len(ds.train), generator=torch.Generator().manual_seed(0))
     fit_idx, held_idx = perm[:1000], perm[1000:2000]  # make_splits(seed 0) takes the first 1000 as the fit split
     loader = DataLoader(TensorDataset(ds.train.x[fit_idx], ds.train.y[fit_idx]), batch_size=250)

@@ -25,8 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import attacks  # noqa: E402
 from bench.data import load_dataset, make_splits  # noqa: E402
-from bench.models import load_models, train_missing  # noqa: E402
-from benchlib import interleaved_medians, write_result  # noqa: E402
+from benchlib import interleaved_medians, trained_models, write_result  # noqa: E402
 
 
 def time_quickstart(cache: str | None) -> dict:
@@ -49,8 +48,7 @@ def time_quickstart(cache: str | None) -> dict:
 def pgd_throughput(model_name: str, n: int, batch_size: int, repeats: int) -> dict:
     """Images/s of the runner's `pgd` (adapter + clip + budget check) vs torchattacks.PGD directly."""
     ds = load_dataset("fashion-mnist")
-    train_missing([model_name], ds, log=lambda _: None)
-    model = load_models([model_name], ds, torch.device("cpu"))[model_name]
+    model = trained_models([model_name], ds)[model_name]
     _, ev = make_splits(ds, 10, n, 0)
     budget = attacks.Budget("linf", 0.1)
     ours = attacks.create("pgd")

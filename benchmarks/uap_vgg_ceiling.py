@@ -28,8 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import attacks  # noqa: E402
 from bench import metrics  # noqa: E402
 from bench.data import load_dataset, make_splits  # noqa: E402
-from bench.models import load_models, train_missing  # noqa: E402
-from benchlib import write_result  # noqa: E402
+from benchlib import trained_models, write_result  # noqa: E402
 
 NAMES = ["mini:resnet", "mini:densenet", "mini:vgg"]
 V1 = {"steps": 300, "batch_size": 128, "loss_clip": 9.0}  # sgd_uap version 1's defaults
@@ -63,8 +62,7 @@ def main() -> None:
     a = p.parse_args()
     out = a.out or str(ROOT / "benchmarks" / "results" / OUT[a.family])
     ds = load_dataset("fashion-mnist")
-    train_missing(NAMES, ds, log=lambda _: None)
-    models = load_models(NAMES, ds, torch.device("cpu"))
+    models = trained_models(NAMES, ds)
     _, ev = make_splits(ds, 1000, 1000, 0)
     clean = {n: metrics.predict(m, ev.x) for n, m in models.items()}
     budget = attacks.Budget("linf", 0.1)

@@ -22,8 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import attacks  # noqa: E402
 from bench.data import load_dataset, make_splits  # noqa: E402
-from bench.models import load_models, train_missing  # noqa: E402
-from benchlib import write_result  # noqa: E402
+from benchlib import trained_models, write_result  # noqa: E402
 
 
 def fooling(model, x: torch.Tensor, delta: torch.Tensor) -> float:
@@ -64,8 +63,7 @@ def main() -> None:
     ds = load_dataset("fashion-mnist")
     fit, ev = make_splits(ds, a.n_fit, a.n, 0)
     names = a.models.split(",")
-    train_missing(names, ds, log=lambda m: print(m, file=sys.stderr))
-    models = load_models(names, ds, torch.device("cpu"))
+    models = trained_models(names, ds, log=lambda m: print(m, file=sys.stderr))
     budget = attacks.Budget("linf", a.eps)
     settings = {"max_passes": 5, "target_rate": 0.8, "deepfool_steps": 10, "overshoot": 0.02}
     rows = []

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import attacks
 from attacks import Budget
 from bench.data import load_dataset, make_splits
 from bench.metrics import predict
-from bench.models import load_models, train_missing
+from benchlib import trained_models
 from reports.stats import wilson
 
 MODELS = ["mini:resnet", "mini:densenet", "mini:vgg"]
@@ -25,8 +24,7 @@ MODELS = ["mini:resnet", "mini:densenet", "mini:vgg"]
 
 def main() -> None:
     ds = load_dataset("fashion-mnist")
-    train_missing(MODELS, ds, log=lambda _: None)
-    models = load_models(MODELS, ds, torch.device("cpu"))
+    models = trained_models(MODELS, ds)
     fit, ev = make_splits(ds, 1000, 1000, 0)
     budget = Budget("linf", 0.1)
     rows = []

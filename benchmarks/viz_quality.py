@@ -29,8 +29,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import attacks
 from attacks import Budget
 from bench.data import load_fashion_mnist, make_splits
-from bench.models import load_models, train_missing
-from benchlib import write_result
+from benchlib import trained_models, write_result
 
 MODELS = ["mini:resnet", "mini:densenet", "mini:vgg"]
 METHODS = {"vizpert visualize": ("vizpert", {"objective": "visualize"}), "class_viz": ("class_viz", {})}
@@ -93,8 +92,7 @@ def main() -> None:
     a = p.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
     ds = load_fashion_mnist()
-    train_missing(MODELS, ds)  # the quickstart zoo: trained (minutes) only if not cached
-    models = load_models(MODELS, ds, torch.device("cpu"))
+    models = trained_models(MODELS, ds, log=print)  # the quickstart zoo: trained (minutes) only if not cached
     fit, ev = make_splits(ds, a.n_fit, a.n, seed=0)
     loader = DataLoader(TensorDataset(fit.x, fit.y), batch_size=250)
     budget = Budget("linf", a.eps)

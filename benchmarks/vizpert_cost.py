@@ -21,9 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 import attacks  # noqa: E402
 from bench.data import load_dataset, make_splits  # noqa: E402
-from bench.models import load_models, train_missing  # noqa: E402
 from bench.targets import make_targets  # noqa: E402
-from benchlib import interleaved_medians, write_result  # noqa: E402
+from benchlib import interleaved_medians, trained_models, write_result  # noqa: E402
 
 
 def main() -> None:
@@ -37,8 +36,7 @@ def main() -> None:
     a = p.parse_args()
     device = torch.device(a.device)
     ds = load_dataset("fashion-mnist")
-    train_missing([a.model], ds, log=lambda _: None, device=device)
-    model = load_models([a.model], ds, device)[a.model]
+    model = trained_models([a.model], ds, device=a.device)[a.model]
     fit, ev = make_splits(ds, 500, a.n, 0)
     loader = DataLoader(TensorDataset(fit.x.to(device), fit.y.to(device)), batch_size=250)
     target = make_targets(ev.y, ds.num_classes, 0)
