@@ -16,7 +16,7 @@ from . import runfolder
 from .config import RunConfig
 from .configfile import CONFIG_FILE, WHERE_KEYS, config_toml
 from .data import load_dataset, make_splits
-from .device import resolve_device
+from .device import amp_warning, resolve_device
 from .errors import BenchError
 from .logs import Log, log_stderr
 from .phases import PhaseClock
@@ -46,6 +46,8 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     if not cfg.dry_run:
         check_output(Path(cfg.output))
     device = resolve_device(cfg.device)
+    if note := amp_warning(cfg.amp, device):
+        log(f"warning: {note}")
     with clock.phase("data"):  # reading (and, for image folders, decoding) only the images used
         ds = load_dataset(cfg.dataset, cfg.data_dir, download=cfg.download, cache_dir=zoo.cache_root(cfg.cache_dir),
                           data_config=bench_models.dataset_transform(cfg, log), n_fit=cfg.n_fit, n=cfg.n,

@@ -180,3 +180,21 @@ def test_bf16_autocast_and_channels_last_keep_the_contract():
     assert xg.grad is not None and xg.grad.dtype == torch.float32 and bool(torch.isfinite(xg.grad).all())
     with pytest.raises(ValueError, match="amp 'fp8'"):
         zoo.Normalized(torch.nn.Identity(), (0.5,), (0.5,), amp="fp8")
+
+
+def test_bf16_on_a_cpu_without_native_bf16_is_one_warning_line(monkeypatch, zoo_cache, tmp_path):
+    """Emulated bf16 is several times slower than float32 (benchmarks/cpu_bf16.py): `bench run` says so
+    once, and only where it applies (not for float32, a GPU, or a CPU with native bf16)."""
+    import bench
+    from bench import device as dev
+
+    cpu = torch.device("cpu")
+    for native in (False, True):
+        monkeypatch.setattr(dev, "_native_cpu_bf16", lambda native=native: native)
+        assert (dev.amp_warning("bf16", cpu) is None) == native
+        assert dev.amp_warning("none", cpu) is None and dev.amp_warning("bf16", torch.device("cuda")) is None
+        lines: list[str] = []
+        bench.run(dataset="synthetic", models=["mini:vgg"], attacks=["fgsm"], n=10, amp="bf16", dry_run=True,
+                  cache_dir=str(zoo_cache), output=str(tmp_path), log=lines.append)
+        warned = [line for line in lines if line.startswith("warning: --amp bf16 on this CPU")]
+        assert len(warned) == (0 if native else 1) and all("use --amp none" in w for w in warned), lines
