@@ -24,7 +24,7 @@
 # full-config dry run (variables set by hand still win). GPU_CHECK_DRY=1 prints each step's command and runs
 # nothing (tests/test_gpu_check.py reads it).
 # Writes JSON to $OUT (default benchmarks/results/gpu_imagenet). On a lent machine without torchattacks, carry it
-# as a wheel in .whl/ (git-ignored through .git/info/exclude).
+# as wheels in .whl/ (git-ignored through .git/info/exclude): `bash benchmarks/gpu_wheels.sh` fetches them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${GPU_CHECK_PRESET:-}" = issue18 ]; then
