@@ -10,6 +10,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
+from common.text import close_names
+
 from .errors import AttackError
 
 _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
@@ -95,7 +97,9 @@ def resolve(owner: str, spec: dict[str, Param], given: dict[str, Any]) -> dict[s
     unknown = sorted(set(given) - set(spec))
     if unknown:
         allowed = ", ".join(sorted(spec)) or "none"
-        raise AttackError(f"attack {owner!r} has no parameter {unknown[0]!r}; its parameters: {allowed}")
+        close = close_names(unknown[0], spec, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise AttackError(f"attack {owner!r} has no parameter {unknown[0]!r}{hint}; its parameters: {allowed}")
     values = {name: p.default for name, p in spec.items()}
     values.update(given)
     for name, p in spec.items():

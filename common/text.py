@@ -22,10 +22,14 @@ def speed_text(images_per_second: float) -> str:
 
 def unknown_name_message(kind: str, name: str, choices: Iterable[str], list_command: str) -> str:
     """One line: the unknown name, close matches if any, and where to see all names."""
-    choices = sorted(choices)
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    close = close_names(name, choices)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     return f"unknown {kind} {name!r}{hint} (`{list_command}` shows all)"
+
+
+def close_names(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """Up to `n` of `choices` that look like a misspelt `name`, closest first (difflib, ratio 0.5)."""
+    return difflib.get_close_matches(name, sorted(choices), n=n, cutoff=0.5)
 
 
 def machine_text(info: dict) -> str:

@@ -302,8 +302,11 @@ def test_adapters_go_through_the_base_constructor():
     atk = attacks.create("torchattacks:MIFGSM", steps=3)
     assert atk.params["steps"] == 3 and atk.params["decay"] == 1.0  # torchattacks' default, resolved
     assert "eps" not in atk.params  # the budget sets it
-    with pytest.raises(attacks.AttackError, match="has no parameter 'stepz'; its parameters: alpha, decay, steps"):
+    with pytest.raises(attacks.AttackError,
+                       match=r"has no parameter 'stepz' \(did you mean 'steps'\?\); its parameters: alpha, decay, steps"):
         attacks.create("torchattacks:MIFGSM", stepz=3)
+    with pytest.raises(attacks.AttackError, match="has no parameter 'xyz'; its parameters: alpha, decay, steps"):
+        attacks.create("torchattacks:MIFGSM", xyz=3)  # nothing close: no guess
     with pytest.raises(attacks.AttackError, match="takes eps from the run's budget"):
         attacks.create("torchattacks:MIFGSM", eps=0.3)
 
