@@ -36,6 +36,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise BenchError(f"config file {p} is not valid TOML: {exc}") from None
     for key, value in raw.items():
+        if key not in OPTIONS and isinstance(value, dict) and value and set(value) <= set(OPTIONS):
+            raise BenchError(f"{p}: run options are top-level keys, not a [{key}] table; remove the [{key}] "
+                             f"line above {', '.join(value)}")  # a section header, as other tools' configs have
         if key not in OPTIONS:
             raise BenchError(f"{p}: {unknown_name_message('key', key, OPTIONS, 'bench run --help')}")
         types, expected = toml_type(key)

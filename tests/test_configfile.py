@@ -60,6 +60,8 @@ def test_an_attack_label_given_back_is_the_same_attack(tmp_path):
 
 @pytest.mark.parametrize("text,needle", [
     ("epz = [0.1]\n", "did you mean 'eps'"),
+    ("[run]\nn = 10\neps = [0.1]\n", "run options are top-level keys, not a [run] table; remove the [run] line above n, eps"),
+    ("[grid]\nn = 10\nfoo = 1\n", "unknown key 'grid'"),  # not only run options: no guess about sections
     ("n = \"many\"\n", "key 'n' must be an integer"),
     ("download = 1\n", "key 'download' must be true or false"),
     ("n = true\n", "key 'n' must be an integer"),
