@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from common.text import machine_text
+from common.text import close_names, machine_text
 
 from .document import compile_pdf, report_tex
 from .figures import write_figures
@@ -27,7 +27,9 @@ def parse_formats(text: str | None) -> tuple[str, ...]:
     chosen = tuple(t.strip() for t in text.split(",") if t.strip())
     for f in chosen:
         if f not in FORMATS:
-            raise ValueError(f"unknown report format {f!r}; choose from all, {', '.join(FORMATS)}")
+            close = close_names(f, FORMATS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown report format {f!r}{hint}; choose from all, {', '.join(FORMATS)}")
     return chosen
 
 

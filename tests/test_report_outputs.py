@@ -141,7 +141,7 @@ def test_bench_report_regenerates_identical_tables_and_honours_format(run_dir, t
     assert (work / "index.html").is_file() and (work / "plots" / "curves_eps_linf.png").is_file()
     capsys.readouterr()
     assert main(["report", str(work), "--format", "csv,pfd"]) == 2
-    assert "unknown report format 'pfd'" in capsys.readouterr().err
+    assert "unknown report format 'pfd' (did you mean 'pdf'?)" in capsys.readouterr().err
 
 
 def test_bench_report_compares_two_runs(run_dir, zoo_cache, tmp_path, capsys):
