@@ -8,14 +8,13 @@ is a day old: pruning removes both whatever its filters say.
 """
 from __future__ import annotations
 
-import difflib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from common.files import read_json_object
-from common.text import age_text, aligned, size_text
+from common.text import age_text, aligned, did_you_mean, size_text
 
 from .config import value_text
 from .errors import BenchError
@@ -72,9 +71,7 @@ def select(entries: list[FitEntry], *, attacks: Iterable[str] = (), older_than_d
     held = sorted({e.attack for e in entries if e.card})
     for name in attacks:
         if name not in held:
-            close = difflib.get_close_matches(name, held, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise BenchError(f"the fit cache holds no fit of attack {name!r}{hint} "
+            raise BenchError(f"the fit cache holds no fit of attack {name!r}{did_you_mean(name, held, n=1)} "
                              f"(it holds: {', '.join(held) or 'none'}; `bench cache list` shows them)")
     if older_than_days is not None and older_than_days < 0:
         raise BenchError(f"--older-than takes a number of days >= 0, got {older_than_days:g}")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 import traceback
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from common.progress import show_bars
+from common.text import did_you_mean
 
 from .config import DEFAULT_MODELS, OPTIONS, iter_options, split_csv
 from .configfile import resolve_config
@@ -336,9 +336,8 @@ def _compare_attacks(run_dir: Path, pair: str, output: Path | None) -> int:
         raise BenchError(f"--compare takes two attack labels, A,B; got {pair!r} (this run has {', '.join(labels)})")
     for name in names:
         if name not in labels:
-            close = difflib.get_close_matches(name, labels, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise BenchError(f"attack {name!r} is not in {run_dir}{hint} (its attacks: {', '.join(labels)})")
+            raise BenchError(f"attack {name!r} is not in {run_dir}{did_you_mean(name, labels, n=1)} "
+                             f"(its attacks: {', '.join(labels)})")
     cells = compare_attacks(df, names[0], names[1])
     if cells.empty:
         raise BenchError(f"{names[0]} and {names[1]} share no cell (budget, mode, source, target) in {run_dir}")

@@ -22,14 +22,18 @@ def speed_text(images_per_second: float) -> str:
 
 def unknown_name_message(kind: str, name: str, choices: Iterable[str], list_command: str) -> str:
     """One line: the unknown name, close matches if any, and where to see all names."""
-    close = close_names(name, choices)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown {kind} {name!r}{hint} (`{list_command}` shows all)"
+    return f"unknown {kind} {name!r}{did_you_mean(name, choices)} (`{list_command}` shows all)"
 
 
-def close_names(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
-    """Up to `n` of `choices` that look like a misspelt `name`, closest first (difflib, ratio 0.5)."""
-    return difflib.get_close_matches(name, sorted(choices), n=n, cutoff=0.5)
+def close_names(name: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
+    """Up to `n` of `choices` that look like a misspelt `name`, closest first (difflib ratio >= `cutoff`)."""
+    return difflib.get_close_matches(name, list(choices), n=n, cutoff=cutoff)
+
+
+def did_you_mean(name: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.5) -> str:
+    """"; did you mean 'a' or 'b'?" to end an error's first clause, or "" when nothing is close."""
+    close = close_names(name, choices, n, cutoff)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def machine_text(info: dict) -> str:

@@ -6,7 +6,6 @@ Names: `mini:<arch>` (timm classes in small settings, trained locally by `train_
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -16,6 +15,7 @@ from typing import Any
 import timm
 import torch
 from common.machine import device_info
+from common.text import did_you_mean
 
 from .cache import cache_root, load_weights, read_card, save_weights
 from .defenses import DESCRIPTIONS as DEFENSE_DESCRIPTIONS
@@ -28,11 +28,6 @@ from .timm_models import build_timm, data_config
 from .train import accuracy, fit_classifier, robust_accuracy, wrap
 
 ROBUST_TEST_IMAGES = 1000  # test images an adversarially trained model's card measures PGD-20 on
-
-
-def _did_you_mean(name: str, choices: list[str], cutoff: float = 0.5) -> str:
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=cutoff)
-    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 class NotTrainedError(ZooError):
@@ -51,7 +46,7 @@ def _mini_spec(name: str) -> MiniSpec:
     name = base_name(name)
     arch = name.split(":", 1)[1]
     if arch not in MINI_SPECS:
-        hint = _did_you_mean(name, [f"mini:{k}" for k in MINI_SPECS])
+        hint = did_you_mean(name, [f"mini:{k}" for k in MINI_SPECS])
         raise ZooError(f"unknown model {name!r}{hint} (`bench list models` shows all)")
     return MINI_SPECS[arch]
 
@@ -151,10 +146,10 @@ def validate_name(name: str) -> None:
         _mini_spec(name)
     elif family == "timm" and sep:
         if not timm.is_model(rest.split(".")[0]):
-            hint = _did_you_mean(name, [f"timm:{m}" for m in timm.list_models()], cutoff=0.6)
+            hint = did_you_mean(name, [f"timm:{m}" for m in timm.list_models()], cutoff=0.6)
             raise ZooError(f"unknown timm model {rest!r}{hint} (`python -c 'import timm; print(timm.list_models())'`)")
     else:
-        hint = _did_you_mean(name, [f"mini:{k}" for k in MINI_SPECS])
+        hint = did_you_mean(name, [f"mini:{k}" for k in MINI_SPECS])
         raise ZooError(f"unknown model {name!r}{hint}; names are mini:<arch> or timm:<name> (`bench list models`)")
 
 

@@ -19,7 +19,6 @@ Written here because timm and the attack libraries have no such wrappers with st
 """
 from __future__ import annotations
 
-import difflib
 import io
 import re
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+
+from common.text import did_you_mean
 
 from .errors import ZooError
 
@@ -77,8 +78,7 @@ DESCRIPTIONS = [
 
 
 def _bad(text: str, why: str) -> ZooError:
-    close = difflib.get_close_matches(text, _EXAMPLES, n=2, cutoff=0.4)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(text, _EXAMPLES, n=2, cutoff=0.4)
     return ZooError(f"defense {text!r} {why}{hint} (defenses: jpeg<q>, bits<b>, median<k>, smooth<sigma>[x<n>]; "
                     "`bench list models`)")
 
