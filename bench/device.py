@@ -29,13 +29,13 @@ def amp_warning(amp: str, device: torch.device) -> str | None:
     """One line when `--amp bf16` would run emulated: on a CPU without native bf16 (AVX2 only, say)
     oneDNN emulates it, and PGD on the mini zoo ran 2.7 to 6.9 times slower than float32
     (benchmarks/results/cpu_bf16.json)."""
-    if amp != "bf16" or device.type != "cpu" or _native_cpu_bf16():
+    if amp != "bf16" or device.type != "cpu" or native_cpu_bf16():
         return None
     return (f"--amp bf16 on this CPU ({torch.backends.cpu.get_cpu_capability()}, no native bf16) is emulated and "
             "runs several times slower than float32; use --amp none on it (bf16 is for GPUs and CPUs with native bf16)")
 
 
-def _native_cpu_bf16() -> bool:
+def native_cpu_bf16() -> bool:
     """Whether oneDNN runs bf16 natively here; unknown (a torch without the check) counts as yes."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

@@ -1,5 +1,5 @@
 """bf16 autocast against float32 on this CPU: PGD-10 on 256 Fashion-MNIST eval images with each mini
-model, eager, timed interleaved. Where the CPU has no native bf16 (`torch.ops.mkldnn._is_mkldnn_bf16_supported()`
+model, eager, timed interleaved. Where the CPU has no native bf16 (`bench.device.native_cpu_bf16()`
 false, e.g. AVX2 only), oneDNN emulates it and `--amp bf16` is slower: what `bench run` warns about.
 
     .venv/bin/python benchmarks/cpu_bf16.py   # -> benchmarks/results/cpu_bf16.json
@@ -16,6 +16,7 @@ import torch
 import attacks
 import zoo
 from bench.data import load_dataset
+from bench.device import native_cpu_bf16
 from bench.models import input_spec
 from benchlib import interleaved_medians, trained_models, write_result
 
@@ -30,12 +31,12 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "cpu_bf16.json"))
     a = p.parse_args()
     ds = load_dataset("fashion-mnist")
-    trained_models(MODELS, ds)  # the cached zoo, trained first where missing
+    fp32 = trained_models(MODELS, ds)  # the cached zoo, trained first where missing
     x, y = ds.test.x[:a.n], ds.test.y[:a.n]
     pgd, budget = attacks.create("pgd"), attacks.Budget("linf", 0.1)
     seconds = {}
     for name in MODELS:
-        models = {amp: zoo.load(name, input_spec(ds), amp=amp) for amp in ("none", "bf16")}
+        models = {"none": fp32[name], "bf16": zoo.load(name, input_spec(ds), amp="bf16")}
         fitted = pgd.fit(models["none"], [], budget, seed=0)
         med = interleaved_medians({amp: (lambda m=m: pgd.perturb(fitted, m, x, y)) for amp, m in models.items()},
                                   a.repeats)
@@ -44,7 +45,7 @@ def main() -> None:
     write_result({"benchmark": "cpu_bf16", "images": a.n, "attack": "pgd (10 steps)", "repeats": a.repeats,
                   "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                   "threads": torch.get_num_threads(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-                  "native_bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()), "torch": torch.__version__,
+                  "native_bf16": native_cpu_bf16(), "torch": torch.__version__,
                   "seconds": seconds}, a.out)
 
 

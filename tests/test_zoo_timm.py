@@ -190,7 +190,7 @@ def test_bf16_on_a_cpu_without_native_bf16_is_one_warning_line(monkeypatch, zoo_
 
     cpu = torch.device("cpu")
     for native in (False, True):
-        monkeypatch.setattr(dev, "_native_cpu_bf16", lambda native=native: native)
+        monkeypatch.setattr(dev, "native_cpu_bf16", lambda native=native: native)
         assert (dev.amp_warning("bf16", cpu) is None) == native
         assert dev.amp_warning("none", cpu) is None and dev.amp_warning("bf16", torch.device("cuda")) is None
         lines: list[str] = []
