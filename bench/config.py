@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from common.eps import NORMS, parse_eps, pixel_fraction
+from common.report_formats import run_formats
 from common.text import unknown_name_message
 
 from .errors import BenchError
@@ -231,6 +232,9 @@ class RunConfig:
                          record=False, group=FILES)
     dry_run: bool = option(False, "print the grid (cells, stored ones, rough cost) and exit without computing",
                            "switch", record=False, group=FILES)
+    format: str | None = option(None, "reports written after the run: all or a comma list of csv,latex,markdown,"
+                                "plots,html,pdf (default $BENCH_FORMAT, else all; BENCH_PDF=0 leaves out the PDF)",
+                                record=False, optional=True, group=FILES)
     shard: str | None = option(None, "i/n: compute only the i-th of n disjoint shares of the grid (then "
                                "`bench merge`)", record=False, optional=True, group=FILES)
     pretrained: bool = option(False, "timm: models load pretrained weights from the local Hugging Face cache",
@@ -297,6 +301,8 @@ class RunConfig:
             if len(set(self.seeds)) < len(self.seeds):
                 raise BenchError(f"seeds {','.join(map(str, self.seeds))} repeats a seed; list each seed once")
         parse_shard(self.shard)
+        if not self.report_formats:  # a bad format (or $BENCH_FORMAT) fails here, before anything is computed
+            raise BenchError("format is empty; give at least one report format, e.g. --format csv, or leave it out")
 
     def _check_sources(self, what: str, sources: tuple[str, ...]) -> None:
         if not sources:
@@ -313,6 +319,14 @@ class RunConfig:
     def targeted(self) -> tuple[bool, ...]:
         """The targeted modes of the grid: (False,), (True,) or (False, True)."""
         return MODES[self.mode]
+
+    @property
+    def report_formats(self) -> tuple[str, ...]:
+        """The formats `bench run` writes: `format`, else $BENCH_FORMAT, else all (`common.report_formats`)."""
+        try:
+            return run_formats(self.format)
+        except ValueError as exc:
+            raise BenchError(str(exc)) from None
 
     @property
     def source_models(self) -> tuple[str, ...]:

@@ -105,7 +105,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
         log(f"shard {shard} done; when every shard has finished: bench merge {run_dir}")
         return out
     with clock.phase("reports"):
-        out.markdown = render(run_dir, log=log)
+        out.markdown = render(run_dir, cfg.report_formats, log=log)
         link_latest(run_dir)
     # the reports' time is known only now: the manifest gets it (and the whole wall time) afterwards
     manifest.update(phase_seconds=clock.as_dict(), wall_seconds=round(time.time() - started, 2))

@@ -3,9 +3,10 @@ from its stored cells: after a run, by `bench report`, by `bench merge` and by `
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Sequence
+
+from common.report_formats import run_formats
 
 import reports  # imported here, before a run creates ./reports/runs (see `require_reports`)
 
@@ -27,7 +28,7 @@ def render(run_dir: Path, formats: Sequence[str] | None = None, *, log: Log = lo
     """Tables, figures, report.tex/PDF, summary.md and index.html of a run folder from its stored
     cells and files; returns the Markdown summary (with the sanity warnings)."""
     require_reports()
-    from reports import FORMATS, render_run, rows_frame
+    from reports import render_run, rows_frame
 
     from .runfolder import stored_rows
 
@@ -36,6 +37,9 @@ def render(run_dir: Path, formats: Sequence[str] | None = None, *, log: Log = lo
     warnings = [w["message"] for w in json.loads(sanity.read_text())] if sanity.is_file() else []
     manifest = run_dir / "manifest.json"
     classes = json.loads(manifest.read_text()).get("dataset", {}).get("classes", []) if manifest.is_file() else []
-    if formats is None:  # everything, but the PDF only when BENCH_PDF is not 0 (the tests skip it: ~3 s a run)
-        formats = [f for f in FORMATS if f != "pdf" or os.environ.get("BENCH_PDF", "1") != "0"]
+    if formats is None:  # $BENCH_FORMAT or everything; BENCH_PDF=0 leaves out the PDF
+        try:
+            formats = run_formats()
+        except ValueError as exc:
+            raise BenchError(str(exc)) from None
     return render_run(df, run_dir, class_names=classes, model_warnings=warnings, formats=formats, log=log)

@@ -1,9 +1,11 @@
 """Reports from stored result rows and run files: tables, figures, LaTeX, Markdown, HTML.
 Never imports attacks or zoo."""
+from common.report_formats import FORMATS, parse_formats
+
 from .plots import write_plots
 from .compare import (compare_attacks, compare_runs, compare_summary, over_seeds, paired_markdown_frame,
                       seeds_markdown_frame)
-from .render import FORMATS, parse_formats, render_run
+from .render import render_run
 from .sanity import result_warnings
 from .tables import (RESULT_COLUMNS, TIMING_COLUMNS, rows_frame, summary_markdown, summary_table, to_markdown,
                      transfer_matrix, write_tables)

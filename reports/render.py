@@ -8,7 +8,8 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from common.text import close_names, machine_text
+from common.report_formats import FORMATS
+from common.text import machine_text
 
 from .document import compile_pdf, report_tex
 from .figures import write_figures
@@ -16,21 +17,6 @@ from .html import index_html, table_html
 from .plots import write_plots
 from .sanity import result_warnings
 from .tables import grid_notes, summary_markdown, summary_sections, write_tables
-
-FORMATS = ("csv", "latex", "markdown", "plots", "html", "pdf")
-
-
-def parse_formats(text: str | None) -> tuple[str, ...]:
-    """`all` or a comma-separated subset of FORMATS; raises ValueError naming the bad one."""
-    if not text or text == "all":
-        return FORMATS
-    chosen = tuple(t.strip() for t in text.split(",") if t.strip())
-    for f in chosen:
-        if f not in FORMATS:
-            close = close_names(f, FORMATS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown report format {f!r}{hint}; choose from all, {', '.join(FORMATS)}")
-    return chosen
 
 
 def shard_machines(manifest: dict) -> dict[str, list[str]]:

@@ -205,7 +205,8 @@ def test_run_end_to_end_as_a_user(tmp_path, zoo_cache):
     # the files are the same, the six fits take seconds instead of minutes
     (tmp_path / "run.toml").write_text('attacks = ["fgsm", "pgd", {name = "vizpert", label = "vizpert", steps = 20}]\n')
     cmd = [sys.executable, "-m", "bench", "run", "--config", "run.toml", "--dataset", "synthetic", "--n", "100",
-           "--n-fit", "50", "--eps", "0.05,8/255", "--models", "mini:resnet,mini:densenet,mini:vgg"]
+           "--n-fit", "50", "--eps", "0.05,8/255", "--models", "mini:resnet,mini:densenet,mini:vgg",
+           "--format", "csv,latex,markdown,plots,html"]  # the figures too (the tests' default leaves them out)
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=E2E_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "## Summary" in proc.stdout and "White-box untargeted success on correctly classified images" in proc.stdout
@@ -260,7 +261,8 @@ def test_report_regenerates_identical_tables(tmp_path, zoo_cache, capsys):
     before = {p.name: p.read_bytes() for p in run_dir.glob("*.csv")} | {p.name: p.read_bytes() for p in run_dir.glob("*.tex")}
     for name in before:
         (run_dir / name).unlink()
-    code, out, _ = _run_cli(["report", str(run_dir)], capsys)
+    # the formats the run wrote (conftest's $BENCH_FORMAT): report.tex lists the figures it finds in plots/
+    code, out, _ = _run_cli(["report", str(run_dir), "--format", os.environ["BENCH_FORMAT"]], capsys)
     assert code == 0 and "## Summary" in out
     after = {name: (run_dir / name).read_bytes() for name in before}
     assert after == before

@@ -100,6 +100,7 @@ def test_grid_at_224_with_random_init_timm_models(tmp_path, capsys):
     root = make_folder(tmp_path / "val", per_class=3)
     code = main(["run", "--dataset", f"imagefolder:{root}", "--models", "timm:resnet18,timm:densenet121,timm:vgg11",
                  "--attacks", "fgsm,pgd", "--eps", "8/255", "--n", "3", "--n-fit", "3", "--batch-size", "3",
+                 "--format", "csv,latex,markdown,plots,html",
                  "--output", str(tmp_path / "runs"), "--run-id", "r"])
     assert code == 0, capsys.readouterr().err[-2000:]
     run_dir = tmp_path / "runs" / "r"

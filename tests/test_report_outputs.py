@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import html.parser
-import os
 import re
 import shutil
 import subprocess
@@ -21,11 +20,9 @@ PNG = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, zoo_cache) -> Path:
     out = tmp_path_factory.mktemp("runs")
-    os.environ["BENCH_PDF"] = "1"  # this run compiles report.tex like a user's would
     code = main(["run", "--dataset", "synthetic", "--models", "mini:resnet,mini:vgg", "--attacks", "fgsm,pgd",
                  "--eps", "0.05,0.1", "--n", "60", "--cache-dir", str(zoo_cache), "--output", str(out),
-                 "--run-id", "r"])
-    os.environ["BENCH_PDF"] = "0"
+                 "--run-id", "r", "--format", "all"])  # every format, report.tex compiled, as a user's run
     assert code == 0
     return out / "r"
 
@@ -142,6 +139,28 @@ def test_bench_report_regenerates_identical_tables_and_honours_format(run_dir, t
     capsys.readouterr()
     assert main(["report", str(work), "--format", "csv,pfd"]) == 2
     assert "unknown report format 'pfd' (did you mean 'pdf'?)" in capsys.readouterr().err
+
+
+def test_bench_run_writes_the_formats_it_is_given(zoo_cache, tmp_path, capsys, monkeypatch):
+    """`bench run --format` (and $BENCH_FORMAT when it is not given) chooses what the run folder holds;
+    a bad format, on the command line or in the environment, is one line before anything is computed."""
+    grid = ["run", "--dataset", "synthetic", "--models", "mini:vgg", "--attacks", "fgsm", "--eps", "0.1", "--n",
+            "20", "--mode", "untargeted", "--cache-dir", str(zoo_cache), "--output", str(tmp_path)]
+    assert main(grid + ["--run-id", "a", "--format", "csv,plots"]) == 0
+    a = tmp_path / "a"
+    assert (a / "results.csv").is_file() and (a / "plots" / "heatmaps_all_eps0.1.png").is_file()
+    assert not [p.name for p in a.iterdir() if p.suffix in (".tex", ".md", ".html", ".pdf")]
+    monkeypatch.setenv("BENCH_FORMAT", "markdown")
+    assert main(grid + ["--run-id", "b"]) == 0
+    assert (tmp_path / "b" / "summary.md").is_file() and not (tmp_path / "b" / "results.csv").exists()
+    capsys.readouterr()
+    assert main(grid + ["--run-id", "c", "--format", "html,pfd"]) == 2
+    assert capsys.readouterr().err.strip() == ("error: unknown report format 'pfd' (did you mean 'pdf'?); "
+                                               "choose from all, csv, latex, markdown, plots, html, pdf")
+    monkeypatch.setenv("BENCH_FORMAT", "csv,plot")
+    assert main(grid + ["--run-id", "c"]) == 2
+    assert "unknown report format 'plot' (did you mean 'plots'?) in $BENCH_FORMAT" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
 
 
 def test_bench_report_compares_two_runs(run_dir, zoo_cache, tmp_path, capsys):
