@@ -18,7 +18,7 @@ def parse_formats(text: str | None, where: str = "") -> tuple[str, ...]:
     chosen = tuple(t.strip() for t in text.split(",") if t.strip())
     for f in chosen:
         if f not in FORMATS:
-            close = close_names(f, FORMATS, n=1)
+            close = close_names(f, FORMATS, n=1, cutoff=0.6)  # "xls" is not a misspelt "plots"
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"unknown report format {f!r}{hint}{where}; choose from all, {', '.join(FORMATS)}")
     return chosen

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
+from common.report_formats import parse_formats
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -161,6 +162,8 @@ def test_bench_run_writes_the_formats_it_is_given(zoo_cache, tmp_path, capsys, m
     assert main(grid + ["--run-id", "c"]) == 2
     assert "unknown report format 'plot' (did you mean 'plots'?) in $BENCH_FORMAT" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+    with pytest.raises(ValueError, match=r"^unknown report format 'xls'; choose from"):  # no far-fetched guess
+        parse_formats("xls")
 
 
 def test_bench_report_compares_two_runs(run_dir, zoo_cache, tmp_path, capsys):
