@@ -107,7 +107,10 @@ def _sections(df: pd.DataFrame) -> list[tuple[str, str]]:
 def render_run(df: pd.DataFrame, run_dir: Path, *, class_names: Sequence[str] = (),
                model_warnings: Sequence[str] = (), formats: Sequence[str] = FORMATS,
                log: Callable[[str], None] | None = None) -> str:
-    """Write the chosen formats into `run_dir`; return the Markdown summary (with warnings)."""
+    """Write the chosen formats into `run_dir`; return the Markdown summary (with warnings). The PDF
+    brings its LaTeX with it: it is compiled from report.tex and the tables.tex that inputs."""
+    if "pdf" in formats and "latex" not in formats:
+        formats = (*formats, "latex")
     warnings = list(model_warnings) + result_warnings(df)
     write_tables(df, run_dir, warnings, formats)
     if "plots" in formats:
