@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -439,7 +440,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_zoo_train(a)
         if a.command == "cache" and a.cache_command is None:
             parser.error("`bench cache` needs a subcommand: list or prune")
-        return handlers[a.command](a)
+        code = handlers[a.command](a)
+        sys.stdout.flush()  # a reader that has gone shows here, inside the try, not in Python's flush at exit
+        return code
+    except BrokenPipeError:  # `bench report RUN | head`: the reader has gone; stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit would fail again
+        return 141  # 128 + SIGPIPE: how a shell reports a command its pipe's reader left
     except Exception as exc:
         if not is_user_error(exc):
             raise

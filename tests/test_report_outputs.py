@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import html.parser
+import os
 import re
 import shutil
 import subprocess
@@ -137,6 +138,10 @@ def test_bench_report_regenerates_identical_tables_and_honours_format(run_dir, t
     after = {name: (work / name).read_bytes() for name in before}
     assert after == before
     assert (work / "index.html").is_file() and (work / "plots" / "curves_eps_linf.png").is_file()
+    (work / "report.tex").unlink()
+    (work / "tables.tex").unlink()
+    assert main(["report", str(work), "--format", "pdf"]) == 0  # the PDF brings the LaTeX it is compiled from
+    assert (work / "report.tex").is_file() and (work / "tables.tex").is_file()
     capsys.readouterr()
     assert main(["report", str(work), "--format", "csv,pfd"]) == 2
     assert "unknown report format 'pfd' (did you mean 'pdf'?)" in capsys.readouterr().err
@@ -164,6 +169,18 @@ def test_bench_run_writes_the_formats_it_is_given(zoo_cache, tmp_path, capsys, m
     assert not (tmp_path / "c").exists()
     with pytest.raises(ValueError, match=r"^unknown report format 'xls'; choose from"):  # no far-fetched guess
         parse_formats("xls")
+
+
+def test_a_reader_that_leaves_the_pipe_early_is_no_traceback(run_dir):
+    """`bench report RUN | head -1`: the summary's reader has gone before it is written."""
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "report", str(run_dir), "--format", "csv"],
+                            cwd=run_dir.parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141 and err == "", err[-1500:]
 
 
 def test_bench_report_compares_two_runs(run_dir, zoo_cache, tmp_path, capsys):
