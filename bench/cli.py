@@ -249,7 +249,7 @@ def cmd_report(a: argparse.Namespace) -> int:
     require_reports()
     from reports import parse_formats
 
-    from .store import Store
+    from .runfolder import require_stored
 
     try:
         formats = parse_formats(a.format)
@@ -258,8 +258,7 @@ def cmd_report(a: argparse.Namespace) -> int:
     # `reports/runs/latest` is a link: report the folder it names, so pages are titled by the run id
     runs = [Path(r).resolve() if Path(r).is_symlink() else Path(r) for r in a.run_dir]
     for run_dir in runs:
-        if not Store(run_dir).keys():
-            raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
+        require_stored(run_dir)
     if a.compare is not None:
         if len(runs) != 1:
             raise BenchError("--compare A,B compares two attacks inside one run: bench report RUN --compare A,B")

@@ -71,9 +71,8 @@ class RunResult:
 
 def load_run(path: str | Path) -> RunResult:
     """A finished (or partial) run folder made by `bench run` or `bench.run`."""
-    from .store import Store
+    from .runfolder import require_stored
 
     run_dir = Path(path)
-    if not Store(run_dir).keys():
-        raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
+    require_stored(run_dir)
     return RunResult(run_dir)

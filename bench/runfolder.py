@@ -85,6 +85,20 @@ def grid_keys(run_dir: Path) -> set[str] | None:
     return None if run is None else set(run["cells"])
 
 
+def require_stored(run_dir: Path) -> None:
+    """A one-line error unless `run_dir` is a run folder with stored cells (what `bench report` and
+    `load_run` read): a path that is not there is told apart from a folder that holds no run."""
+    if not run_dir.is_dir():
+        raise BenchError(f"run folder {run_dir} does not exist; `bench list runs [--output DIR]` lists the runs")
+    if not Store(run_dir).keys():
+        runs = sorted(p.name for p in run_dir.iterdir() if (p / "cells").is_dir() and not p.is_symlink())
+        if runs:  # the --output folder, given for one of its runs
+            example = "latest" if (run_dir / "latest").is_symlink() else runs[-1]
+            raise BenchError(f"{run_dir} holds run folders ({', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''}); "
+                             f"pass one, e.g. {run_dir / example}")
+        raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
+
+
 def stored_rows(run_dir: Path) -> list[dict[str, Any]]:
     """The stored rows of the folder's grid (all rows for a folder without run.json), in grid order."""
     return Store(run_dir).rows(grid_keys(run_dir))

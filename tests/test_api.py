@@ -175,6 +175,10 @@ def test_cpu_share_is_the_share_of_the_threads_cpu_time():
 def test_load_run_of_a_folder_without_results(tmp_path):
     with pytest.raises(BenchError, match="no stored results"):
         bench.load_run(tmp_path)
+    (tmp_path / "runs" / "a" / "cells").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "cells" / "x.json").write_text("{}")
+    with pytest.raises(BenchError, match=r"runs holds run folders \(a\); pass one, e\.g\. .*runs/a$"):
+        bench.load_run(tmp_path / "runs")
 
 
 def test_read_config_keys_are_the_options():

@@ -44,7 +44,7 @@ BAD_INPUTS = [
     (["run", "--dataset", "synthetic", "--n", "5000"], "larger than"),
     (["run", "--data-dir", "/nonexistent/fmnist"], "no Fashion-MNIST IDX files in --data-dir"),
     (["run", "--attacks", "foolbox:LinfPGD", "--norm", "l2", "--eps", "1"], "not l2"),
-    (["report", "/nonexistent/run"], "no stored results"),
+    (["report", "/nonexistent/run"], "run folder /nonexistent/run does not exist; `bench list runs"),
     (["zoo", "train", "--models", "timm:resnet18"], "not a mini-zoo model"),
     (["run", "--attacks", "pgd,pgd"], "listed twice"),
     (["run", "--attacks", "pgd[stepz=3]"], "has no parameter 'stepz'"),
