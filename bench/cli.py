@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from common.progress import show_bars
 from common.text import did_you_mean
 
-from .config import DEFAULT_MODELS, OPTIONS, iter_options, split_csv
+from .config import DEFAULT_MODELS, OPTIONS, iter_options, report_formats, split_csv
 from .configfile import resolve_config
 from .errors import BenchError
 from .logs import log_stderr, quiet
@@ -247,14 +247,9 @@ def cmd_report(a: argparse.Namespace) -> int:
     from .rendering import render, require_reports
 
     require_reports()
-    from reports import parse_formats
-
     from .runfolder import require_stored
 
-    try:
-        formats = parse_formats(a.format)
-    except ValueError as exc:
-        raise BenchError(str(exc)) from None
+    formats = report_formats(a.format)
     # `reports/runs/latest` is a link: report the folder it names, so pages are titled by the run id
     runs = [Path(r).resolve() if Path(r).is_symlink() else Path(r) for r in a.run_dir]
     for run_dir in runs:

@@ -170,6 +170,15 @@ def parse_value(text: str) -> Any:
     return word
 
 
+def report_formats(text: str | None) -> tuple[str, ...]:
+    """Report formats from `text` (`all` or a comma list), else $BENCH_FORMAT, else all
+    (`common.report_formats`); a bad one is a one-line BenchError."""
+    try:
+        return run_formats(text)
+    except ValueError as exc:
+        raise BenchError(str(exc)) from None
+
+
 def attack_table(text: str, where: str = "attacks") -> dict[str, Any]:
     """`pgd` or `pgd[steps=20,loss=ce]` (the label results show an attack under) as the table a TOML
     config would give: {"name": "pgd", "steps": 20, "loss": "ce"}; a one-line error when malformed."""
@@ -322,11 +331,8 @@ class RunConfig:
 
     @property
     def report_formats(self) -> tuple[str, ...]:
-        """The formats `bench run` writes: `format`, else $BENCH_FORMAT, else all (`common.report_formats`)."""
-        try:
-            return run_formats(self.format)
-        except ValueError as exc:
-            raise BenchError(str(exc)) from None
+        """The formats `bench run` writes: `format`, else $BENCH_FORMAT, else all."""
+        return report_formats(self.format)
 
     @property
     def source_models(self) -> tuple[str, ...]:

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from common.report_formats import run_formats
-
 import reports  # imported here, before a run creates ./reports/runs (see `require_reports`)
 
+from .config import report_formats
 from .errors import BenchError
 from .logs import Log, log_stderr
 
@@ -38,8 +37,5 @@ def render(run_dir: Path, formats: Sequence[str] | None = None, *, log: Log = lo
     manifest = run_dir / "manifest.json"
     classes = json.loads(manifest.read_text()).get("dataset", {}).get("classes", []) if manifest.is_file() else []
     if formats is None:  # $BENCH_FORMAT or everything; BENCH_PDF=0 leaves out the PDF
-        try:
-            formats = run_formats()
-        except ValueError as exc:
-            raise BenchError(str(exc)) from None
+        formats = report_formats(None)
     return render_run(df, run_dir, class_names=classes, model_warnings=warnings, formats=formats, log=log)

@@ -1,7 +1,5 @@
 """Reports from stored result rows and run files: tables, figures, LaTeX, Markdown, HTML.
 Never imports attacks or zoo."""
-from common.report_formats import FORMATS, parse_formats
-
 from .plots import write_plots
 from .compare import (compare_attacks, compare_runs, compare_summary, over_seeds, paired_markdown_frame,
                       seeds_markdown_frame)
@@ -10,7 +8,7 @@ from .sanity import result_warnings
 from .tables import (RESULT_COLUMNS, TIMING_COLUMNS, rows_frame, summary_markdown, summary_table, to_markdown,
                      transfer_matrix, write_tables)
 
-__all__ = ["FORMATS", "RESULT_COLUMNS", "TIMING_COLUMNS", "compare_attacks", "compare_runs", "compare_summary",
-           "over_seeds", "paired_markdown_frame", "parse_formats", "seeds_markdown_frame",
+__all__ = ["RESULT_COLUMNS", "TIMING_COLUMNS", "compare_attacks", "compare_runs", "compare_summary",
+           "over_seeds", "paired_markdown_frame", "seeds_markdown_frame",
            "render_run", "result_warnings", "rows_frame", "summary_markdown", "summary_table", "to_markdown",
            "transfer_matrix", "write_plots", "write_tables"]
