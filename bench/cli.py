@@ -394,7 +394,8 @@ def cmd_merge(a: argparse.Namespace) -> int:
 
     run_dir = Path(a.run_dir)
     if runfolder.read_run(run_dir) is None:
-        raise BenchError(f"{run_dir} is not a run folder (no {runfolder.RUN_FILE}); pass one made by `bench run`")
+        raise BenchError((run_dir.is_dir() and runfolder.runs_inside(run_dir))
+                         or f"{run_dir} is not a run folder (no {runfolder.RUN_FILE}); pass one made by `bench run`")
     added = runfolder.merge_into(run_dir, [Path(o) for o in a.others])
     store = Store(run_dir)
     missing = runfolder.missing_cells(run_dir, store.keys())

@@ -91,12 +91,19 @@ def require_stored(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise BenchError(f"run folder {run_dir} does not exist; `bench list runs [--output DIR]` lists the runs")
     if not Store(run_dir).keys():
-        runs = sorted(p.name for p in run_dir.iterdir() if (p / "cells").is_dir() and not p.is_symlink())
-        if runs:  # the --output folder, given for one of its runs
-            example = "latest" if (run_dir / "latest").is_symlink() else runs[-1]
-            raise BenchError(f"{run_dir} holds run folders ({', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''}); "
-                             f"pass one, e.g. {run_dir / example}")
-        raise BenchError(f"no stored results in {run_dir}/cells; pass a run folder made by `bench run`")
+        raise BenchError(runs_inside(run_dir) or f"no stored results in {run_dir}/cells; pass a run folder made by "
+                         "`bench run`")
+
+
+def runs_inside(folder: Path) -> str | None:
+    """When `folder` is an --output folder given where one of its runs was meant: a line naming its runs
+    and one to pass; else None."""
+    runs = sorted(p.name for p in folder.iterdir() if (p / "cells").is_dir() and not p.is_symlink())
+    if not runs:
+        return None
+    example = "latest" if (folder / "latest").is_symlink() else runs[-1]
+    return (f"{folder} holds run folders ({', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''}); "
+            f"pass one, e.g. {folder / example}")
 
 
 def stored_rows(run_dir: Path) -> list[dict[str, Any]]:

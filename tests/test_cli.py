@@ -195,6 +195,18 @@ def test_list(what, needle, capsys):
         assert RunConfig(attacks=example).attacks[1] == AttackSpec("pgd", {"steps": 20, "alpha": 2 / 255})
 
 
+def test_the_output_folder_given_for_a_run_names_its_runs(tmp_path, capsys):
+    """`bench report reports/runs` / `bench merge reports/runs`: the folder of runs, not a run."""
+    for run in ("20261129-101010", "20261129-111111"):
+        (tmp_path / run / "cells").mkdir(parents=True)
+        (tmp_path / run / "cells" / "k.json").write_text("{}")
+    (tmp_path / "latest").symlink_to(tmp_path / "20261129-111111")
+    for command in ("report", "merge"):
+        code, _, err = _run_cli([command, str(tmp_path)], capsys)
+        assert code == 2 and err == (f"error: {tmp_path} holds run folders (20261129-101010, 20261129-111111); "
+                                     f"pass one, e.g. {tmp_path / 'latest'}\n"), err
+
+
 def test_debug_shows_the_traceback(capsys):
     code, _, err = _run_cli(["--debug", "run", "--attacks", "pgf"], capsys)
     assert code == 2 and "Traceback" in err
