@@ -142,6 +142,8 @@ def _build_parser() -> argparse.ArgumentParser:
     mg.add_argument("run_dir", help="the run folder that receives the merged cells")
     mg.add_argument("others", nargs="*", help="shard run folders to copy cells from (none: shards shared run_dir)")
     mg.add_argument("--allow-missing", action="store_true", help="render even when some cells are missing")
+    mg.add_argument("--format", default=None, help="reports to write, as for bench run (default $BENCH_FORMAT, else "
+                                                   "all): all or a comma list of csv,latex,markdown,plots,html,pdf")
 
     rep = sub.add_parser("report", parents=[common],
                          help="re-render a run folder from its stored cells, or compare two runs")
@@ -393,6 +395,7 @@ def cmd_merge(a: argparse.Namespace) -> int:
     from .store import Store
 
     run_dir = Path(a.run_dir)
+    formats = report_formats(a.format)  # a bad one fails before any cell is copied
     if runfolder.read_run(run_dir) is None:
         raise BenchError((run_dir.is_dir() and runfolder.runs_inside(run_dir))
                          or f"{run_dir} is not a run folder (no {runfolder.RUN_FILE}); pass one made by `bench run`")
@@ -411,7 +414,7 @@ def cmd_merge(a: argparse.Namespace) -> int:
         if len(setups) > 1:
             log(f"the shards ran on {len(setups)} machine setups ({'; '.join(setups)}): their cells may differ "
                 "in float rounding from one machine's (README, Resuming and reproducibility)")
-    summary = render(run_dir, log=log)
+    summary = render(run_dir, formats, log=log)
     link_latest(run_dir)
     print(summary)
     log(f"merged {added} cells from {len(a.others)} folder(s); {total - len(missing)} of {total} cells in {run_dir}")

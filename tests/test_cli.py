@@ -207,6 +207,20 @@ def test_the_output_folder_given_for_a_run_names_its_runs(tmp_path, capsys):
                                      f"pass one, e.g. {tmp_path / 'latest'}\n"), err
 
 
+def test_merge_writes_the_formats_it_is_given(tmp_path, zoo_cache, capsys):
+    grid = ["run", "--dataset", "synthetic", "--models", "mini:vgg", "--attacks", "fgsm,pgd[steps=2]", "--eps", "0.1",
+            "--n", "20", "--mode", "untargeted", "--cache-dir", str(zoo_cache), "--output", str(tmp_path),
+            "--run-id", "s"]
+    for shard in ("1/2", "2/2"):
+        assert main(grid + ["--shard", shard]) == 0
+    capsys.readouterr()
+    code, _, err = _run_cli(["merge", str(tmp_path / "s"), "--format", "html,pfd"], capsys)
+    assert code == 2 and "(did you mean 'pdf'?)" in err and not (tmp_path / "s" / "manifest.json").exists()
+    assert main(["merge", str(tmp_path / "s"), "--format", "markdown"]) == 0
+    assert (tmp_path / "s" / "summary.md").is_file()
+    assert not (tmp_path / "s" / "results.csv").exists() and not (tmp_path / "s" / "index.html").exists()
+
+
 def test_debug_shows_the_traceback(capsys):
     code, _, err = _run_cli(["--debug", "run", "--attacks", "pgf"], capsys)
     assert code == 2 and "Traceback" in err
