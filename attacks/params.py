@@ -10,7 +10,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from common.text import close_names
+from common.text import guess_in_parens
 
 from .errors import AttackError
 
@@ -97,8 +97,7 @@ def resolve(owner: str, spec: dict[str, Param], given: dict[str, Any]) -> dict[s
     unknown = sorted(set(given) - set(spec))
     if unknown:
         allowed = ", ".join(sorted(spec)) or "none"
-        close = close_names(unknown[0], spec, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = guess_in_parens(unknown[0], spec)
         raise AttackError(f"attack {owner!r} has no parameter {unknown[0]!r}{hint}; its parameters: {allowed}")
     values = {name: p.default for name, p in spec.items()}
     values.update(given)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from common.text import close_names
+from common.text import guess_in_parens
 
 FORMATS = ("csv", "latex", "markdown", "plots", "html", "pdf")
 ENV = "BENCH_FORMAT"  # the formats `bench run` and `bench merge` write when none is given
@@ -18,8 +18,7 @@ def parse_formats(text: str | None, where: str = "") -> tuple[str, ...]:
     chosen = tuple(t.strip() for t in text.split(",") if t.strip())
     for f in chosen:
         if f not in FORMATS:
-            close = close_names(f, FORMATS, n=1, cutoff=0.6)  # "xls" is not a misspelt "plots"
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = guess_in_parens(f, FORMATS, cutoff=0.6)  # "xls" is not a misspelt "plots"
             raise ValueError(f"unknown report format {f!r}{hint}{where}; choose from all, {', '.join(FORMATS)}")
     return chosen
 

@@ -36,6 +36,12 @@ def did_you_mean(name: str, choices: Iterable[str], n: int = 3, cutoff: float = 
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
+def guess_in_parens(name: str, choices: Iterable[str], cutoff: float = 0.5) -> str:
+    """" (did you mean 'a'?)" for a name in the middle of a sentence that goes on, or "" when nothing is close."""
+    close = close_names(name, choices, 1, cutoff)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def machine_text(info: dict) -> str:
     """"cpu, 2 torch threads, AVX2" or "cuda:0, NVIDIA H200": what a result's floats depended on."""
     parts = [str(info.get("device"))]
