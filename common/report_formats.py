@@ -7,15 +7,19 @@ import os
 from common.text import guess_in_parens
 
 FORMATS = ("csv", "latex", "markdown", "plots", "html", "pdf")
+# the short names users type for a format (a file suffix): read as the format they name
+ALIASES = {"md": "markdown", "tex": "latex", "png": "plots", "htm": "html"}
 ENV = "BENCH_FORMAT"  # the formats `bench run` and `bench merge` write when none is given
 
 
 def parse_formats(text: str | None, where: str = "") -> tuple[str, ...]:
-    """`all` (or nothing) or a comma-separated subset of FORMATS; raises ValueError naming the bad one
-    (and `where` it was given, e.g. the environment variable)."""
-    if not text or text.strip() == "all":
+    """`all` (or nothing) or a comma-separated subset of FORMATS (or their ALIASES, any case), each once,
+    in the order given; raises ValueError naming the bad one (and `where` it was given, e.g. the
+    environment variable)."""
+    if not text or text.strip().lower() == "all":
         return FORMATS
-    chosen = tuple(t.strip() for t in text.split(",") if t.strip())
+    given = (t.strip().lower() for t in text.split(",") if t.strip())
+    chosen = tuple(dict.fromkeys(ALIASES.get(t, t) for t in given))
     for f in chosen:
         if f not in FORMATS:
             hint = guess_in_parens(f, FORMATS, cutoff=0.6)  # "xls" is not a misspelt "plots"

@@ -169,6 +169,9 @@ def test_bench_run_writes_the_formats_it_is_given(zoo_cache, tmp_path, capsys, m
     assert not (tmp_path / "c").exists()
     with pytest.raises(ValueError, match=r"^unknown report format 'xls'; choose from"):  # no far-fetched guess
         parse_formats("xls")
+    # a file suffix names its format, any case, and a format named twice is written once
+    assert parse_formats("MD, tex,png,markdown,htm") == ("markdown", "latex", "plots", "html")
+    assert parse_formats(" ALL ") == parse_formats(None)
 
 
 def test_a_reader_that_leaves_the_pipe_early_is_no_traceback(run_dir):
