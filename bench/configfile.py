@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from common.text import unknown_name_message
 
-from .config import MODES, OPTIONS, RunConfig, attack_spec, toml_type, value_text
+from .config import MODES, OPTIONS, RunConfig, attack_spec, split_csv, toml_type, value_text
 from .errors import BenchError
 
 if sys.version_info >= (3, 11):
@@ -43,7 +43,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
             raise BenchError(f"{p}: {unknown_name_message('key', key, OPTIONS, 'bench run --help')}")
         types, expected = toml_type(key)
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            raise BenchError(f"{p}: key {key!r} must be {expected}, got {type(value).__name__} {value!r}")
+            fix = (f"; write {key} = {json.dumps(split_csv(value))}" if isinstance(value, str) and list in types
+                   else "")  # the command line's comma list, written as a TOML list
+            raise BenchError(f"{p}: key {key!r} must be {expected}, got {type(value).__name__} {value!r}{fix}")
     if "attacks" in raw:
         raw["attacks"] = [attack_spec(a, f"{p}: attacks[{i}]") for i, a in enumerate(raw["attacks"])]
     if "models" in raw and not all(isinstance(m, str) for m in raw["models"]):

@@ -67,6 +67,11 @@ def test_an_attack_label_given_back_is_the_same_attack(tmp_path):
     ("n = true\n", "key 'n' must be an integer"),
     ("attacks = [{label = \"x\"}]\n", "attacks[0] must be an attack name or a table"),
     ("models = [1, 2]\n", "list of zoo names"),
+    # the command line's comma list, written as a string: the fix is the TOML list
+    ("attacks = \"fgsm, pgd[steps=20,alpha=2/255]\"\n",
+     "must be a list of attack names or tables, got str 'fgsm, pgd[steps=20,alpha=2/255]'; "
+     "write attacks = [\"fgsm\", \"pgd[steps=20,alpha=2/255]\"]"),
+    ("models = \"mini:resnet\"\n", "write models = [\"mini:resnet\"]"),
     ("eps = [0.1\n", "not valid TOML"),
 ])
 def test_bad_config_files_name_the_key(tmp_path, text, needle):
