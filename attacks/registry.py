@@ -5,6 +5,7 @@ each entry point loads an Attack subclass (or a factory) and is registered under
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -68,8 +69,18 @@ class Registry:
             return self._prefixes[prefix][0](rest, **params)
         self._load_plugins()
         if name not in self._entries:
-            raise UnknownAttackError(unknown_name_message("attack", name, self.names(), "bench list attacks"))
+            raise UnknownAttackError(self._bracket_hint(name)
+                                     or unknown_name_message("attack", name, self.names(), "bench list attacks"))
         return self._entries[name].factory(**params)
+
+    def _bracket_hint(self, name: str) -> str:
+        """For `pgd:steps=20` or `pgd(steps=20)`, a known attack with its parameters written another
+        way: the error that shows the bracket form; "" for any other unknown name."""
+        m = re.fullmatch(r"([\w-]+)\s*[:(]\s*([^\[\]]*=[^\[\]]*?)\)?", name)
+        if not m or m.group(1) not in self._entries:
+            return ""
+        return (f"unknown attack {name!r}; an attack's parameters go in brackets: "
+                f"'{m.group(1)}[{m.group(2).strip()}]' (`bench list attacks` shows each one's)")
 
     def names(self) -> list[str]:
         self._load_plugins()

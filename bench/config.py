@@ -143,7 +143,7 @@ def split_csv(text: str) -> list[str]:
     (a comma inside brackets separates an attack's parameters, not two items)."""
     items, depth, start = [], 0, 0
     for i, ch in enumerate(text):
-        depth += (ch == "[") - (ch == "]" and depth > 0)
+        depth += (ch in "[(") - (ch in "])" and depth > 0)  # "(" too: a pgd(steps=20,alpha=0.01) gets its hint
         if ch == "," and depth == 0:
             items.append(text[start:i])
             start = i + 1

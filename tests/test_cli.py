@@ -52,6 +52,8 @@ BAD_INPUTS = [
     (["run", "--attacks", "pgd[steps]"], "'steps' is not key=value"),
     (["run", "--attacks", "pgd[steps=3,steps=4]"], "gives 'steps' twice"),
     (["run", "--attacks", "pgd[steps=3"], "unmatched brackets"),
+    (["run", "--attacks", "pgd(steps=3, alpha=0.01)"], "parameters go in brackets: 'pgd[steps=3, alpha=0.01]'"),
+    (["run", "--config", "{tmp}/cfg.toml"], "write attacks = [\"fgsm\", \"pgd\"]", "attacks = 'fgsm,pgd'\n"),
     (["run", "--attacks", "pgd[steps=3],pgd[steps=3]"], "listed twice"),
     (["run", "--models", "mini:vgg,mini:vgg"], "listed twice"),
     (["run", "--attacks", "torchattacks:PGDD"], "did you mean"),

@@ -56,6 +56,19 @@ def test_an_attack_label_given_back_is_the_same_attack(tmp_path):
     assert read_config(_write(tmp_path, 'attacks = ["pgd[steps=20,random_start=false,alpha=2/255]"]\n')
                        )["attacks"][0] == table.attacks[0]
     assert split_csv("a, b[x=1,y=2],,c[]") == ["a", "b[x=1,y=2]", "c[]"]
+    assert split_csv("pgd(steps=2, alpha=0.1),fgsm") == ["pgd(steps=2, alpha=0.1)", "fgsm"]
+
+
+@pytest.mark.parametrize("written", ["pgd:steps=20,alpha=0.01", "pgd(steps=20, alpha=0.01)"])
+def test_parameters_written_another_way_get_the_bracket_form(written):
+    """Other tools' spellings of a parameterised attack: the error shows how this one writes it."""
+    from attacks import REGISTRY, UnknownAttackError
+
+    with pytest.raises(UnknownAttackError) as err:
+        REGISTRY.create(split_csv(written)[0] if "(" in written else written)
+    assert "an attack's parameters go in brackets: 'pgd[steps=20" in str(err.value)
+    with pytest.raises(UnknownAttackError, match=r"'pgdx'; did you mean 'pgd'"):
+        REGISTRY.create("pgdx")
 
 
 @pytest.mark.parametrize("text,needle", [
