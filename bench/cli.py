@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from common.progress import show_bars
-from common.text import did_you_mean
+from common.text import close_names, did_you_mean
 
-from .config import DEFAULT_MODELS, OPTIONS, iter_options, report_formats, split_csv
+from .config import DEFAULT_MODELS, MODES, OPTIONS, OTHER_NAMES, iter_options, report_formats, split_csv
 from .configfile import resolve_config
 from .errors import BenchError
 from .logs import log_stderr, quiet
@@ -99,6 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     p.add_argument("--quiet", action="store_true", help="errors only on stderr (no status lines, no bars)")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    p.set_defaults(_commands=sub.choices)  # each command's parser, for its flags in an unrecognized-flag error
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="errors only on stderr (no status lines, no bars); progress bars are off anyway "
@@ -421,12 +422,32 @@ def cmd_merge(a: argparse.Namespace) -> int:
     return 0
 
 
+def unrecognized(command: argparse.ArgumentParser, extras: Sequence[str]) -> str:
+    """argparse's "unrecognized arguments", with the flag meant for the first unknown one: another
+    tool's name for an option (`--targeted` -> `--mode targeted`) or a close spelling (`--model-seed`)."""
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    flag = next((e.split("=")[0] for e in extras if e.startswith("--")), None)
+    if flag is None:
+        return message
+    name = flag[2:].replace("-", "_")
+    flags = [f[2:] for action in command._actions for f in action.option_strings if f.startswith("--")]
+    other = OTHER_NAMES.get(name)
+    if other is not None and other.replace("_", "-") in flags:
+        meant = f"--mode {name}" if other == "mode" and name in MODES else "--" + other.replace("_", "-")
+        return f"{message} (did you mean {meant!r}?)"
+    close = close_names(flag[2:], flags, n=1, cutoff=0.6)  # "--" left out: every flag shares it
+    return f"{message} (did you mean '--{close[0]}'?)" if close else message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    a = parser.parse_args(argv)
+    a, extras = parser.parse_known_args(argv)
     if a.command is None:  # plain `bench` is the quickstart
-        a = parser.parse_args(argv + ["run"])
+        a, extras = parser.parse_known_args(argv + ["run"])
+    if extras:
+        command = a._commands.get(a.command, parser)
+        command.error(unrecognized(command, extras))
     handlers = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "merge": cmd_merge, "cache": cmd_cache}
     global log
     log = quiet if a.quiet else log_stderr

@@ -399,6 +399,20 @@ class RunConfig:
 
 
 OPTIONS: dict[str, Any] = {f.name: f for f in fields(RunConfig)}
+# names other attack tools give these options (a closeness guess misses them: targeted is not like mode)
+OTHER_NAMES = {"targeted": "mode", "untargeted": "mode", "epsilon": "eps", "epsilons": "eps", "model": "models",
+               "attack": "attacks", "num_images": "n", "n_eval": "n", "n_images": "n", "batch": "batch_size",
+               "out": "output", "output_dir": "output", "formats": "format"}
+
+
+def unknown_option_message(kind: str, name: str) -> str:
+    """One line for an option name that is not one: the option another tool's name stands for
+    (`targeted` -> mode), else close names; and where all are listed."""
+    known = OTHER_NAMES.get(name)
+    if known is None:
+        return unknown_name_message(kind, name, OPTIONS, "bench run --help")
+    choices = f" ({', '.join(OPTIONS[known].metadata['choices'])})" if OPTIONS[known].metadata["choices"] else ""
+    return f"unknown {kind} {name!r}; did you mean {known!r}{choices}? (`bench run --help` shows all)"
 
 
 def _int_list(name: str, value: Any) -> tuple[int, ...]:
@@ -425,7 +439,8 @@ def _check(name: str, value: Any, meta: Mapping[str, Any]) -> None:
         raise BenchError(f"{name} {value!r} is not one of {', '.join(meta['choices'])}")
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise BenchError(f"{name} ({flag}) must be an integer, got {value!r}")
+            plural = f"; several go in {name}s" if isinstance(value, (list, tuple)) and f"{name}s" in OPTIONS else ""
+            raise BenchError(f"{name} ({flag}) must be an integer, got {value!r}{plural}")
         if meta["low"] is not None and value < meta["low"]:
             what = "a positive integer" if meta["low"] == 1 else f"{meta['low']} or more"
             raise BenchError(f"{name} ({flag}) must be {what}, got {value}")

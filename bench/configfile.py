@@ -12,9 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from common.text import unknown_name_message
-
-from .config import MODES, OPTIONS, RunConfig, attack_spec, split_csv, toml_type, value_text
+from .config import MODES, OPTIONS, RunConfig, attack_spec, split_csv, toml_type, unknown_option_message, value_text
 from .errors import BenchError
 
 if sys.version_info >= (3, 11):
@@ -40,7 +38,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
             raise BenchError(f"{p}: run options are top-level keys, not a [{key}] table; remove the [{key}] "
                              f"line above {', '.join(value)}")  # a section header, as other tools' configs have
         if key not in OPTIONS:
-            raise BenchError(f"{p}: {unknown_name_message('key', key, OPTIONS, 'bench run --help')}")
+            raise BenchError(f"{p}: {unknown_option_message('key', key)}")
         types, expected = toml_type(key)
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             fix = (f"; write {key} = {json.dumps(split_csv(value))}" if isinstance(value, str) and list in types
@@ -61,7 +59,7 @@ def resolve_config(file: str | Path | None = None, overrides: Mapping[str, Any] 
     values: dict[str, Any] = dict(read_config(file)) if file else {}
     for key, value in (overrides or {}).items():
         if key not in OPTIONS:
-            raise BenchError(unknown_name_message("run option", key, OPTIONS, "bench run --help"))
+            raise BenchError(unknown_option_message("run option", key))
         if key == "checkpoints":
             value = {**values.get("checkpoints", {}), **value}
         values[key] = value

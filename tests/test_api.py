@@ -59,6 +59,10 @@ def test_flags_then_file_then_defaults(tmp_path):
     ({"ray_address": "x:1"}, "--ray-address is for --executor ray"),
     ({"shard": "3/2"}, "is not i/n"),
     ({"epz": [0.1]}, "did you mean 'eps'"),
+    # other tools' names for an option: the one meant, though no spelling is close
+    ({"targeted": True}, "unknown run option 'targeted'; did you mean 'mode' (both, untargeted, targeted)?"),
+    ({"num_images": 100}, "unknown run option 'num_images'; did you mean 'n'?"),
+    ({"seed": [0, 1]}, "seed (--seed) must be an integer, got [0, 1]; several go in seeds"),
 ])
 def test_the_api_rejects_what_the_cli_rejects(options, needle):
     with pytest.raises(BenchError) as err:

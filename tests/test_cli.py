@@ -122,13 +122,22 @@ def test_bad_input_is_one_line_exit_2(case, capsys, tmp_path, monkeypatch, zoo_c
     assert not (tmp_path / "reports").exists()  # nothing written half-way
 
 
-@pytest.mark.parametrize("args", [["run", "--n", "x"], ["run", "--norm", "l3"], ["list", "things"]])
-def test_argparse_errors_are_one_line_too(args, capsys):
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--n", "x"], "invalid int value"), (["run", "--norm", "l3"], "invalid choice"),
+    (["list", "things"], "invalid choice"),
+    # an unknown flag: the one meant, by another tool's name for it or by spelling
+    (["run", "--targeted"], "unrecognized arguments: --targeted (did you mean '--mode targeted'?); see `bench run --help`"),
+    (["run", "--epsilon", "0.1"], "(did you mean '--eps'?)"),
+    (["run", "--zoo-sed", "3"], "(did you mean '--zoo-seed'?)"),
+    (["run", "--bogus"], "unrecognized arguments: --bogus; see"),  # no far-fetched guess
+    (["report", "x", "--formt=csv"], "(did you mean '--format'?); see `bench report --help`"),
+])
+def test_argparse_errors_are_one_line_too(args, needle, capsys):
     with pytest.raises(SystemExit) as exc:
         main(args)
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and "--help" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: ") and "--help" in err[0] and needle in err[0], err
 
 
 def test_run_help_lists_each_option_under_its_section(capsys):

@@ -73,6 +73,7 @@ def test_parameters_written_another_way_get_the_bracket_form(written):
 
 @pytest.mark.parametrize("text,needle", [
     ("epz = [0.1]\n", "did you mean 'eps'"),
+    ("targeted = true\n", "unknown key 'targeted'; did you mean 'mode' (both, untargeted, targeted)?"),
     ("[run]\nn = 10\neps = [0.1]\n", "run options are top-level keys, not a [run] table; remove the [run] line above n, eps"),
     ("[grid]\nn = 10\nfoo = 1\n", "unknown key 'grid'"),  # not only run options: no guess about sections
     ("n = \"many\"\n", "key 'n' must be an integer"),
