@@ -23,9 +23,14 @@ def require_reports() -> None:
                          "editable_mode=compat` (the README's command) or `pip install .`, or run from another folder")
 
 
-def render(run_dir: Path, formats: Sequence[str] | None = None, *, log: Log = log_stderr) -> str:
+def render(run_dir: Path, formats: str | Sequence[str] | None = None, *, log: Log = log_stderr) -> str:
     """Tables, figures, report.tex/PDF, summary.md and index.html of a run folder from its stored
-    cells and files; returns the Markdown summary (with the sanity warnings)."""
+    cells and files; returns the Markdown summary (with the sanity warnings). `formats`: a list or a
+    comma string as `--format` takes (checked here: a bad one is a BenchError before anything is written)."""
+    # a list from Python goes through the same parsing as the flag (aliases, typos, "all")
+    formats = report_formats(formats if formats is None or isinstance(formats, str) else ",".join(formats) or ",")
+    if not formats:
+        raise BenchError("format is empty; give at least one report format, e.g. csv, or leave it out")
     require_reports()
     from reports import render_run, rows_frame
 
@@ -36,6 +41,4 @@ def render(run_dir: Path, formats: Sequence[str] | None = None, *, log: Log = lo
     warnings = [w["message"] for w in json.loads(sanity.read_text())] if sanity.is_file() else []
     manifest = run_dir / "manifest.json"
     classes = json.loads(manifest.read_text()).get("dataset", {}).get("classes", []) if manifest.is_file() else []
-    if formats is None:  # $BENCH_FORMAT or everything; BENCH_PDF=0 leaves out the PDF
-        formats = report_formats(None)
     return render_run(df, run_dir, class_names=classes, model_warnings=warnings, formats=formats, log=log)

@@ -62,8 +62,9 @@ class RunResult:
                              f"the run has {', '.join(f'{a}@{e:g}' for a, e in have)}")
         return m
 
-    def render(self, formats: Sequence[str] | None = None) -> str:
-        """(Re-)write the run's tables, figures and pages from its stored cells; returns the Markdown summary."""
+    def render(self, formats: str | Sequence[str] | None = None) -> str:
+        """(Re-)write the run's tables, figures and pages from its stored cells; returns the Markdown summary.
+        `formats`: as `--format` (["csv", "html"] or "csv,html"; default $BENCH_FORMAT, else all)."""
         from .rendering import render
 
         return render(self._folder(), formats)

@@ -93,6 +93,12 @@ def test_run_returns_dataframes_and_load_run_reopens_them(tmp_path, zoo_cache):
     again = bench.load_run(out / "api")
     pd.testing.assert_frame_equal(again.results(), df)
     assert "## Summary" in again.render(["markdown"]) and (out / "api" / "summary.md").is_file()
+    (out / "api" / "summary.md").unlink()
+    again.render("md")  # the flag's spelling: a comma string, the suffix aliases
+    assert (out / "api" / "summary.md").is_file()
+    for bad, needle in ((["csv", "pfd"], "did you mean 'pdf'"), ([], "format is empty"), ("c,s,v", "unknown")):
+        with pytest.raises(BenchError, match=needle):  # checked, not iterated letter by letter
+            again.render(bad)
     assert "## Summary" in r.markdown  # what `bench run` prints
     manifest = json.loads((out / "api" / "manifest.json").read_text())
     phases = manifest["phase_seconds"]
