@@ -37,7 +37,8 @@ for _cls in GENERATIVE:
     REGISTRY.register(_cls.name, _cls, GENERATIVE_SUMMARY[_cls.name])
 for _cls in TRANSFER_SUITE:
     REGISTRY.register(_cls.name, _cls, (_cls.__doc__ or "").strip().splitlines()[0].rstrip(".") + " (transfer suite, via torchattacks)")
-REGISTRY.register_prefix("torchattacks", GenericTorchattack, "any torchattacks class, eps from the budget")
+REGISTRY.register_prefix("torchattacks", GenericTorchattack, "any torchattacks class, eps from the budget "
+                         "(one without eps, e.g. CW or DeepFool: its output projected onto the budget)")
 REGISTRY.register_prefix("foolbox", FoolboxAttack, "any foolbox attack class whose norm matches the budget")
 
 

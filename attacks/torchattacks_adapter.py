@@ -16,6 +16,7 @@ from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError
 from .params import Param, constructor_params, flag, positive_int
+from .projection import project
 
 _TA_NORM = {"linf": "Linf", "l2": "L2"}
 
@@ -70,14 +71,18 @@ class PGD(TorchattacksAttack):
         return cls(model, eps=budget.eps, alpha=alpha, steps=p["steps"], random_start=p["random_start"])
 
 
-BUDGET_ARGS = ("eps", "norm")  # set from the run's budget, never by the user
+EPS_ARGS = ("eps", "max_epsilon")  # a class's budget radius (PI-FGSM calls it max_epsilon)
+BUDGET_ARGS = (*EPS_ARGS, "norm")  # set from the run's budget, never by the user
 
 
 class GenericTorchattack(TorchattacksAttack):
     """Any torchattacks class by name; eps (and norm, where the class takes one) come from the budget.
-    Its parameters are the class's constructor arguments, with torchattacks' defaults."""
+    A class with no budget (minimum-norm attacks: CW, DeepFool, EAD, SparseFool, JSMA, OnePixel, Pixle)
+    has its perturbation projected onto the budget ball, as foolbox does for its minimisation attacks,
+    so that its cells measure success within the same budget as the others. Its parameters are the
+    class's constructor arguments, with torchattacks' defaults."""
 
-    version = 2  # 2: random draws per batch from the cell seed (the runner); parameters resolved with defaults
+    version = 3  # 3: a class without eps is projected onto the budget (it failed the budget check before)
 
     def __init__(self, class_name: str, **params: Any) -> None:
         cls = getattr(torchattacks, class_name, None)
@@ -102,12 +107,23 @@ class GenericTorchattack(TorchattacksAttack):
     def label(self) -> str:
         return self._label
 
+    @property
+    def minimum_norm(self) -> bool:
+        """Whether the class takes no budget radius: its output is projected onto the budget."""
+        return not any(a in inspect.signature(self._cls).parameters for a in EPS_ARGS)
+
     def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
         sig = inspect.signature(self._cls).parameters
         kwargs = dict(self._given)
-        if "eps" in sig:
-            kwargs["eps"] = budget.eps
+        kwargs.update({a: budget.eps for a in EPS_ARGS if a in sig})
         if "norm" in sig:
             kwargs["norm"] = _TA_NORM[budget.norm]
         return self._cls(model, **kwargs)
+
+    def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 target: torch.Tensor | None) -> torch.Tensor:
+        x_adv = super()._perturb(fitted, model, x, y, target)
+        if not self.minimum_norm:
+            return x_adv  # a class that takes eps keeps it itself; the runner's check holds it to that
+        return (x + project(x_adv - x, fitted.budget)).clamp(0.0, 1.0)  # clamping only shortens it
 

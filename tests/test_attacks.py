@@ -14,6 +14,8 @@ CASES = [
     ("pgd", {"steps": 5}, "linf"), ("pgd", {"steps": 5}, "l2"),
     ("torchattacks:MIFGSM", {"steps": 3}, "linf"),
     ("torchattacks:APGD", {"steps": 3}, "l2"),
+    # minimum-norm classes (no eps): projected onto the budget
+    ("torchattacks:DeepFool", {"steps": 5}, "l2"), ("torchattacks:CW", {"steps": 5, "lr": 0.1}, "linf"),
     ("foolbox:LinfPGD", {"steps": 3}, "linf"),
     ("foolbox:L2PGD", {"steps": 3}, "l2"),
     ("vizpert", {"steps": 5}, "linf"), ("vizpert", {"steps": 5}, "l2"),
@@ -52,8 +54,8 @@ def test_budget_holds_for_every_example(tiny_model, batch, fit_loader, name, par
     budget = Budget(norm, eps)
     fitted = attack.fit(tiny_model, fit_loader, budget, seed=0)
     target = make_targets(y, 4, seed=1) if targeted else None
-    if targeted and name == "torchattacks:APGD":
-        pytest.skip("torchattacks APGD has no targeted mode (APGDT is its targeted twin)")
+    if targeted and name in ("torchattacks:APGD", "torchattacks:DeepFool"):
+        pytest.skip(f"{name} has no targeted mode in torchattacks (an error says so; APGDT is APGD's twin)")
     x_adv = attack.perturb(fitted, tiny_model, x, y, target)
     dist = attacks.per_example_norm(x_adv - x, norm)
     assert x_adv.shape == x.shape
@@ -309,6 +311,30 @@ def test_adapters_go_through_the_base_constructor():
         attacks.create("torchattacks:MIFGSM", xyz=3)  # nothing close: no guess
     with pytest.raises(attacks.AttackError, match="takes eps from the run's budget"):
         attacks.create("torchattacks:MIFGSM", eps=0.3)
+
+
+def test_a_minimum_norm_class_is_projected_onto_the_budget(tiny_model, batch):
+    """torchattacks' DeepFool has no eps: its own perturbation, projected onto the ball (as foolbox does
+    for minimisation attacks); at a budget it already meets, its output unchanged."""
+    import torchattacks
+
+    from attacks.projection import project
+
+    x, y = batch
+    deepfool = attacks.create("torchattacks:DeepFool", steps=5)
+    assert deepfool.minimum_norm and not attacks.create("torchattacks:MIFGSM").minimum_norm
+    raw = torchattacks.DeepFool(tiny_model, steps=5)(x, y)
+    raw_norm = attacks.per_example_norm(raw - x, "l2")
+    small = Budget("l2", float(raw_norm.median()))  # about half the examples need projecting
+    x_adv = deepfool.perturb(deepfool.fit(tiny_model, [], small, seed=0), tiny_model, x, y, None)
+    torch.testing.assert_close(x_adv, (x + project(raw - x, small)).clamp(0, 1))
+    assert bool((attacks.per_example_norm(x_adv - x, "l2") <= small.eps * (1 + 1e-4)).all())
+    big = Budget("l2", float(raw_norm.max()) * 2)
+    torch.testing.assert_close(deepfool.perturb(deepfool.fit(tiny_model, [], big, seed=0), tiny_model, x, y, None), raw)
+    pifgsm = attacks.create("torchattacks:PIFGSM", num_iter_set=2)  # its radius is called max_epsilon
+    assert "max_epsilon" not in pifgsm.params and not pifgsm.minimum_norm
+    with pytest.raises(attacks.AttackError, match="takes max_epsilon from the run's budget"):
+        attacks.create("torchattacks:PIFGSM", max_epsilon=0.3)
 
 
 def test_class_viz_cost_counts_the_classes():
