@@ -323,6 +323,14 @@ def test_a_minimum_norm_class_is_projected_onto_the_budget(tiny_model, batch):
     x, y = batch
     deepfool = attacks.create("torchattacks:DeepFool", steps=5)
     assert deepfool.minimum_norm and not attacks.create("torchattacks:MIFGSM").minimum_norm
+    # torchattacks gives DeepFool no targeted mode: the grid leaves its targeted cells out (bench/plan.py)
+    assert not deepfool.supports_targeted and attacks.create("torchattacks:MIFGSM").supports_targeted
+    from bench.config import RunConfig
+    from bench.plan import plan_grid
+
+    groups = plan_grid(RunConfig(attacks="torchattacks:DeepFool,torchattacks:MIFGSM", mode="both"), {})
+    assert {(g.spec.name, c.targeted) for g in groups for c in g.cells} == {
+        ("torchattacks:DeepFool", False), ("torchattacks:MIFGSM", False), ("torchattacks:MIFGSM", True)}
     raw = torchattacks.DeepFool(tiny_model, steps=5)(x, y)
     raw_norm = attacks.per_example_norm(raw - x, "l2")
     small = Budget("l2", float(raw_norm.median()))  # about half the examples need projecting
