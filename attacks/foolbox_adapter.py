@@ -1,6 +1,7 @@
 """Any foolbox attack as `foolbox:<Class>`: foolbox runs the attack, we map budget and criterion."""
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -40,6 +41,17 @@ class FoolboxAttack(Attack):
     @property
     def label(self) -> str:
         return self._label
+
+    @property
+    def supports_targeted(self) -> bool:  # type: ignore[override]
+        """Whether the class steers toward a target label: foolbox declares it nowhere, but an attack that
+        does names `TargetedMisclassification` in its `run` (PGD, FGSM, CW, EAD, DDN, FMN, Brendel-Bethge);
+        one that does not (DeepFool, the noise and decision-based attacks) runs untargeted and only
+        stops when a target happens to be hit, so the grid gives it untargeted cells only."""
+        try:
+            return "TargetedMisclassification" in inspect.getsource(type(self._attack).run)
+        except (OSError, TypeError):  # no source (a compiled or built-on-the-fly class): undecided
+            return True
 
     def check_budget_supported(self, budget: Budget) -> None:
         p = getattr(getattr(self._attack, "distance", None), "p", None)

@@ -323,14 +323,6 @@ def test_a_minimum_norm_class_is_projected_onto_the_budget(tiny_model, batch):
     x, y = batch
     deepfool = attacks.create("torchattacks:DeepFool", steps=5)
     assert deepfool.minimum_norm and not attacks.create("torchattacks:MIFGSM").minimum_norm
-    # torchattacks gives DeepFool no targeted mode: the grid leaves its targeted cells out (bench/plan.py)
-    assert not deepfool.supports_targeted and attacks.create("torchattacks:MIFGSM").supports_targeted
-    from bench.config import RunConfig
-    from bench.plan import plan_grid
-
-    groups = plan_grid(RunConfig(attacks="torchattacks:DeepFool,torchattacks:MIFGSM", mode="both"), {})
-    assert {(g.spec.name, c.targeted) for g in groups for c in g.cells} == {
-        ("torchattacks:DeepFool", False), ("torchattacks:MIFGSM", False), ("torchattacks:MIFGSM", True)}
     raw = torchattacks.DeepFool(tiny_model, steps=5)(x, y)
     raw_norm = attacks.per_example_norm(raw - x, "l2")
     small = Budget("l2", float(raw_norm.median()))  # about half the examples need projecting
@@ -343,6 +335,27 @@ def test_a_minimum_norm_class_is_projected_onto_the_budget(tiny_model, batch):
     assert "max_epsilon" not in pifgsm.params and not pifgsm.minimum_norm
     with pytest.raises(attacks.AttackError, match="takes max_epsilon from the run's budget"):
         attacks.create("torchattacks:PIFGSM", max_epsilon=0.3)
+
+
+def test_a_library_class_without_a_targeted_mode_gets_untargeted_cells_only():
+    """torchattacks gives DeepFool no targeted mode: the grid leaves its targeted cells out (bench/plan.py),
+    as for autoattack, instead of failing them in the default mode both."""
+    from bench.config import RunConfig
+    from bench.plan import plan_grid
+
+    assert not attacks.create("torchattacks:DeepFool").supports_targeted
+    assert attacks.create("torchattacks:MIFGSM").supports_targeted
+    groups = plan_grid(RunConfig(attacks="torchattacks:DeepFool,torchattacks:MIFGSM", mode="both"), {})
+    assert {(g.spec.name, c.targeted) for g in groups for c in g.cells} == {
+        ("torchattacks:DeepFool", False), ("torchattacks:MIFGSM", False), ("torchattacks:MIFGSM", True)}
+
+
+@pytest.mark.parametrize("name,targeted", [("L2DeepFoolAttack", False), ("L2AdditiveGaussianNoiseAttack", False),
+                                           ("L2PGD", True), ("L2CarliniWagnerAttack", True), ("FGSM", True)])
+def test_a_foolbox_class_that_cannot_aim_gets_untargeted_cells_only(name, targeted):
+    """foolbox's DeepFool given a target criterion runs untargeted and stops if it lands on the target:
+    its "targeted" cells would measure chance; such classes are untargeted-only here."""
+    assert attacks.create(f"foolbox:{name}").supports_targeted is targeted
 
 
 def test_class_viz_cost_counts_the_classes():
