@@ -135,7 +135,6 @@ class GenericTorchattack(TorchattacksAttack):
         return (x + project(x_adv - x, fitted.budget)).clamp(0.0, 1.0)  # clamping only shortens it
 
 
-
 def _has_targeted_mode(cls: type, params: dict[str, Any]) -> bool:
     """torchattacks sets a class's modes when it is built: build it on a stand-in model to read them
     (True when the class cannot be built so: the perturb-time error then says so)."""

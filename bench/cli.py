@@ -424,7 +424,7 @@ def cmd_merge(a: argparse.Namespace) -> int:
 
 def unrecognized(command: argparse.ArgumentParser, extras: Sequence[str]) -> str:
     """argparse's "unrecognized arguments", with the flag meant for the first unknown one: another
-    tool's name for an option (`--targeted` -> `--mode targeted`) or a close spelling (`--model-seed`)."""
+    tool's name for an option (`--targeted` -> `--mode targeted`) or a close spelling (`--zoo-sed` -> `--zoo-seed`)."""
     message = f"unrecognized arguments: {' '.join(extras)}"
     flag = next((e.split("=")[0] for e in extras if e.startswith("--")), None)
     if flag is None:

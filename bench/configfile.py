@@ -41,8 +41,8 @@ def read_config(path: str | Path) -> dict[str, Any]:
             raise BenchError(f"{p}: {unknown_option_message('key', key)}")
         types, expected = toml_type(key)
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            fix = (f"; write {key} = {json.dumps(split_csv(value))}" if isinstance(value, str) and list in types
-                   else "")  # the command line's comma list, written as a TOML list
+            fix = (f"; write {key} = {_as_list(value, OPTIONS[key].metadata['kind'])}"
+                   if isinstance(value, str) and list in types else "")
             raise BenchError(f"{p}: key {key!r} must be {expected}, got {type(value).__name__} {value!r}{fix}")
     if "attacks" in raw:
         raw["attacks"] = [attack_spec(a, f"{p}: attacks[{i}]") for i, a in enumerate(raw["attacks"])]
@@ -52,6 +52,15 @@ def read_config(path: str | Path) -> dict[str, Any]:
         if not isinstance(file, str):
             raise BenchError(f"{p}: checkpoints.{name!r} must be a file path (string), got {type(file).__name__}")
     return raw
+
+
+def _as_list(text: str, kind: str) -> str:
+    """The command line's comma list `text` written as the TOML list a config file needs (integers
+    unquoted for a list of integers)."""
+    items: list[Any] = split_csv(text)
+    if kind == "ints" and all(re.fullmatch(r"-?\d+", i) for i in items):
+        items = [int(i) for i in items]
+    return json.dumps(items)
 
 
 def resolve_config(file: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> RunConfig:

@@ -86,6 +86,7 @@ def test_parameters_written_another_way_get_the_bracket_form(written):
      "must be a list of attack names or tables, got str 'fgsm, pgd[steps=20,alpha=2/255]'; "
      "write attacks = [\"fgsm\", \"pgd[steps=20,alpha=2/255]\"]"),
     ("models = \"mini:resnet\"\n", "write models = [\"mini:resnet\"]"),
+    ("seeds = \"0,1\"\n", "write seeds = [0, 1]"),
     ("eps = [0.1\n", "not valid TOML"),
 ])
 def test_bad_config_files_name_the_key(tmp_path, text, needle):
