@@ -80,11 +80,28 @@ def test_pgd_whitebox_at_least_fgsm(synthetic, zoo_cache, tmp_path):
 
 
 def test_failing_cell_is_reported_and_the_rest_completes(synthetic, zoo_cache, tmp_path):
-    cfg = _cfg(eps=(0.1,), attacks=(AttackSpec("torchattacks:APGD", {"steps": 2}), AttackSpec("fgsm")))
-    result, df = _run(cfg, synthetic, zoo_cache, tmp_path)
-    assert len(result.failures) == 2  # APGD has no targeted mode: one failure per source
-    assert all("targeted" in f.error for f in result.failures)
-    assert set(df.attack) == {"torchattacks:APGD[steps=2]", "fgsm"} and len(df) == (2 + 4) * 2
+    import attacks
+    from attacks.torchattacks_adapter import FGSM
+
+    class UntargetedOnlyFGSM(FGSM):
+        """FGSM whose targeted cells fail, as a library attack's can (a foreign error mid-grid)."""
+
+        name = "fgsm_failing_targeted"
+
+        def _perturb(self, fitted, model, x, y, target):
+            if target is not None:
+                raise attacks.AttackError("no targeted mode (simulated)")
+            return super()._perturb(fitted, model, x, y, target)
+
+    attacks.REGISTRY.register(UntargetedOnlyFGSM.name, UntargetedOnlyFGSM, "test only")
+    try:
+        cfg = _cfg(eps=(0.1,), attacks=(AttackSpec(UntargetedOnlyFGSM.name), AttackSpec("fgsm")))
+        result, df = _run(cfg, synthetic, zoo_cache, tmp_path)
+    finally:
+        attacks.REGISTRY._entries.pop(UntargetedOnlyFGSM.name)
+    assert len(result.failures) == 2  # one failed targeted cell per source
+    assert all("no targeted mode (simulated)" in f.error and "targeted=True" in f.cell for f in result.failures)
+    assert set(df.attack) == {UntargetedOnlyFGSM.name, "fgsm"} and len(df) == (2 + 4) * 2
 
 
 def test_eps_zero_fools_nobody(tiny_model, synthetic):
