@@ -172,11 +172,14 @@ def parse_value(text: str) -> Any:
 
 def report_formats(text: str | None) -> tuple[str, ...]:
     """Report formats from `text` (`all` or a comma list), else $BENCH_FORMAT, else all
-    (`common.report_formats`); a bad one is a one-line BenchError."""
+    (`common.report_formats`); a bad one, or none (","), is a one-line BenchError."""
     try:
-        return run_formats(text)
+        formats = run_formats(text)
     except ValueError as exc:
         raise BenchError(str(exc)) from None
+    if not formats:
+        raise BenchError("format is empty; give at least one report format, e.g. --format csv, or leave it out")
+    return formats
 
 
 def attack_table(text: str, where: str = "attacks") -> dict[str, Any]:
@@ -310,8 +313,7 @@ class RunConfig:
             if len(set(self.seeds)) < len(self.seeds):
                 raise BenchError(f"seeds {','.join(map(str, self.seeds))} repeats a seed; list each seed once")
         parse_shard(self.shard)
-        if not self.report_formats:  # a bad format (or $BENCH_FORMAT) fails here, before anything is computed
-            raise BenchError("format is empty; give at least one report format, e.g. --format csv, or leave it out")
+        report_formats(self.format)  # a bad or empty format (or $BENCH_FORMAT) fails here, before anything is computed
 
     def _check_sources(self, what: str, sources: tuple[str, ...]) -> None:
         if not sources:

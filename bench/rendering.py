@@ -27,10 +27,8 @@ def render(run_dir: Path, formats: str | Sequence[str] | None = None, *, log: Lo
     """Tables, figures, report.tex/PDF, summary.md and index.html of a run folder from its stored
     cells and files; returns the Markdown summary (with the sanity warnings). `formats`: a list or a
     comma string as `--format` takes (checked here: a bad one is a BenchError before anything is written)."""
-    # a list from Python goes through the same parsing as the flag (aliases, typos, "all")
+    # a list from Python goes through the same parsing as the flag (aliases, typos, "all"); [] is empty, not all
     formats = report_formats(formats if formats is None or isinstance(formats, str) else ",".join(formats) or ",")
-    if not formats:
-        raise BenchError("format is empty; give at least one report format, e.g. csv, or leave it out")
     require_reports()
     from reports import render_run, rows_frame
 
