@@ -44,6 +44,7 @@ class Attack(ABC):
     kind: ClassVar[str] = "per_input"
     learns: ClassVar[bool] = False  # True when `fit` trains something worth caching
     passes_bound: ClassVar[bool] = False  # True when `gradient_passes` is a worst case the attack stops short of
+    one_image_at_a_time: ClassVar[bool] = False  # True when its passes run on single images (dry-run cost)
     version: ClassVar[int] = 1  # bump when results change for the same parameters (invalidates caches)
     norms: ClassVar[tuple[str, ...]] = NORMS
     supports_targeted: ClassVar[bool] = True

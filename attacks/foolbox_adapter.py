@@ -10,6 +10,7 @@ from torch import nn
 from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError
+from .library_cost import class_gradients, library_passes
 from .params import constructor_params
 
 _FB_P = {"linf": float("inf"), "l2": 2.0}
@@ -52,6 +53,23 @@ class FoolboxAttack(Attack):
             return "TargetedMisclassification" in inspect.getsource(type(self._attack).run)
         except (OSError, TypeError):  # no source (a compiled or built-on-the-fly class): undecided
             return True
+
+    @property
+    def passes_bound(self) -> bool:  # type: ignore[override]
+        """Its count is a worst case when it stops early: DeepFool on fooled images, CW and EAD's abort_early."""
+        return self._deepfool or self._params.get("abort_early") is True
+
+    @property
+    def _deepfool(self) -> bool:
+        import foolbox
+
+        return isinstance(self._attack, foolbox.attacks.deepfool.DeepFoolAttack)
+
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+        """The class's own loops (steps times CW/EAD's binary search steps); a DeepFool step
+        differentiates `candidates` class scores."""
+        return library_passes(self._params, n_eval, per_step=class_gradients(self._params, num_classes)
+                              if self._deepfool else 1)
 
     def check_budget_supported(self, budget: Budget) -> None:
         p = getattr(getattr(self._attack, "distance", None), "p", None)

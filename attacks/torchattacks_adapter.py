@@ -15,6 +15,7 @@ from torch import nn
 from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError
+from .library_cost import class_gradients, library_passes
 from .params import Param, constructor_params, flag, positive_int
 from .projection import project
 
@@ -118,6 +119,28 @@ class GenericTorchattack(TorchattacksAttack):
     def minimum_norm(self) -> bool:
         """Whether the class takes no budget radius: its output is projected onto the budget."""
         return not any(a in inspect.signature(self._cls).parameters for a in EPS_ARGS)
+
+    @property
+    def passes_bound(self) -> bool:  # type: ignore[override]
+        """Its count is a worst case when it stops early: DeepFool and SparseFool on fooled images, EAD's
+        abort_early, a restart only on the images still robust (APGD, FAB, Square)."""
+        return self.one_image_at_a_time or self._params.get("abort_early") is True or "n_restarts" in self._params
+
+    @property
+    def one_image_at_a_time(self) -> bool:  # type: ignore[override]
+        """torchattacks' DeepFool and SparseFool loop over the batch's images."""
+        return issubclass(self._cls, (torchattacks.DeepFool, torchattacks.SparseFool))
+
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+        """The class's own loops (steps, binary searches, restarts); a DeepFool step takes the Jacobian of
+        every class score, and a SparseFool step a whole DeepFool run (torchattacks' default steps) plus one."""
+        per_step = 1
+        if issubclass(self._cls, torchattacks.DeepFool):
+            per_step = class_gradients(self._params, num_classes)
+        elif issubclass(self._cls, torchattacks.SparseFool):
+            inner = inspect.signature(torchattacks.DeepFool).parameters["steps"].default
+            per_step = inner * class_gradients({}, num_classes) + 1
+        return library_passes(self._params, n_eval, per_step=per_step)
 
     def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
         sig = inspect.signature(self._cls).parameters

@@ -3,7 +3,7 @@ without computing or writing anything."""
 from __future__ import annotations
 
 import json
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -17,30 +17,45 @@ from .config import RunConfig
 from .plan import Group, Shard
 
 
-def seconds_per_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Measured seconds per image of one forward+backward pass and of one forward pass on a batch (the
-    median of 3 after a warm-up each): a forward is not a fixed share of a pass (small inputs on a CPU)."""
-    xg = x.detach().clone().requires_grad_(True)
+class PassSeconds(NamedTuple):
+    """Measured seconds per image on one model: a forward+backward pass and a forward on a batch, and a
+    forward+backward pass on one image alone (attacks that loop over images, torchattacks' DeepFool,
+    pay it: on a CPU several times the batched share); None: as the batched pass."""
 
-    def step() -> None:
-        with torch.enable_grad():
-            torch.autograd.grad(F.cross_entropy(model(xg), y), xg)
+    pass_s: float
+    forward_s: float
+    single_pass_s: float | None = None
+
+
+def seconds_per_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> PassSeconds:
+    """`PassSeconds` of `model` on the batch `x` (the median of 3 after a warm-up each): a forward is not
+    a fixed share of a pass (small inputs on a CPU), nor a batch of one a fixed share of a batch."""
+    def step(xs: torch.Tensor, ys: torch.Tensor) -> Callable[[], None]:
+        xg = xs.detach().clone().requires_grad_(True)
+
+        def run() -> None:
+            with torch.enable_grad():
+                torch.autograd.grad(F.cross_entropy(model(xg), ys), xg)
+        return run
 
     def forward() -> None:
         with torch.no_grad():
             model(x)
-    return step_seconds(step, x.device, repeats=3) / len(x), step_seconds(forward, x.device, repeats=3) / len(x)
+    return PassSeconds(step_seconds(step(x, y), x.device, repeats=3) / len(x),
+                       step_seconds(forward, x.device, repeats=3) / len(x),
+                       step_seconds(step(x[:1], y[:1]), x.device, repeats=3))
 
 
 def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str],
-             pass_seconds: dict[str, tuple[float, float]] | None, num_classes: int,
+             pass_seconds: dict[str, tuple[float, ...]] | None, num_classes: int,
              fit_cached: Callable[[Group], bool] | None = None,
              fit_extra: Callable[[Group], float] | None = None) -> str:
     """A table of the groups this shard would run, the stored/missing cells, whether each learned
     attack's fit is already in the fit cache (`fit_cached`; then it costs nothing), and an estimated time:
     the source model's forward+backward passes and a fit's ranking of the classes (forwards), every
-    model's forwards to score the cells, at each model's measured (pass, forward) seconds per image in
-    `pass_seconds`, plus `fit_extra`: what a fit to do spends beyond them (its generator)."""
+    model's forwards to score the cells, at each model's measured `PassSeconds` in `pass_seconds` (an
+    attack that goes one image at a time at the single-image pass), plus `fit_extra`: what a fit to do
+    spends beyond them (its generator)."""
     mine = [g for g in groups if shard.takes(g)]
 
     def label(g: Group) -> str:
@@ -55,7 +70,7 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
     fits = {"cached": 0, "to fit": 0}
     bounds = False
     # every model scores every cell's images: seconds per image of all their forwards
-    scoring_s = sum(f for _, f in pass_seconds.values()) if pass_seconds is not None else 0.0
+    scoring_s = sum(PassSeconds(*p).forward_s for p in pass_seconds.values()) if pass_seconds is not None else 0.0
     for g in mine:
         n_stored = sum(c.key in stored for c in g.cells)
         todo = len(g.cells) - n_stored
@@ -71,7 +86,10 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
             forwards = 0  # on the source model
             if fit == "to fit" and g.attack.ranks_classes():  # the fit ranks the classes for untargeted use
                 forwards = sum(ranking_images(cfg.n_fit, num_classes))
-            pass_s, forward_s = pass_seconds[g.source]
+            measured = PassSeconds(*pass_seconds[g.source])
+            pass_s, forward_s = measured.pass_s, measured.forward_s
+            if g.attack.one_image_at_a_time and measured.single_pass_s is not None:
+                pass_s = measured.single_pass_s
             seconds = passes * pass_s + forwards * forward_s + todo * cfg.n * scoring_s
             if fit == "to fit" and fit_extra is not None:
                 seconds += fit_extra(g)

@@ -289,9 +289,30 @@ def test_dry_run_seconds_are_passes_forwards_and_the_ranking_at_the_measured_rat
     est = {(line.split()[0], line.split()[3]): float(line.split()[-1]) for line in plan.splitlines()
            if line.startswith(("pgd", "class_uap"))}
     scoring = 20 * (0.01 + 0.1)  # one untargeted cell, 20 images, both models
-    for source, (pass_s, forward_s) in rates.items():
+    for source, (pass_s, forward_s) in rates.items():  # two-element rates: no single-image pass measured
         pgd = attacks.create("pgd").gradient_passes(20, 300, 4)
         assert est["pgd", source] == pytest.approx(pgd * pass_s + scoring, abs=0.06)
         uap = attacks.create("class_uap", steps=3).gradient_passes(20, 300, 4)
         ranking = sum(ranking_images(300, 4)) * forward_s
         assert est["class_uap[steps=3]", source] == pytest.approx(uap * pass_s + ranking + scoring, abs=0.06)
+
+
+def test_dry_run_times_an_image_at_a_time_attack_at_the_single_image_pass():
+    """torchattacks' DeepFool loops over the images: its passes are priced at the measured single-image
+    pass (several times the batched share on a CPU), batched attacks at the batched one."""
+    import attacks
+    from bench.config import Shard
+    from bench.configfile import resolve_config
+    from bench.dryrun import PassSeconds, describe
+    from bench.plan import plan_grid
+
+    cfg = resolve_config(None, dict(dataset="synthetic", models=["mini:vgg"], n=20, mode="untargeted",
+                                    attacks=["torchattacks:DeepFool", "torchattacks:MIFGSM"], norm="l2", eps=[1.0]))
+    rates = {"mini:vgg": PassSeconds(pass_s=0.001, forward_s=0.0, single_pass_s=0.01)}
+    plan = describe(cfg, plan_grid(cfg, {}), Shard(), set(), rates, 4)
+    est = {line.split()[0]: float(line.split()[-1]) for line in plan.splitlines() if line.startswith("torchattacks")}
+    deepfool, mifgsm = attacks.create("torchattacks:DeepFool"), attacks.create("torchattacks:MIFGSM")
+    assert deepfool.one_image_at_a_time and not mifgsm.one_image_at_a_time
+    assert deepfool.gradient_passes(20, 0, 4) == 50 * 4 * 20  # steps x a gradient per class x images
+    assert est["torchattacks:DeepFool"] == pytest.approx(deepfool.gradient_passes(20, 0, 4) * 0.01, abs=0.06)
+    assert est["torchattacks:MIFGSM"] == pytest.approx(mifgsm.gradient_passes(20, 0, 4) * 0.001, abs=0.06)

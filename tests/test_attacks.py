@@ -358,6 +358,50 @@ def test_a_foolbox_class_that_cannot_aim_gets_untargeted_cells_only(name, target
     assert attacks.create(f"foolbox:{name}").supports_targeted is targeted
 
 
+class _CountBackward(torch.autograd.Function):
+    """Identity whose backward adds the batch size to `seen`: single-image gradient passes taken."""
+
+    @staticmethod
+    def forward(ctx, x, seen):  # noqa: ARG004 - autograd's signature
+        ctx.seen = seen
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.seen.append(grad.shape[0])
+        return grad, None
+
+
+class _Counted(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.seen = model, []
+
+    def forward(self, x):
+        return self.model(_CountBackward.apply(x, self.seen))
+
+
+@pytest.mark.parametrize("name,params,bound", [
+    ("torchattacks:DeepFool", {"steps": 4}, True), ("torchattacks:APGD", {"steps": 3, "n_restarts": 2}, True),
+    ("torchattacks:EOTPGD", {"steps": 3, "eot_iter": 2}, False),
+    ("torchattacks:EADL1", {"max_iterations": 10, "binary_search_steps": 2}, True),
+    ("foolbox:L2CarliniWagnerAttack", {"steps": 4, "binary_search_steps": 3}, True),
+    ("foolbox:L2DeepFoolAttack", {"steps": 4}, True), ("foolbox:L2PGD", {"steps": 5}, False)])
+def test_a_library_class_costs_no_more_passes_than_the_dry_run_counts(tiny_model, batch, name, params, bound):
+    """The dry run multiplies out a library class's loops (steps, binary searches, restarts, DeepFool's
+    per-class gradients): the gradient passes it really takes, counted at the input, stay within the
+    estimate, and an attack that never stops early takes at least half of it."""
+    x, y = batch[0][:6], batch[1][:6]
+    atk = attacks.create(name, **params)
+    counted = _Counted(tiny_model).eval()
+    budget = Budget("linf", 0.1) if name == "torchattacks:EOTPGD" else Budget("l2", 1.0)  # EOTPGD: Linf only
+    atk.perturb(atk.fit(counted, [], budget, seed=0), counted, x, y, None)
+    taken, estimate = sum(counted.seen), atk.gradient_passes(len(x), 0, 4)
+    assert atk.passes_bound is bound
+    assert 0 < taken <= estimate
+    assert bound or taken >= estimate / 2
+
+
 def test_class_viz_cost_counts_the_classes():
     atk = attacks.create("class_viz", steps=10)
     assert atk.gradient_passes(100, 100, 1000) == 100 * atk.gradient_passes(100, 100, 10)
