@@ -9,6 +9,8 @@ from typing import Any, Mapping
 
 # what the classes call their iteration count (EAD: max_iterations, PI-FGSM: num_iter_set, SPSA: nb_iter)
 STEPS = ("steps", "max_iterations", "num_iter_set", "nb_iter")
+# a query-based class's forward passes per image and restart (Square), each counted as a third of a pass
+QUERIES = ("n_queries",)
 # parameters that repeat the whole `steps` loop (CW/EAD binary searches, APGD restarts, EOT samples)
 REPEATS = ("binary_search_steps", "n_restarts", "eot_iter")
 
@@ -18,10 +20,14 @@ def _positive_int(value: Any) -> int | None:
 
 
 def library_passes(params: Mapping[str, Any], n_eval: int, *, per_step: int = 1) -> int:
-    """Forward+backward passes over single images: the iteration count (1 when the class has none) times every
+    """Forward+backward passes over single images: the iteration count (1 when the class has none; a
+    query budget in `QUERIES` at a third of a pass a query, as `autoattack` counts Square) times every
     repeat loop in `REPEATS` times `per_step` (a DeepFool step differentiates several class scores) times
     the images."""
-    passes = next((k for k in (_positive_int(params.get(name)) for name in STEPS) if k), 1)
+    passes = next((k for k in (_positive_int(params.get(name)) for name in STEPS) if k), None)
+    if passes is None:
+        queries = next((k for k in (_positive_int(params.get(name)) for name in QUERIES) if k), None)
+        passes = max(queries // 3, 1) if queries else 1
     for name in REPEATS:
         passes *= _positive_int(params.get(name)) or 1
     return passes * max(per_step, 1) * n_eval

@@ -362,7 +362,7 @@ class _CountBackward(torch.autograd.Function):
     """Identity whose backward adds the batch size to `seen`: single-image gradient passes taken."""
 
     @staticmethod
-    def forward(ctx, x, seen):  # noqa: ARG004 - autograd's signature
+    def forward(ctx, x, seen):
         ctx.seen = seen
         return x.view_as(x)
 
@@ -375,9 +375,10 @@ class _CountBackward(torch.autograd.Function):
 class _Counted(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
-        self.model, self.seen = model, []
+        self.model, self.seen, self.forwards = model, [], 0
 
     def forward(self, x):
+        self.forwards += len(x)
         return self.model(_CountBackward.apply(x, self.seen))
 
 
@@ -400,6 +401,18 @@ def test_a_library_class_costs_no_more_passes_than_the_dry_run_counts(tiny_model
     assert atk.passes_bound is bound
     assert 0 < taken <= estimate
     assert bound or taken >= estimate / 2
+
+
+def test_a_query_attack_counts_its_queries_as_thirds_of_a_pass(tiny_model, batch):
+    """Square takes forwards only, up to n_queries per image and restart: the dry run counts each as a
+    third of a pass (as for autoattack), a worst case since it stops on fooled images."""
+    x, y = batch[0][:6], batch[1][:6]
+    atk = attacks.create("torchattacks:Square", n_queries=30, n_restarts=2)
+    counted = _Counted(tiny_model).eval()
+    atk.perturb(atk.fit(counted, [], Budget("linf", 0.05), seed=0), counted, x, y, None)
+    estimate = atk.gradient_passes(len(x), 0, 4)
+    assert atk.passes_bound and estimate == 6 * (30 // 3) * 2
+    assert 30 <= counted.forwards <= 3 * estimate + 2 * len(x)  # plus a forward per restart to check
 
 
 def test_class_viz_cost_counts_the_classes():
