@@ -11,6 +11,7 @@ from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError
 from .library_cost import class_gradients, library_passes
+from .library_norms import norm_mismatch, sibling_class
 from .params import constructor_params
 
 _FB_P = {"linf": float("inf"), "l2": 2.0}
@@ -38,6 +39,11 @@ class FoolboxAttack(Attack):
             self._attack = cls(**params)
         except TypeError as exc:
             raise AttackError(f"foolbox.attacks.{class_name}: {exc}") from None
+        except ImportError as exc:  # e.g. the Brendel-Bethge attacks import numba, which foolbox does not require
+            missing = exc.name or str(exc)
+            raise AttackError(f"foolbox.attacks.{class_name} needs the package {missing!r}, which is not installed; "
+                              f"pip install {missing.split('.')[0]} (into this environment), or pick another "
+                              "attack") from None
 
     @property
     def label(self) -> str:
@@ -72,10 +78,16 @@ class FoolboxAttack(Attack):
                               if self._deepfool else 1)
 
     def check_budget_supported(self, budget: Budget) -> None:
+        """foolbox classes carry their norm (`distance.p`): another than the budget's is a one-line error
+        naming `--norm` and the class for the budget's norm (L2DeepFoolAttack -> LinfDeepFoolAttack)."""
+        import foolbox
+
         p = getattr(getattr(self._attack, "distance", None), "p", None)
         if p is not None and float(p) != _FB_P[budget.norm]:
-            raise AttackError(f"{self.label} works in the L{p:g} norm, not {budget.norm}; "
-                              "pick the foolbox class for that norm (e.g. LinfPGD vs L2PGD)")
+            works_in = "Linf" if float(p) == float("inf") else f"L{float(p):g}"
+            name = self._label.split(":", 1)[1]
+            raise AttackError(norm_mismatch(self.label, works_in, budget.norm,
+                                            sibling_class(name, budget.norm, dir(foolbox.attacks)), "foolbox"))
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:

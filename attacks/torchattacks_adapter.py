@@ -16,6 +16,7 @@ from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError
 from .library_cost import class_gradients, library_passes
+from .library_norms import norm_mismatch, sibling_class
 from .params import Param, constructor_params, flag, positive_int
 from .projection import project
 
@@ -120,6 +121,19 @@ class GenericTorchattack(TorchattacksAttack):
         """Whether the class takes no budget radius: its output is projected onto the budget."""
         return not any(a in inspect.signature(self._cls).parameters for a in EPS_ARGS)
 
+    def check_budget_supported(self, budget: Budget) -> None:
+        """A class with a budget radius and no `norm` argument works in the one norm its docstring's
+        "Distance Measure" names (PGD, MI-FGSM: Linf; PGDL2: L2): another budget norm is a one-line error
+        naming `--norm` and the class for the budget's norm, not cells that fail the budget check. Classes
+        projected onto the budget (minimum-norm ones) and those taking `norm` work under either."""
+        if self.minimum_norm or "norm" in inspect.signature(self._cls).parameters:
+            return
+        works_in = _distance_measure(self._cls)
+        if works_in is not None and _TA_NORM[budget.norm] != works_in:
+            name = self._label.split(":", 1)[1]
+            raise AttackError(norm_mismatch(self.label, works_in, budget.norm,
+                                            sibling_class(name, budget.norm, dir(torchattacks)), "torchattacks"))
+
     @property
     def passes_bound(self) -> bool:  # type: ignore[override]
         """Its count is a worst case when it stops early: DeepFool and SparseFool on fooled images, EAD's
@@ -156,6 +170,15 @@ class GenericTorchattack(TorchattacksAttack):
         if not self.minimum_norm:
             return x_adv  # a class that takes eps keeps it itself; the runner's check holds it to that
         return (x + project(x_adv - x, fitted.budget)).clamp(0.0, 1.0)  # clamping only shortens it
+
+
+def _distance_measure(cls: type) -> str | None:
+    """The norm torchattacks documents for `cls` ("Distance Measure : Linf"), when it names exactly one."""
+    for line in (cls.__doc__ or "").splitlines():
+        if "Distance Measure" in line:
+            measure = line.split(":", 1)[-1].strip()
+            return measure if measure in ("Linf", "L2", "L1", "L0") else None
+    return None
 
 
 def _has_targeted_mode(cls: type, params: dict[str, Any]) -> bool:

@@ -307,12 +307,12 @@ def test_dry_run_times_an_image_at_a_time_attack_at_the_single_image_pass():
     from bench.plan import plan_grid
 
     cfg = resolve_config(None, dict(dataset="synthetic", models=["mini:vgg"], n=20, mode="untargeted",
-                                    attacks=["torchattacks:DeepFool", "torchattacks:MIFGSM"], norm="l2", eps=[1.0]))
+                                    attacks=["torchattacks:DeepFool", "torchattacks:PGDL2"], norm="l2", eps=[1.0]))
     rates = {"mini:vgg": PassSeconds(pass_s=0.001, forward_s=0.0, single_pass_s=0.01)}
     plan = describe(cfg, plan_grid(cfg, {}), Shard(), set(), rates, 4)
     est = {line.split()[0]: float(line.split()[-1]) for line in plan.splitlines() if line.startswith("torchattacks")}
-    deepfool, mifgsm = attacks.create("torchattacks:DeepFool"), attacks.create("torchattacks:MIFGSM")
-    assert deepfool.one_image_at_a_time and not mifgsm.one_image_at_a_time
+    deepfool, pgd = attacks.create("torchattacks:DeepFool"), attacks.create("torchattacks:PGDL2")
+    assert deepfool.one_image_at_a_time and not pgd.one_image_at_a_time
     assert deepfool.gradient_passes(20, 0, 4) == 50 * 4 * 20  # steps x a gradient per class x images
     assert est["torchattacks:DeepFool"] == pytest.approx(deepfool.gradient_passes(20, 0, 4) * 0.01, abs=0.06)
-    assert est["torchattacks:MIFGSM"] == pytest.approx(mifgsm.gradient_passes(20, 0, 4) * 0.001, abs=0.06)
+    assert est["torchattacks:PGDL2"] == pytest.approx(pgd.gradient_passes(20, 0, 4) * 0.001, abs=0.06)

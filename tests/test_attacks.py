@@ -157,6 +157,34 @@ def test_unknown_parameter_is_named():
         attacks.create("pgd", stepz=3)
 
 
+@pytest.mark.parametrize("name,norm,hint", [
+    ("torchattacks:EOTPGD", "l2", "works in the Linf norm, not l2; pass --norm linf, or pick a torchattacks class"),
+    ("torchattacks:PGDRSL2", "linf", "use torchattacks:PGDRS"), ("foolbox:L2FMNAttack", "linf", "foolbox:LInfFMNAttack"),
+    ("foolbox:LinfDeepFoolAttack", "l2", "foolbox:L2DeepFoolAttack")])
+def test_a_library_class_in_another_norm_is_refused_before_any_cell(name, norm, hint):
+    """A torchattacks class with a radius and no norm argument works in the norm its docstring names; given
+    another budget its cells all failed the budget check ("exceeded the l2 budget on 6 of 6"): now the
+    config is refused in one line naming --norm and the class for the budget's norm."""
+    with pytest.raises(attacks.AttackError, match=hint.replace("(", r"\(")):
+        attacks.create(name).check_budget_supported(Budget(norm, 0.5))
+    for ok in ("torchattacks:APGD", "torchattacks:DeepFool", "torchattacks:PGDL2"):  # norm argument / projected / L2
+        attacks.create(ok).check_budget_supported(Budget("l2", 0.5))
+
+
+def test_a_foolbox_class_missing_an_optional_package_says_which(monkeypatch):
+    """foolbox's Brendel-Bethge attacks import numba when built, and foolbox does not require it: a
+    one-line error naming the package, not a ModuleNotFoundError traceback."""
+    import foolbox
+
+    class NeedsNumba(foolbox.attacks.L2PGD):
+        def __init__(self, **kwargs):
+            raise ModuleNotFoundError("No module named 'numba'", name="numba")
+    monkeypatch.setattr(foolbox.attacks, "NeedsNumba", NeedsNumba, raising=False)
+    with pytest.raises(attacks.AttackError, match="NeedsNumba needs the package 'numba', which is not installed; "
+                                                  "pip install numba"):
+        attacks.create("foolbox:NeedsNumba")
+
+
 def test_foolbox_norm_mismatch_is_reported(tiny_model):
     attack = attacks.create("foolbox:LinfPGD")
     with pytest.raises(attacks.AttackError, match="not l2"):

@@ -43,7 +43,13 @@ BAD_INPUTS = [
     (["run", "--device", "tpu"], "use auto, cpu, cuda"),
     (["run", "--dataset", "synthetic", "--n", "5000"], "larger than"),
     (["run", "--data-dir", "/nonexistent/fmnist"], "no Fashion-MNIST IDX files in --data-dir"),
-    (["run", "--attacks", "foolbox:LinfPGD", "--norm", "l2", "--eps", "1"], "not l2"),
+    (["run", "--attacks", "foolbox:LinfPGD", "--norm", "l2", "--eps", "1"], "not l2; pass --norm linf, or use foolbox:L2PGD"),
+    (["run", "--attacks", "foolbox:L2DeepFoolAttack"], "works in the L2 norm, not linf; pass --norm l2, or use "
+     "foolbox:LinfDeepFoolAttack"),
+    (["run", "--attacks", "foolbox:L1PGD"], "L1 norm, which this benchmark's budgets are not"),
+    (["run", "--attacks", "torchattacks:PGD", "--norm", "l2", "--eps", "1"], "torchattacks:PGD works in the Linf norm, "
+     "not l2; pass --norm linf, or use torchattacks:PGDL2"),
+    (["run", "--attacks", "torchattacks:MIFGSM", "--norm", "l2", "--eps", "1"], "or pick a torchattacks class for l2"),
     (["report", "/nonexistent/run"], "run folder /nonexistent/run does not exist; `bench list runs"),
     (["zoo", "train", "--models", "timm:resnet18"], "not a mini-zoo model"),
     (["run", "--attacks", "pgd,pgd"], "listed twice"),
