@@ -86,8 +86,11 @@ class FoolboxAttack(Attack):
         if p is not None and float(p) != _FB_P[budget.norm]:
             works_in = "Linf" if float(p) == float("inf") else f"L{float(p):g}"
             name = self._label.split(":", 1)[1]
-            raise AttackError(norm_mismatch(self.label, works_in, budget.norm,
-                                            sibling_class(name, budget.norm, dir(foolbox.attacks)), "foolbox"))
+            if "constraint" in self.params_spec:  # HopSkipJump: one class, its norm a parameter
+                other = f"{name}[constraint={budget.norm}]"
+            else:
+                other = sibling_class(name, budget.norm, dir(foolbox.attacks))
+            raise AttackError(norm_mismatch(self.label, works_in, budget.norm, other, "foolbox"))
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:

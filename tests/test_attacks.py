@@ -1,6 +1,8 @@
 """The attack contract: every registered attack keeps its budget; eps=0 changes nothing; PGD >= FGSM."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -160,12 +162,13 @@ def test_unknown_parameter_is_named():
 @pytest.mark.parametrize("name,norm,hint", [
     ("torchattacks:EOTPGD", "l2", "works in the Linf norm, not l2; pass --norm linf, or pick a torchattacks class"),
     ("torchattacks:PGDRSL2", "linf", "use torchattacks:PGDRS"), ("foolbox:L2FMNAttack", "linf", "foolbox:LInfFMNAttack"),
-    ("foolbox:LinfDeepFoolAttack", "l2", "foolbox:L2DeepFoolAttack")])
+    ("foolbox:LinfDeepFoolAttack", "l2", "foolbox:L2DeepFoolAttack"),
+    ("foolbox:HopSkipJumpAttack", "linf", "use foolbox:HopSkipJumpAttack[constraint=linf]")])
 def test_a_library_class_in_another_norm_is_refused_before_any_cell(name, norm, hint):
     """A torchattacks class with a radius and no norm argument works in the norm its docstring names; given
     another budget its cells all failed the budget check ("exceeded the l2 budget on 6 of 6"): now the
     config is refused in one line naming --norm and the class for the budget's norm."""
-    with pytest.raises(attacks.AttackError, match=hint.replace("(", r"\(")):
+    with pytest.raises(attacks.AttackError, match=re.escape(hint)):
         attacks.create(name).check_budget_supported(Budget(norm, 0.5))
     for ok in ("torchattacks:APGD", "torchattacks:DeepFool", "torchattacks:PGDL2"):  # norm argument / projected / L2
         attacks.create(ok).check_budget_supported(Budget("l2", 0.5))
