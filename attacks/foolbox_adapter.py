@@ -9,10 +9,10 @@ from torch import nn
 
 from .base import Attack, Fitted
 from .budget import Budget
-from .errors import AttackError
+from .errors import AttackError, library_errors
 from .library_cost import class_gradients, library_passes
 from .library_norms import norm_mismatch, sibling_class
-from .params import constructor_params
+from .params import constructor_params, missing_required
 
 _FB_P = {"linf": float("inf"), "l2": 2.0}
 
@@ -34,6 +34,9 @@ class FoolboxAttack(Attack):
                                                    "python -c 'import foolbox; print(dir(foolbox.attacks))'"))
         self._label = f"foolbox:{class_name}"
         self.params_spec = constructor_params(cls, skip=("self",), source="foolbox")
+        missing = missing_required(self._label, cls, params, skip=("self",))
+        if missing:
+            raise AttackError(missing)
         super().__init__(**params)
         try:
             self._attack = cls(**params)
@@ -100,5 +103,6 @@ class FoolboxAttack(Attack):
         fmodel = foolbox.PyTorchModel(model, bounds=(0, 1), device=x.device)
         criterion = (foolbox.criteria.Misclassification(y) if target is None
                      else foolbox.criteria.TargetedMisclassification(target))
-        _, clipped, _ = self._attack(fmodel, x, criterion, epsilons=fitted.budget.eps)
+        with library_errors(self.label, "foolbox"):
+            _, clipped, _ = self._attack(fmodel, x, criterion, epsilons=fitted.budget.eps)
         return clipped

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from common.text import guess_in_parens
 
@@ -104,6 +104,18 @@ def resolve(owner: str, spec: dict[str, Param], given: dict[str, Any]) -> dict[s
     for name, p in spec.items():
         p.check(owner, name, values[name])
     return values
+
+
+def missing_required(label: str, cls: type, given: Mapping[str, Any], *, skip: tuple[str, ...]) -> str | None:
+    """The one-line error when `cls`'s constructor has arguments without a default (besides `skip`) that
+    `given` lacks: a run would fail on every cell with the library's TypeError."""
+    missing = [name for name, p in inspect.signature(cls).parameters.items()
+               if p.default is inspect.Parameter.empty and name not in skip and name not in given
+               and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if not missing:
+        return None
+    example = ", ".join(f"{name}=..." for name in missing)
+    return f"attack {label!r} needs {', '.join(missing)} (no default in the library): give it as '{label}[{example}]'"
 
 
 def constructor_params(cls: type, *, skip: tuple[str, ...], source: str) -> dict[str, Param]:

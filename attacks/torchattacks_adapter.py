@@ -14,10 +14,10 @@ from torch import nn
 
 from .base import Attack, Fitted
 from .budget import Budget
-from .errors import AttackError
+from .errors import AttackError, library_errors
 from .library_cost import class_gradients, library_passes
 from .library_norms import norm_mismatch, sibling_class
-from .params import Param, constructor_params, flag, positive_int
+from .params import Param, constructor_params, flag, missing_required, positive_int
 from .projection import project
 
 _TA_NORM = {"linf": "Linf", "l2": "L2"}
@@ -97,11 +97,18 @@ class GenericTorchattack(TorchattacksAttack):
                                                    "python -c 'import torchattacks; print(dir(torchattacks))'"))
         self._cls = cls
         self._label = f"torchattacks:{class_name}"
+        if cls.__module__.startswith("torchattacks.wrappers"):  # MultiAttack, LGV
+            raise AttackError(f"{self._label} is a torchattacks wrapper (of other attacks, or of a training "
+                              "loader), not an attack a run can build from a model and a budget; list the "
+                              "attacks themselves in --attacks")
         for name in BUDGET_ARGS:
             if name in params:
                 raise AttackError(f"{self._label} takes {name} from the run's budget (--eps, --norm); "
                                   f"drop the {name} parameter")
         self.params_spec = constructor_params(cls, skip=("model", *BUDGET_ARGS), source="torchattacks")
+        missing = missing_required(self._label, cls, params, skip=("model", *BUDGET_ARGS))
+        if missing:
+            raise AttackError(missing)
         self._given = dict(params)
         super().__init__(**params)
         self._targeted = _has_targeted_mode(cls, self._given)
@@ -166,7 +173,8 @@ class GenericTorchattack(TorchattacksAttack):
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:
-        x_adv = super()._perturb(fitted, model, x, y, target)
+        with library_errors(self.label, "torchattacks"):
+            x_adv = super()._perturb(fitted, model, x, y, target)
         if not self.minimum_norm:
             return x_adv  # a class that takes eps keeps it itself; the runner's check holds it to that
         return (x + project(x_adv - x, fitted.budget)).clamp(0.0, 1.0)  # clamping only shortens it

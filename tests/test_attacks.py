@@ -188,6 +188,40 @@ def test_a_foolbox_class_missing_an_optional_package_says_which(monkeypatch):
         attacks.create("foolbox:NeedsNumba")
 
 
+@pytest.mark.parametrize("name,message", [
+    ("torchattacks:LGV", "is a torchattacks wrapper"), ("torchattacks:MultiAttack", "list the attacks themselves"),
+    ("foolbox:VirtualAdversarialAttack", "needs steps (no default in the library): give it as "
+                                         "'foolbox:VirtualAdversarialAttack[steps=...]'")])
+def test_a_library_class_a_run_cannot_build_is_refused_when_named(name, message):
+    """Built with only a model and a budget, these failed every cell with the library's TypeError (a
+    traceback, for torchattacks); now the name is refused at once."""
+    with pytest.raises(attacks.AttackError, match=re.escape(message)):
+        attacks.create(name)
+    attacks.create("foolbox:VirtualAdversarialAttack", steps=2)
+
+
+@pytest.mark.parametrize("name,params,budget", [("torchattacks:CW", {"c": "abc"}, Budget("l2", 1.0)),
+                                                ("foolbox:LinfPGD", {"steps": "abc"}, Budget("linf", 0.1))])
+def test_a_library_error_while_attacking_fails_the_cell_in_one_line(tiny_model, batch, name, params, budget):
+    """A parameter value the library never checks breaks inside its loop: an AttackError (the runner then
+    reports the cell failed and goes on) quoting the library's error, not a traceback that ends the run."""
+    x, y = batch
+    atk = attacks.create(name, **params)
+    with pytest.raises(attacks.AttackError, match=f"{re.escape(name)} failed inside {name.split(':')[0]}: "
+                                                  r"\w+Error: .*check the parameters in its brackets"):
+        atk.perturb(atk.fit(tiny_model, [], budget, seed=0), tiny_model, x, y, None)
+
+
+def test_running_out_of_memory_inside_a_library_still_reaches_the_batch_sizer():
+    """The batch sizer halves the batch on torch.OutOfMemoryError: the library wrapper must not turn it into
+    a failed cell."""
+    from attacks.errors import library_errors
+
+    with pytest.raises(torch.OutOfMemoryError):
+        with library_errors("torchattacks:X", "torchattacks"):
+            raise torch.OutOfMemoryError("CUDA out of memory")
+
+
 def test_foolbox_norm_mismatch_is_reported(tiny_model):
     attack = attacks.create("foolbox:LinfPGD")
     with pytest.raises(attacks.AttackError, match="not l2"):
