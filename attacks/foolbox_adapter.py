@@ -33,11 +33,22 @@ class FoolboxAttack(Attack):
             raise AttackError(unknown_name_message("foolbox attack", class_name, names,
                                                    "python -c 'import foolbox; print(dir(foolbox.attacks))'"))
         self._label = f"foolbox:{class_name}"
-        self.params_spec = constructor_params(cls, skip=("self",), source="foolbox")
-        missing = missing_required(self._label, cls, params, skip=("self",))
+        # a flexible-distance class (GaussianBlur, ContrastReduction, Pointwise, ...) measures in the norm it
+        # is given: the budget's, per call (without one, foolbox fails when it restricts to epsilons)
+        if not issubclass(cls, foolbox.attacks.base.AttackWithDistance):  # SpatialAttack
+            raise AttackError(f"{self._label} measures no distance (it rotates and translates images), so no "
+                              "budget can bound it; pick a foolbox class with an L2 or Linf distance")
+        self._flexible = issubclass(cls, foolbox.attacks.base.FlexibleDistanceMinimizationAttack)
+        if self._flexible and "distance" in params:
+            raise AttackError(f"{self._label} takes its distance from the run's budget (--norm); drop the "
+                              "distance parameter")
+        skip = ("self", "distance") if self._flexible else ("self",)
+        self.params_spec = constructor_params(cls, skip=skip, source="foolbox")
+        missing = missing_required(self._label, cls, params, skip=skip)
         if missing:
             raise AttackError(missing)
         super().__init__(**params)
+        self._cls = cls
         try:
             self._attack = cls(**params)
         except TypeError as exc:
@@ -85,6 +96,8 @@ class FoolboxAttack(Attack):
         naming `--norm` and the class for the budget's norm (L2DeepFoolAttack -> LinfDeepFoolAttack)."""
         import foolbox
 
+        if self._flexible:
+            return  # measured in the budget's norm (`_attack_for`)
         p = getattr(getattr(self._attack, "distance", None), "p", None)
         if p is not None and float(p) != _FB_P[budget.norm]:
             works_in = "Linf" if float(p) == float("inf") else f"L{float(p):g}"
@@ -104,5 +117,13 @@ class FoolboxAttack(Attack):
         criterion = (foolbox.criteria.Misclassification(y) if target is None
                      else foolbox.criteria.TargetedMisclassification(target))
         with library_errors(self.label, "foolbox"):
-            _, clipped, _ = self._attack(fmodel, x, criterion, epsilons=fitted.budget.eps)
+            _, clipped, _ = self._attack_for(fitted.budget)(fmodel, x, criterion, epsilons=fitted.budget.eps)
         return clipped
+
+    def _attack_for(self, budget: Budget) -> Any:
+        """The foolbox attack for `budget`: a flexible-distance class built with the budget's distance."""
+        import foolbox
+
+        if not self._flexible:
+            return self._attack
+        return self._cls(**self._params, distance=getattr(foolbox.distances, budget.norm))

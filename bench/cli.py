@@ -109,8 +109,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="run the attack x eps x source -> target grid (default: the quickstart)")
     add_run_options(r)
 
-    ls = sub.add_parser("list", help="list registered attacks, models or datasets, or the run folders")
-    ls.add_argument("what", choices=["attacks", "models", "datasets", "runs"])
+    ls = sub.add_parser("list", help="list registered attacks, models or datasets, the run folders, or a "
+                                     "library's classes (torchattacks, foolbox: norms, modes, parameters)")
+    ls.add_argument("what", choices=["attacks", "models", "datasets", "runs", "torchattacks", "foolbox"])
     ls.add_argument("--output", default="reports/runs", help="runs: the folder holding run folders (default "
                                                              "reports/runs, as bench run's --output)")
 
@@ -187,6 +188,8 @@ def cmd_run(a: argparse.Namespace) -> int:
 def cmd_list(a: argparse.Namespace) -> int:
     if a.what == "runs":
         return _list_runs(Path(a.output))
+    if a.what in ("torchattacks", "foolbox"):
+        return _list_library(a.what)
     import attacks
     import zoo
 
@@ -209,6 +212,22 @@ def cmd_list(a: argparse.Namespace) -> int:
                 print(f"{'':<{width}}    {param.describe(pname)}")
     if a.what == "attacks":
         print("\nparameters: --attacks 'fgsm,pgd[steps=20,alpha=2/255]', or a table in a --config file")
+    return 0
+
+
+def _list_library(library: str) -> int:
+    """`bench list torchattacks|foolbox`: each class as `<library>:<Class>` with the budget norms it runs
+    under, its modes and parameters (library defaults), or why a run cannot use it."""
+    from attacks.library_catalogue import catalogue
+    from common.text import aligned
+
+    rows = catalogue(library)
+    print(aligned([("class", "norms", "modes", "parameters (library defaults)")]
+                  + [(r.name, r.norms or "-", r.modes or "-", r.params if not r.problem else
+                      "cannot run: " + r.problem.removeprefix(r.name + " ")) for r in rows]))
+    print(f"\n{sum(not r.problem for r in rows)} of {len(rows)} classes run; --attacks '{library}:<Class>[param=value]' "
+          "(eps, and norm where a class takes one, come from the budget; 'projected': a minimum-norm class's "
+          "output is projected onto the budget)")
     return 0
 
 

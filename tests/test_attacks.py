@@ -222,6 +222,51 @@ def test_running_out_of_memory_inside_a_library_still_reaches_the_batch_sizer():
             raise torch.OutOfMemoryError("CUDA out of memory")
 
 
+@pytest.mark.parametrize("budget", [Budget("linf", 0.1), Budget("l2", 1.0)])
+def test_a_foolbox_flexible_distance_class_measures_in_the_budgets_norm(tiny_model, batch, budget):
+    """foolbox's contrast-reduction, blur and pointwise attacks take their distance when built; built
+    without one they raised "unknown distance" (a traceback at config time): now the budget's norm."""
+    x, y = batch
+    atk = attacks.create("foolbox:LinearSearchContrastReductionAttack", steps=20)
+    atk.check_budget_supported(budget)
+    x_adv = atk.perturb(atk.fit(tiny_model, [], budget, seed=0), tiny_model, x, y, None)  # checks the budget
+    assert bool((x_adv != x).any())
+    with pytest.raises(attacks.AttackError, match="takes its distance from the run's budget"):
+        attacks.create("foolbox:GaussianBlurAttack", distance="l2")
+    with pytest.raises(attacks.AttackError, match="measures no distance"):
+        attacks.create("foolbox:SpatialAttack")
+
+
+@pytest.mark.parametrize("library", ["torchattacks", "foolbox"])
+def test_the_library_catalogue_says_what_a_run_would_do(library):
+    """`bench list torchattacks|foolbox`: each class's norms are those its budget check accepts, its modes
+    those the grid plans, and a class that cannot run says why."""
+    from attacks.library_catalogue import catalogue
+
+    rows = {r.name: r for r in catalogue(library)}
+    assert len(rows) > 30
+    for r in rows.values():
+        if r.problem:
+            assert not r.norms
+            continue
+        atk = attacks.create(r.name)
+        assert r.modes == ("both" if atk.supports_targeted else "untargeted")
+        for norm, eps in (("linf", 0.1), ("l2", 1.0)):
+            if norm in r.norms:
+                atk.check_budget_supported(Budget(norm, eps))
+            else:
+                with pytest.raises(attacks.AttackError):
+                    atk.check_budget_supported(Budget(norm, eps))
+    expected = {"torchattacks": {"torchattacks:PGD": ("linf", "both"), "torchattacks:PGDL2": ("l2", "both"),
+                                 "torchattacks:DeepFool": ("linf, l2 (projected)", "untargeted")},
+                "foolbox": {"foolbox:L2PGD": ("l2", "both"), "foolbox:LinfDeepFoolAttack": ("linf", "untargeted"),
+                            "foolbox:GaussianBlurAttack": ("linf, l2", "untargeted")}}[library]
+    for name, (norms, modes) in expected.items():
+        assert (rows[name].norms, rows[name].modes) == (norms, modes)
+    broken = {"torchattacks": "torchattacks:MultiAttack", "foolbox": "foolbox:SpatialAttack"}[library]
+    assert rows[broken].problem and not rows[broken].norms
+
+
 def test_foolbox_norm_mismatch_is_reported(tiny_model):
     attack = attacks.create("foolbox:LinfPGD")
     with pytest.raises(attacks.AttackError, match="not l2"):

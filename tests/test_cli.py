@@ -206,7 +206,8 @@ def test_unwritable_output_dir(capsys, tmp_path, zoo_cache, how):
     assert code == 2 and "writable --output" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("what,needle", [("attacks", "pgd"), ("models", "mini:densenet"), ("datasets", "fashion-mnist")])
+@pytest.mark.parametrize("what,needle", [("attacks", "pgd"), ("models", "mini:densenet"), ("datasets", "fashion-mnist"),
+                                         ("torchattacks", "torchattacks:PGDL2  "), ("foolbox", "classes run; --attacks")])
 def test_list(what, needle, capsys):
     code, out, _ = _run_cli(["list", what], capsys)
     assert code == 0 and needle in out

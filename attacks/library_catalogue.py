@@ -1,0 +1,68 @@
+"""`bench list torchattacks` / `bench list foolbox`: every class a library offers as `<library>:<Class>`, with
+the budget norms it runs under here, its modes and its parameters, read from the adapters themselves (so
+the listing says what a run would do, not what the library's docs say)."""
+from __future__ import annotations
+
+import inspect
+from typing import NamedTuple
+
+from common.eps import pixel_fraction
+
+from .budget import Budget
+from .errors import AttackError
+
+LIBRARIES = ("torchattacks", "foolbox")
+_BUDGETS = (Budget("linf", 0.1), Budget("l2", 1.0))
+
+
+class LibraryClass(NamedTuple):
+    """One row of the catalogue; `problem` is the one-line reason when the class cannot run here."""
+
+    name: str
+    norms: str
+    modes: str
+    params: str
+    problem: str = ""
+
+
+def _class_names(library: str) -> list[str]:
+    if library == "torchattacks":
+        import torchattacks
+
+        return sorted(n for n in dir(torchattacks) if inspect.isclass(getattr(torchattacks, n))
+                      and issubclass(getattr(torchattacks, n), torchattacks.attack.Attack))
+    import foolbox
+
+    base = foolbox.attacks.base.Attack
+    return sorted(n for n in dir(foolbox.attacks) if n[:1].isupper() and inspect.isclass(getattr(foolbox.attacks, n))
+                  and issubclass(getattr(foolbox.attacks, n), base) and not inspect.isabstract(getattr(foolbox.attacks, n)))
+
+
+def catalogue(library: str) -> list[LibraryClass]:
+    """Each class of `library` ('torchattacks' or 'foolbox') as the adapter sees it: the norms among
+    linf and l2 whose budget it accepts ('projected' where its minimum-norm output is projected onto the
+    budget), 'untargeted' or 'both' modes, and its parameters with the library's defaults."""
+    from . import create
+
+    if library not in LIBRARIES:
+        raise AttackError(f"no library {library!r}: the adapters are for {', '.join(LIBRARIES)}")
+    rows = []
+    for name in _class_names(library):
+        label = f"{library}:{name}"
+        try:
+            attack = create(label)
+        except AttackError as exc:
+            rows.append(LibraryClass(label, "", "", "", str(exc).removeprefix(f"attack {label!r} ")))
+            continue
+        norms, refusals = [], []
+        for budget in _BUDGETS:
+            try:
+                attack.check_budget_supported(budget)
+                norms.append(budget.norm)
+            except AttackError as exc:
+                refusals.append(str(exc))
+        projected = " (projected)" if getattr(attack, "minimum_norm", False) else ""
+        params = ", ".join(f"{k}={pixel_fraction(v) or repr(v)}" for k, v in attack.params.items())
+        rows.append(LibraryClass(label, ", ".join(norms) + projected, "both" if attack.supports_targeted
+                                 else "untargeted", params, "" if norms else refusals[0]))
+    return rows
