@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -37,6 +38,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (the problem and where to look), exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        choice = re.match(r"argument .*: invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if choice:  # `bench list torchatacks`, `bench run --norm L2`: argparse (3.11) guesses nothing
+            message += did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
         self.exit(2, f"error: {message}; see `{self.prog} --help`\n")
 
 

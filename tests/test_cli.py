@@ -134,6 +134,9 @@ def test_bad_input_is_one_line_exit_2(case, capsys, tmp_path, monkeypatch, zoo_c
 @pytest.mark.parametrize("args,needle", [
     (["run", "--n", "x"], "invalid int value"), (["run", "--norm", "l3"], "invalid choice"),
     (["list", "things"], "invalid choice"),
+    # a misspelt choice: the close ones (argparse 3.11 names them all, guesses none)
+    (["list", "torchatacks"], "did you mean 'torchattacks'"), (["run", "--norm", "L2"], "did you mean 'l2'"),
+    (["lst"], "did you mean 'list'"),
     # an unknown flag: the one meant, by another tool's name for it or by spelling
     (["run", "--targeted"], "unrecognized arguments: --targeted (did you mean '--mode targeted'?); see `bench run --help`"),
     (["run", "--epsilon", "0.1"], "(did you mean '--eps'?)"),
