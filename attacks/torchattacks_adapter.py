@@ -84,7 +84,9 @@ class GenericTorchattack(TorchattacksAttack):
     so that its cells measure success within the same budget as the others. Its parameters are the
     class's constructor arguments, with torchattacks' defaults."""
 
-    version = 3  # 3: a class without eps is projected onto the budget (it failed the budget check before)
+    # 3: a class without eps is projected onto the budget (it failed the budget check before); 4: n_classes
+    # from the model, a seed left None from the runner's per-batch generator
+    version = 4
 
     def __init__(self, class_name: str, **params: Any) -> None:
         cls = getattr(torchattacks, class_name, None)
@@ -163,13 +165,30 @@ class GenericTorchattack(TorchattacksAttack):
             per_step = inner * class_gradients({}, num_classes) + 1
         return library_passes(self._params, n_eval, per_step=per_step)
 
-    def _build(self, model: nn.Module, budget: Budget) -> torchattacks.attack.Attack:
+    def _build(self, model: nn.Module, budget: Budget, given: dict[str, Any] | None = None
+               ) -> torchattacks.attack.Attack:
+        """The class built on `model` with the user's parameters (or `given`) and the budget's radius/norm."""
         sig = inspect.signature(self._cls).parameters
-        kwargs = dict(self._given)
+        kwargs = dict(self._given if given is None else given)
         kwargs.update({a: budget.eps for a in EPS_ARGS if a in sig})
         if "norm" in sig:
             kwargs["norm"] = _TA_NORM[budget.norm]
         return self._cls(model, **kwargs)
+
+    def _build_for(self, model: nn.Module, budget: Budget, x: torch.Tensor) -> torchattacks.attack.Attack:
+        """As `autoattack` does: a class's `n_classes` (torchattacks' default 10) from the model's output
+        unless given, and a seed left None (AutoAttack: seeded by the clock, so never the same twice) from
+        torch's generator, which the runner seeds per batch."""
+        sig = inspect.signature(self._cls).parameters
+        if "n_classes" not in sig and not ("seed" in sig and self._params.get("seed") is None):
+            return self._build(model, budget)
+        given = dict(self._given)
+        if "n_classes" in sig and "n_classes" not in given:
+            with torch.no_grad():
+                given["n_classes"] = int(model(x[:1]).shape[-1])
+        if "seed" in sig and self._params.get("seed") is None:
+            given["seed"] = int(torch.randint(0, 2**31 - 1, (1,)))
+        return self._build(model, budget, given)
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:

@@ -597,3 +597,24 @@ def test_which_fits_rank_their_classes():
              ("ttp", ()): True, ("pgd", ()): False, ("fgsm", ()): False}
     for (name, params), expected in ranks.items():
         assert attacks.create(name, **dict(params)).ranks_classes() is expected, (name, params)
+
+
+def test_a_library_class_gets_the_models_classes_and_a_seed_from_the_run():
+    """torchattacks' AutoAttack defaults to 10 classes and seed=None (seeded by the clock: never the same
+    twice): built for a 4-class model, it gets 4 and a seed drawn from torch's generator (which the
+    runner seeds per batch), so the same seed gives the same attack."""
+    from torch import nn
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 4)).eval()
+    x = torch.rand(2, 1, 4, 4)
+    atk = attacks.create("torchattacks:AutoAttack")
+    built = []
+    for _ in range(2):
+        torch.manual_seed(7)
+        built.append(atk._build_for(model, Budget("linf", 0.1), x))
+    assert isinstance(built[0].seed, int) and built[1].seed == built[0].seed
+    assert built[0].n_classes == 4
+    apgdt = attacks.create("torchattacks:APGDT")._build_for(model, Budget("linf", 0.1), x)
+    assert apgdt.n_target_classes == 3  # n_classes - 1 (torchattacks' default would aim at 9 of 4)
+    given = attacks.create("torchattacks:APGDT", n_classes=3)._build_for(model, Budget("linf", 0.1), x)
+    assert given.n_target_classes == 2
