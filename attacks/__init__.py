@@ -38,8 +38,10 @@ for _cls in GENERATIVE:
 for _cls in TRANSFER_SUITE:
     REGISTRY.register(_cls.name, _cls, (_cls.__doc__ or "").strip().splitlines()[0].rstrip(".") + " (transfer suite, via torchattacks)")
 REGISTRY.register_prefix("torchattacks", GenericTorchattack, "any torchattacks class, eps from the budget "
-                         "(one without eps, e.g. CW or DeepFool: its output projected onto the budget)")
-REGISTRY.register_prefix("foolbox", FoolboxAttack, "any foolbox attack class whose norm matches the budget")
+                         "(one without eps, e.g. CW or DeepFool: its output projected onto the budget); "
+                         "`bench list torchattacks` shows each class's norms, modes and parameters")
+REGISTRY.register_prefix("foolbox", FoolboxAttack, "any foolbox attack class whose norm matches the budget; "
+                         "`bench list foolbox` shows each class's norms, modes and parameters")
 
 
 def create(name: str, **params: Any) -> Attack:
