@@ -48,6 +48,7 @@ class Attack(ABC):
     version: ClassVar[int] = 1  # bump when results change for the same parameters (invalidates caches)
     norms: ClassVar[tuple[str, ...]] = NORMS
     supports_targeted: ClassVar[bool] = True
+    supports_untargeted: ClassVar[bool] = True  # False for a targeted-only attack (foolbox's GenAttack)
     params_spec: ClassVar[Mapping[str, Param]] = {}
 
     def __init__(self, **params: Any) -> None:
@@ -122,6 +123,8 @@ class Attack(ABC):
         """
         if target is not None and not self.supports_targeted:
             raise AttackError(f"attack {self.label!r} is untargeted only; run it with targeted off")
+        if target is None and not self.supports_untargeted:
+            raise AttackError(f"attack {self.label!r} is targeted only; run it with --mode targeted")
         if fitted.budget.eps == 0.0:  # the only image within distance 0 of x is x itself
             return x.detach().clone()
         x_adv = self._perturb(fitted, model, x, y, target).detach().clamp(0.0, 1.0)

@@ -10,6 +10,7 @@ from torch import nn
 from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError, library_errors
+from .foolbox_modes import criterion_modes
 from .library_cost import class_gradients, library_passes
 from .library_norms import norm_mismatch, sibling_class
 from .params import constructor_params, missing_required
@@ -33,7 +34,7 @@ class FoolboxAttack(Attack):
             raise AttackError(unknown_name_message("foolbox attack", class_name, names,
                                                    "python -c 'import foolbox; print(dir(foolbox.attacks))'"))
         self._label = f"foolbox:{class_name}"
-        # a flexible-distance class (GaussianBlur, ContrastReduction, Pointwise, ...) measures in the norm it
+        # a flexible-distance class (GaussianBlur, ContrastReduction, ...) measures in the norm it
         # is given: the budget's, per call (without one, foolbox fails when it restricts to epsilons)
         if not issubclass(cls, foolbox.attacks.base.AttackWithDistance):  # SpatialAttack
             raise AttackError(f"{self._label} measures no distance (it rotates and translates images), so no "
@@ -58,6 +59,14 @@ class FoolboxAttack(Attack):
             raise AttackError(f"foolbox.attacks.{class_name} needs the package {missing!r}, which is not installed; "
                               f"pip install {missing.split('.')[0]} (into this environment), or pick another "
                               "attack") from None
+        if self._flexible and "distance" not in inspect.signature(cls).parameters:  # PointwiseAttack
+            raise AttackError(f"{self._label} takes no distance, so foolbox cannot hold it to a budget; pick a "
+                              "foolbox class with an L2 or Linf distance")
+        self._modes = criterion_modes(self._attack_for(Budget("l2", 1.0)))
+        if self._modes.problem:
+            raise AttackError(f"{self._label} cannot run: foolbox says {self._modes.problem!r} when tried on a "
+                              "stand-in; check the parameters in its brackets, or pick another attack (some "
+                              "classes need inputs a run cannot give)")
 
     @property
     def label(self) -> str:
@@ -65,14 +74,15 @@ class FoolboxAttack(Attack):
 
     @property
     def supports_targeted(self) -> bool:  # type: ignore[override]
-        """Whether the class steers toward a target label: foolbox declares it nowhere, but an attack that
-        does names `TargetedMisclassification` in its `run` (PGD, FGSM, CW, EAD, DDN, FMN, Brendel-Bethge);
-        one that does not (DeepFool, the noise and decision-based attacks) runs untargeted and only
-        stops when a target happens to be hit, so the grid gives it untargeted cells only."""
-        try:
-            return "TargetedMisclassification" in inspect.getsource(type(self._attack).run)
-        except (OSError, TypeError):  # no source (a compiled or built-on-the-fly class): undecided
-            return True
+        """Whether the class steers toward a target label (`foolbox_modes`): PGD, CW, EAD, DDN, FMN,
+        GenAttack do; FGSM refuses a target, and DeepFool and the noise and decision-based attacks take one
+        but only stop when they happen to hit it, so the grid gives them untargeted cells only."""
+        return self._modes.targeted
+
+    @property
+    def supports_untargeted(self) -> bool:  # type: ignore[override]
+        """False for a targeted-only class (GenAttack): the grid gives it targeted cells only."""
+        return self._modes.untargeted
 
     @property
     def passes_bound(self) -> bool:  # type: ignore[override]

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from common.eps import pixel_fraction
 
+from .base import Attack
 from .budget import Budget
 from .errors import AttackError
 
@@ -38,10 +39,17 @@ def _class_names(library: str) -> list[str]:
                   and issubclass(getattr(foolbox.attacks, n), base) and not inspect.isabstract(getattr(foolbox.attacks, n)))
 
 
+def modes_text(attack: Attack) -> str:
+    """'both', 'untargeted' or 'targeted': the cells the grid plans for `attack`."""
+    if attack.supports_targeted and attack.supports_untargeted:
+        return "both"
+    return "targeted" if attack.supports_targeted else "untargeted"
+
+
 def catalogue(library: str) -> list[LibraryClass]:
     """Each class of `library` ('torchattacks' or 'foolbox') as the adapter sees it: the norms among
     linf and l2 whose budget it accepts ('projected' where its minimum-norm output is projected onto the
-    budget), 'untargeted' or 'both' modes, and its parameters with the library's defaults."""
+    budget), its modes (`modes_text`), and its parameters with the library's defaults."""
     from . import create
 
     if library not in LIBRARIES:
@@ -63,6 +71,6 @@ def catalogue(library: str) -> list[LibraryClass]:
                 refusals.append(str(exc))
         projected = " (projected)" if getattr(attack, "minimum_norm", False) else ""
         params = ", ".join(f"{k}={pixel_fraction(v) or repr(v)}" for k, v in attack.params.items())
-        rows.append(LibraryClass(label, ", ".join(norms) + projected, "both" if attack.supports_targeted
-                                 else "untargeted", params, "" if norms else refusals[0]))
+        rows.append(LibraryClass(label, ", ".join(norms) + projected, modes_text(attack), params,
+                                 "" if norms else refusals[0]))
     return rows

@@ -200,16 +200,32 @@ def test_a_library_class_a_run_cannot_build_is_refused_when_named(name, message)
     attacks.create("foolbox:VirtualAdversarialAttack", steps=2)
 
 
-@pytest.mark.parametrize("name,params,budget", [("torchattacks:CW", {"c": "abc"}, Budget("l2", 1.0)),
-                                                ("foolbox:LinfPGD", {"steps": "abc"}, Budget("linf", 0.1))])
-def test_a_library_error_while_attacking_fails_the_cell_in_one_line(tiny_model, batch, name, params, budget):
+def test_a_library_error_while_attacking_fails_the_cell_in_one_line(tiny_model, batch):
     """A parameter value the library never checks breaks inside its loop: an AttackError (the runner then
-    reports the cell failed and goes on) quoting the library's error, not a traceback that ends the run."""
+    reports the cell failed and goes on) quoting the library's error, not a traceback that ends the run.
+    foolbox classes are tried on a stand-in when named, so theirs is refused at once."""
     x, y = batch
-    atk = attacks.create(name, **params)
-    with pytest.raises(attacks.AttackError, match=f"{re.escape(name)} failed inside {name.split(':')[0]}: "
-                                                  r"\w+Error: .*check the parameters in its brackets"):
-        atk.perturb(atk.fit(tiny_model, [], budget, seed=0), tiny_model, x, y, None)
+    atk = attacks.create("torchattacks:CW", c="abc")
+    with pytest.raises(attacks.AttackError, match=r"torchattacks:CW failed inside torchattacks: \w+Error: "
+                                                  ".*check the parameters in its brackets"):
+        atk.perturb(atk.fit(tiny_model, [], Budget("l2", 1.0), seed=0), tiny_model, x, y, None)
+    with pytest.raises(attacks.AttackError, match="foolbox:LinfPGD cannot run: foolbox says .* check the "
+                                                  "parameters in its brackets"):
+        attacks.create("foolbox:LinfPGD", steps="abc")
+
+
+def test_a_foolbox_error_after_its_first_forward_fails_the_cell_in_one_line(tiny_model, batch, monkeypatch):
+    import foolbox
+
+    class BreaksLater(foolbox.attacks.LinfPGD):
+        def run(self, model, inputs, criterion, *, epsilon, **kwargs):
+            model(inputs)
+            raise RuntimeError("shapes do not match")
+    monkeypatch.setattr(foolbox.attacks, "BreaksLater", BreaksLater, raising=False)
+    atk = attacks.create("foolbox:BreaksLater")
+    x, y = batch
+    with pytest.raises(attacks.AttackError, match="foolbox:BreaksLater failed inside foolbox: RuntimeError: shapes"):
+        atk.perturb(atk.fit(tiny_model, [], Budget("linf", 0.1), seed=0), tiny_model, x, y, None)
 
 
 def test_running_out_of_memory_inside_a_library_still_reaches_the_batch_sizer():
@@ -250,7 +266,8 @@ def test_the_library_catalogue_says_what_a_run_would_do(library):
             assert not r.norms
             continue
         atk = attacks.create(r.name)
-        assert r.modes == ("both" if atk.supports_targeted else "untargeted")
+        assert r.modes == {(True, True): "both", (False, True): "untargeted", (True, False): "targeted"}[
+            atk.supports_targeted, atk.supports_untargeted]
         for norm, eps in (("linf", 0.1), ("l2", 1.0)):
             if norm in r.norms:
                 atk.check_budget_supported(Budget(norm, eps))
@@ -260,7 +277,8 @@ def test_the_library_catalogue_says_what_a_run_would_do(library):
     expected = {"torchattacks": {"torchattacks:PGD": ("linf", "both"), "torchattacks:PGDL2": ("l2", "both"),
                                  "torchattacks:DeepFool": ("linf, l2 (projected)", "untargeted")},
                 "foolbox": {"foolbox:L2PGD": ("l2", "both"), "foolbox:LinfDeepFoolAttack": ("linf", "untargeted"),
-                            "foolbox:GaussianBlurAttack": ("linf, l2", "untargeted")}}[library]
+                            "foolbox:GaussianBlurAttack": ("linf, l2", "untargeted"),
+                            "foolbox:FGSM": ("linf", "untargeted"), "foolbox:GenAttack": ("linf", "targeted")}}[library]
     for name, (norms, modes) in expected.items():
         assert (rows[name].norms, rows[name].modes) == (norms, modes)
     broken = {"torchattacks": "torchattacks:MultiAttack", "foolbox": "foolbox:SpatialAttack"}[library]
@@ -461,11 +479,31 @@ def test_a_library_class_without_a_targeted_mode_gets_untargeted_cells_only():
 
 
 @pytest.mark.parametrize("name,targeted", [("L2DeepFoolAttack", False), ("L2AdditiveGaussianNoiseAttack", False),
-                                           ("L2PGD", True), ("L2CarliniWagnerAttack", True), ("FGSM", True)])
+                                           ("L2PGD", True), ("L2CarliniWagnerAttack", True), ("FGSM", False),
+                                           ("L2FastGradientAttack", False), ("GenAttack", True)])
 def test_a_foolbox_class_that_cannot_aim_gets_untargeted_cells_only(name, targeted):
     """foolbox's DeepFool given a target criterion runs untargeted and stops if it lands on the target:
-    its "targeted" cells would measure chance; such classes are untargeted-only here."""
-    assert attacks.create(f"foolbox:{name}").supports_targeted is targeted
+    its "targeted" cells would measure chance; such classes are untargeted-only here. FGSM refuses a target
+    ("unsupported criterion", though its signature names TargetedMisclassification: reading the source had
+    called it targeted, and its targeted cells failed); GenAttack needs one."""
+    atk = attacks.create(f"foolbox:{name}")
+    assert atk.supports_targeted is targeted
+    assert atk.supports_untargeted is (name != "GenAttack")
+
+
+def test_a_targeted_only_class_gets_targeted_cells_only(tiny_model, batch):
+    """GenAttack refuses an untargeted criterion: the grid plans its targeted cells only, and perturbing
+    untargeted is a one-line error."""
+    from bench.config import RunConfig
+    from bench.plan import plan_grid
+
+    groups = plan_grid(RunConfig(attacks="foolbox:GenAttack,foolbox:FGSM", mode="both"), {})
+    assert {(g.spec.name, c.targeted) for g in groups for c in g.cells} == {
+        ("foolbox:GenAttack", True), ("foolbox:FGSM", False)}
+    gen = attacks.create("foolbox:GenAttack", steps=2)
+    x, y = batch
+    with pytest.raises(attacks.AttackError, match="is targeted only; run it with --mode targeted"):
+        gen.perturb(gen.fit(tiny_model, [], Budget("linf", 0.1), seed=0), tiny_model, x, y, None)
 
 
 class _CountBackward(torch.autograd.Function):
