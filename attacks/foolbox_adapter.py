@@ -34,34 +34,15 @@ class FoolboxAttack(Attack):
             raise AttackError(unknown_name_message("foolbox attack", class_name, names,
                                                    "python -c 'import foolbox; print(dir(foolbox.attacks))'"))
         self._label = f"foolbox:{class_name}"
-        # a flexible-distance class (GaussianBlur, ContrastReduction, ...) measures in the norm it
-        # is given: the budget's, per call (without one, foolbox fails when it restricts to epsilons)
-        if not issubclass(cls, foolbox.attacks.base.AttackWithDistance):  # SpatialAttack
-            raise AttackError(f"{self._label} measures no distance (it rotates and translates images), so no "
-                              "budget can bound it; pick a foolbox class with an L2 or Linf distance")
+        # a flexible-distance class (GaussianBlur, ContrastReduction, ...) measures in the norm it is given:
+        # the budget's, per call (`_attack_for`; without one, foolbox fails when it restricts to epsilons)
         self._flexible = issubclass(cls, foolbox.attacks.base.FlexibleDistanceMinimizationAttack)
-        if self._flexible and "distance" in params:
-            raise AttackError(f"{self._label} takes its distance from the run's budget (--norm); drop the "
-                              "distance parameter")
-        skip = ("self", "distance") if self._flexible else ("self",)
-        self.params_spec = constructor_params(cls, skip=skip, source="foolbox")
-        missing = missing_required(self._label, cls, params, skip=skip)
-        if missing:
-            raise AttackError(missing)
+        _refuse_unusable(self._label, cls, params, self._flexible)
+        self.params_spec = constructor_params(cls, skip=("self", "distance") if self._flexible else ("self",),
+                                              source="foolbox")
         super().__init__(**params)
         self._cls = cls
-        try:
-            self._attack = cls(**params)
-        except TypeError as exc:
-            raise AttackError(f"foolbox.attacks.{class_name}: {exc}") from None
-        except ImportError as exc:  # e.g. the Brendel-Bethge attacks import numba, which foolbox does not require
-            missing = exc.name or str(exc)
-            raise AttackError(f"foolbox.attacks.{class_name} needs the package {missing!r}, which is not installed; "
-                              f"pip install {missing.split('.')[0]} (into this environment), or pick another "
-                              "attack") from None
-        if self._flexible and "distance" not in inspect.signature(cls).parameters:  # PointwiseAttack
-            raise AttackError(f"{self._label} takes no distance, so foolbox cannot hold it to a budget; pick a "
-                              "foolbox class with an L2 or Linf distance")
+        self._attack = _built(self._label, cls, params)
         self._modes = criterion_modes(self._attack_for(Budget("l2", 1.0)))
         if self._modes.problem:
             raise AttackError(f"{self._label} cannot run: foolbox says {self._modes.problem!r} when tried on a "
@@ -137,3 +118,33 @@ class FoolboxAttack(Attack):
         if not self._flexible:
             return self._attack
         return self._cls(**self._params, distance=getattr(foolbox.distances, budget.norm))
+
+
+def _refuse_unusable(label: str, cls: type, params: dict[str, Any], flexible: bool) -> None:
+    """One-line errors for classes no budget can bound (SpatialAttack measures no distance; PointwiseAttack
+    takes none), a distance given by hand, and required arguments not given."""
+    import foolbox
+
+    if not issubclass(cls, foolbox.attacks.base.AttackWithDistance):
+        raise AttackError(f"{label} measures no distance (it rotates and translates images), so no budget can "
+                          "bound it; pick a foolbox class with an L2 or Linf distance")
+    if flexible and "distance" in params:
+        raise AttackError(f"{label} takes its distance from the run's budget (--norm); drop the distance parameter")
+    if flexible and "distance" not in inspect.signature(cls).parameters:
+        raise AttackError(f"{label} takes no distance, so foolbox cannot hold it to a budget; pick a foolbox "
+                          "class with an L2 or Linf distance")
+    missing = missing_required(label, cls, params, skip=("self", "distance"))
+    if missing:
+        raise AttackError(missing)
+
+
+def _built(label: str, cls: type, params: dict[str, Any]) -> Any:
+    """`cls(**params)`, its constructor's errors as one line (a missing optional package named)."""
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise AttackError(f"{label}: {exc}") from None
+    except ImportError as exc:  # e.g. the Brendel-Bethge attacks import numba, which foolbox does not require
+        missing = exc.name or str(exc)
+        raise AttackError(f"{label} needs the package {missing!r}, which is not installed; pip install "
+                          f"{missing.split('.')[0]} (into this environment), or pick another attack") from None
