@@ -10,6 +10,8 @@ from __future__ import annotations
 import inspect
 from typing import Any, NamedTuple
 
+from common.text import first_line
+
 
 class Modes(NamedTuple):
     """What a class does with each criterion; `problem`: the library's reason it cannot run at all."""
@@ -51,7 +53,7 @@ def _accepts(attack: Any, criterion: Any) -> bool | str:
     except _Reached:
         return True
     except Exception as exc:  # noqa: BLE001 - any error of the library's code is the answer
-        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        text = first_line(exc)
         return False if "unsupported criterion" in text else text
     return True
 

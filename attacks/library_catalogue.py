@@ -28,10 +28,9 @@ class LibraryClass(NamedTuple):
 
 def _class_names(library: str) -> list[str]:
     if library == "torchattacks":
-        import torchattacks
+        from .torchattacks_adapter import torchattacks_classes
 
-        return sorted(n for n in dir(torchattacks) if inspect.isclass(getattr(torchattacks, n))
-                      and issubclass(getattr(torchattacks, n), torchattacks.attack.Attack))
+        return torchattacks_classes()
     import foolbox
 
     base = foolbox.attacks.base.Attack

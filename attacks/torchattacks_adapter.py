@@ -93,9 +93,7 @@ class GenericTorchattack(TorchattacksAttack):
         if not (inspect.isclass(cls) and issubclass(cls, torchattacks.attack.Attack)):
             from common.text import unknown_name_message
 
-            names = [n for n in dir(torchattacks) if inspect.isclass(getattr(torchattacks, n))
-                     and issubclass(getattr(torchattacks, n), torchattacks.attack.Attack)]
-            raise AttackError(unknown_name_message("torchattacks class", class_name, names,
+            raise AttackError(unknown_name_message("torchattacks class", class_name, torchattacks_classes(),
                                                    "python -c 'import torchattacks; print(dir(torchattacks))'"))
         self._cls = cls
         self._label = f"torchattacks:{class_name}"
@@ -180,8 +178,6 @@ class GenericTorchattack(TorchattacksAttack):
         unless given, and a seed left None (AutoAttack: seeded by the clock, so never the same twice) from
         torch's generator, which the runner seeds per batch."""
         sig = inspect.signature(self._cls).parameters
-        if "n_classes" not in sig and not ("seed" in sig and self._params.get("seed") is None):
-            return self._build(model, budget)
         given = dict(self._given)
         if "n_classes" in sig and "n_classes" not in given:
             with torch.no_grad():
@@ -197,6 +193,12 @@ class GenericTorchattack(TorchattacksAttack):
         if not self.minimum_norm:
             return x_adv  # a class that takes eps keeps it itself; the runner's check holds it to that
         return (x + project(x_adv - x, fitted.budget)).clamp(0.0, 1.0)  # clamping only shortens it
+
+
+def torchattacks_classes() -> list[str]:
+    """The names of torchattacks' attack classes, sorted: what `torchattacks:<Class>` may name."""
+    return sorted(n for n in dir(torchattacks) if inspect.isclass(getattr(torchattacks, n))
+                  and issubclass(getattr(torchattacks, n), torchattacks.attack.Attack))
 
 
 def _distance_measure(cls: type) -> str | None:
