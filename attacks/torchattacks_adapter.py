@@ -5,6 +5,7 @@ onto its constructor arguments and its targeted-by-label mode.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from torch import nn
 from .base import Attack, Fitted
 from .budget import Budget
 from .errors import AttackError, library_errors
+from .grey_rgb import perturb_as_rgb
 from .library_cost import class_gradients, library_passes
 from .library_norms import norm_mismatch, sibling_class
 from .params import Param, constructor_params, flag, missing_required, positive_int
@@ -85,8 +87,9 @@ class GenericTorchattack(TorchattacksAttack):
     class's constructor arguments, with torchattacks' defaults."""
 
     # 3: a class without eps is projected onto the budget (it failed the budget check before); 4: n_classes
-    # from the model, a seed left None from the runner's per-batch generator
-    version = 4
+    # from the model, a seed left None from the runner's per-batch generator; 5: grey images as RGB for classes
+    # with 3-channel kernels (PI-FGSM, TI-FGSM: their cells failed), JSMA untargeted aims within the model's classes
+    version = 5
 
     def __init__(self, class_name: str, **params: Any) -> None:
         cls = getattr(torchattacks, class_name, None)
@@ -188,8 +191,17 @@ class GenericTorchattack(TorchattacksAttack):
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:
+        """The class's attack, grey images as RGB for classes with 3-channel kernels (PI-FGSM, TI-FGSM),
+        and JSMA's untargeted mode aimed at the next class of the model's (torchattacks: of 10)."""
+        if target is None and issubclass(self._cls, torchattacks.JSMA):
+            with torch.no_grad():
+                target = (y + 1) % model(x[:1]).shape[-1]
+
+        def attack(m: nn.Module, xx: torch.Tensor) -> torch.Tensor:
+            return super(GenericTorchattack, self)._perturb(fitted, m, xx, y, target)
+
         with library_errors(self.label, "torchattacks"):
-            x_adv = super()._perturb(fitted, model, x, y, target)
+            x_adv = perturb_as_rgb(self.label, attack, model, x) if _rgb_kernels(self._cls) else attack(model, x)
         if not self.minimum_norm:
             return x_adv  # a class that takes eps keeps it itself; the runner's check holds it to that
         return (x + project(x_adv - x, fitted.budget)).clamp(0.0, 1.0)  # clamping only shortens it
@@ -199,6 +211,16 @@ def torchattacks_classes() -> list[str]:
     """The names of torchattacks' attack classes, sorted: what `torchattacks:<Class>` may name."""
     return sorted(n for n in dir(torchattacks) if inspect.isclass(getattr(torchattacks, n))
                   and issubclass(getattr(torchattacks, n), torchattacks.attack.Attack))
+
+
+@functools.lru_cache(maxsize=None)
+def _rgb_kernels(cls: type) -> bool:
+    """Whether the class convolves with a 3-channel depthwise kernel (`groups=3`: PI-FGSM, PI-FGSM++,
+    TI-FGSM), which fails on grey images."""
+    try:
+        return "groups=3" in inspect.getsource(cls)
+    except (OSError, TypeError):
+        return False
 
 
 def _distance_measure(cls: type) -> str | None:

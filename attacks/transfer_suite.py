@@ -25,7 +25,7 @@ from torch import nn
 
 from .base import Fitted
 from .budget import Budget
-from .errors import AttackError
+from .grey_rgb import perturb_as_rgb
 from .params import Param, positive_int
 from .torchattacks_adapter import TorchattacksAttack
 
@@ -122,26 +122,9 @@ class TIFGSM(_TransferAttack):
 
     def _perturb(self, fitted: Fitted, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  target: torch.Tensor | None) -> torch.Tensor:
-        """torchattacks smooths the gradient with a 3-channel depthwise kernel; a grey image runs as
-        three identical channels through a model that averages them back, so the channels get
-        identical gradients and steps, and their mean is the grey adversarial image."""
-        if x.shape[1] == 3:
-            return super()._perturb(fitted, model, x, y, target)
-        if x.shape[1] != 1:
-            raise AttackError(f"tifgsm runs on 1- or 3-channel images, not {x.shape[1]}")
-        return super()._perturb(fitted, _GreyAsRGB(model), x.expand(-1, 3, -1, -1).contiguous(), y,
-                                target).mean(1, keepdim=True)
-
-
-class _GreyAsRGB(nn.Module):
-    """A grey-image model that takes three identical channels (their mean)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x.mean(1, keepdim=True))
+        """torchattacks smooths the gradient with a 3-channel depthwise kernel: grey images run as RGB."""
+        return perturb_as_rgb(self.name, lambda m, xx: super(TIFGSM, self)._perturb(fitted, m, xx, y, target),
+                              model, x)
 
 
 TRANSFER_SUITE = (MIFGSM, NIFGSM, DIFGSM, TIFGSM, VMIFGSM, SINIFGSM)

@@ -656,3 +656,31 @@ def test_a_library_class_gets_the_models_classes_and_a_seed_from_the_run():
     assert apgdt.n_target_classes == 3  # n_classes - 1 (torchattacks' default would aim at 9 of 4)
     given = attacks.create("torchattacks:APGDT", n_classes=3)._build_for(model, Budget("linf", 0.1), x)
     assert given.n_target_classes == 2
+
+
+@pytest.mark.parametrize("name", ["PIFGSM", "PIFGSMPP", "TIFGSM"])
+def test_a_library_class_with_rgb_kernels_runs_on_grey_images(tiny_model, batch, name):
+    """torchattacks' PI-FGSM and TI-FGSM convolve with 3-channel kernels (their cells failed on
+    Fashion-MNIST): a grey batch runs as three identical channels, and the result keeps the budget."""
+    x, y = batch
+    budget = Budget("linf", 0.1)
+    attack = attacks.create(f"torchattacks:{name}", **({"steps": 3} if name == "TIFGSM" else {"num_iter_set": 3}))
+    adv = attack.perturb(attack.fit(tiny_model, [], budget, seed=0), tiny_model, x, y)
+    assert adv.shape == x.shape and (adv - x).abs().max() <= 0.1 + 1e-6
+    with torch.no_grad():
+        assert (tiny_model(adv).argmax(1) != y).float().mean() > (tiny_model(x).argmax(1) != y).float().mean()
+
+
+def test_jsma_untargeted_aims_at_a_class_the_model_has(tiny_model, batch, monkeypatch):
+    """torchattacks' JSMA has no untargeted mode: it aims at (label + 1) % 10, a class a 4-class model
+    lacks (and only classes 0-9 of ImageNet's). Here it aims at (label + 1) % the model's classes."""
+    import torchattacks
+
+    x, y = batch[0][:4], batch[1][:4]
+    seen = []
+    real = torchattacks.JSMA.perturbation_single
+    monkeypatch.setattr(torchattacks.JSMA, "perturbation_single",
+                        lambda self, im, tl: seen.append(int(tl)) or real(self, im, tl))
+    attack = attacks.create("torchattacks:JSMA")
+    attack.perturb(attack.fit(tiny_model, [], Budget("l2", 1.0), seed=0), tiny_model, x, y)
+    assert seen == ((y + 1) % 4).tolist()

@@ -8,7 +8,8 @@ import torch
 
 import attacks
 from attacks import AttackError, Budget
-from attacks.transfer_suite import TRANSFER_SUITE, TIFGSM, _GreyAsRGB
+from attacks.grey_rgb import GreyAsRGB
+from attacks.transfer_suite import TRANSFER_SUITE, TIFGSM
 
 NAMES = [cls.name for cls in TRANSFER_SUITE]
 
@@ -45,7 +46,7 @@ def test_tifgsm_on_grey_images_equals_three_identical_channels(tiny_model, batch
     torch.manual_seed(3)
     grey = attack.perturb(fitted, tiny_model, x, y)
     torch.manual_seed(3)
-    rgb = attack._build_for(_GreyAsRGB(tiny_model), budget, x)(x.expand(-1, 3, -1, -1).contiguous(), y)
+    rgb = attack._build_for(GreyAsRGB(tiny_model), budget, x)(x.expand(-1, 3, -1, -1).contiguous(), y)
     assert torch.allclose(rgb[:, 0], rgb[:, 2]) and torch.allclose(grey[:, 0], rgb.mean(1), atol=1e-6)
     assert attack._build_for(tiny_model, budget, x).len_kernel == 5  # 16 px: smallest odd >= side/4 (min 3)
 
