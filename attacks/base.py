@@ -78,9 +78,12 @@ class Attack(ABC):
         spec = self.params_spec
         return {**self.config(), **{k: spec[k].default for k in self.params if k in spec and not spec[k].fit}}
 
-    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int,
+                        n_features: int | None = None) -> int:
         """Rough cost in model forward+backward passes over single images (for `bench run --dry-run`):
-        `steps` passes per fit image drawn (learned attacks, `batch_size` per step) or per eval image."""
+        `steps` passes per fit image drawn (learned attacks, `batch_size` per step) or per eval image.
+        `n_features` (values per image, when the caller knows them) serves attacks whose loop length
+        scales with the image (torchattacks' JSMA)."""
         steps = self._params.get("steps")
         steps = steps if isinstance(steps, int) and steps > 0 else 1
         if self.learns:

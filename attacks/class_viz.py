@@ -40,7 +40,8 @@ class ClassViz(Attack):
                             "for images already labelled as it", choices=UNTARGETED_RULES, fit=False),
     }
 
-    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int,
+                        n_features: int | None = None) -> int:
         """One image per class per step."""
         return self._params["steps"] * num_classes
 

@@ -76,7 +76,8 @@ class FoolboxAttack(Attack):
 
         return isinstance(self._attack, foolbox.attacks.deepfool.DeepFoolAttack)
 
-    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int,
+                        n_features: int | None = None) -> int:
         """The class's own loops (steps times CW/EAD's binary search steps); a DeepFool step
         differentiates `candidates` class scores."""
         return library_passes(self._params, n_eval, per_step=class_gradients(self._params, num_classes)

@@ -26,5 +26,6 @@ class Noise(Attack):
         d = torch.randn(x.shape, device="cpu").to(x.device, x.dtype)
         return x + eps * d / per_example_norm(d, "l2").clamp_min(1e-12).view(-1, *[1] * (x.dim() - 1))
 
-    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int,
+                        n_features: int | None = None) -> int:
         return 0

@@ -40,7 +40,8 @@ class AutoAttack(TorchattacksAttack):
         return torchattacks.AutoAttack(model, norm=_TA_NORM[budget.norm], eps=budget.eps,
                                        version=self._params["version"], n_classes=classes, seed=seed)
 
-    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int,
+                        n_features: int | None = None) -> int:
         """Rough worst case for `--dry-run`: APGD-CE 10, APGD-T and FAB-T 10 per target class, Square's
         5000 forward passes counted as a third of a forward+backward each."""
         return n_eval * (10 + 20 * max(num_classes - 1, 1) + 5000 // 3)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from typing import Any, ClassVar
 
 import torch
@@ -75,6 +76,8 @@ class PGD(TorchattacksAttack):
         return cls(model, eps=budget.eps, alpha=alpha, steps=p["steps"], random_start=p["random_start"])
 
 
+# torchattacks' JSMA builds several float32 maps of (values per image)^2 entries: 2^30 is 4 GiB each
+JSMA_MAX_PAIRS = 2**30
 EPS_ARGS = ("eps", "max_epsilon")  # a class's budget radius (PI-FGSM calls it max_epsilon)
 BUDGET_ARGS = (*EPS_ARGS, "norm")  # set from the run's budget, never by the user
 
@@ -152,15 +155,21 @@ class GenericTorchattack(TorchattacksAttack):
 
     @property
     def one_image_at_a_time(self) -> bool:  # type: ignore[override]
-        """torchattacks' DeepFool and SparseFool loop over the batch's images."""
-        return issubclass(self._cls, (torchattacks.DeepFool, torchattacks.SparseFool))
+        """torchattacks' DeepFool, SparseFool and JSMA loop over the batch's images."""
+        return issubclass(self._cls, (torchattacks.DeepFool, torchattacks.SparseFool, torchattacks.JSMA))
 
-    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int,
+                        n_features: int | None = None) -> int:
         """The class's own loops (steps, binary searches, restarts); a DeepFool step takes the Jacobian of
-        every class score, and a SparseFool step a whole DeepFool run (torchattacks' default steps) plus one."""
+        every class score, a SparseFool step a whole DeepFool run (torchattacks' default steps) plus one,
+        and JSMA a Jacobian for each pair of pixels it changes, up to `gamma` of the image's `n_features`
+        (unknown without them: counted as one pair)."""
         per_step = 1
         if issubclass(self._cls, torchattacks.DeepFool):
             per_step = class_gradients(self._params, num_classes)
+        elif issubclass(self._cls, torchattacks.JSMA):
+            pairs = math.ceil(n_features * self._params["gamma"] / 2) if n_features else 1
+            per_step = max(pairs, 1) * class_gradients({}, num_classes)
         elif issubclass(self._cls, torchattacks.SparseFool):
             inner = inspect.signature(torchattacks.DeepFool).parameters["steps"].default
             per_step = inner * class_gradients({}, num_classes) + 1
@@ -193,6 +202,10 @@ class GenericTorchattack(TorchattacksAttack):
                  target: torch.Tensor | None) -> torch.Tensor:
         """The class's attack, grey images as RGB for classes with 3-channel kernels (PI-FGSM, TI-FGSM),
         and JSMA's untargeted mode aimed at the next class of the model's (torchattacks: of 10)."""
+        if issubclass(self._cls, torchattacks.JSMA) and x[0].numel() ** 2 > JSMA_MAX_PAIRS:
+            raise AttackError(f"{self.label} scores every pair of an image's {x[0].numel():,} values "
+                              f"({x[0].numel() ** 2 * 4 / 2**30:,.0f} GiB a map); run it on images of at most "
+                              f"{math.isqrt(JSMA_MAX_PAIRS):,} values (Fashion-MNIST, CIFAR)")
         if target is None and issubclass(self._cls, torchattacks.JSMA):
             with torch.no_grad():
                 target = (y + 1) % model(x[:1]).shape[-1]

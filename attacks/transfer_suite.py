@@ -70,9 +70,10 @@ class SINIFGSM(_TransferAttack):
     params_spec: ClassVar[dict[str, Param]] = {"steps": STEPS, "decay": DECAY,
                                                "m": positive_int(5, "scaled copies per step")}
 
-    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int,
+                        n_features: int | None = None) -> int:
         """One forward+backward pass per scaled copy per step."""
-        return self._params["m"] * super().gradient_passes(n_eval, n_fit, num_classes)
+        return self._params["m"] * super().gradient_passes(n_eval, n_fit, num_classes, n_features)
 
 
 class VMIFGSM(_TransferAttack):
@@ -84,9 +85,10 @@ class VMIFGSM(_TransferAttack):
         "steps": STEPS, "decay": DECAY, "N": positive_int(5, "neighbours sampled for the variance"),
         "beta": Param(1.5, "neighbourhood radius in units of eps", float, low=0, low_open=True)}
 
-    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int,
+                        n_features: int | None = None) -> int:
         """One forward+backward pass at the image and one per neighbour, per step."""
-        return (1 + self._params["N"]) * super().gradient_passes(n_eval, n_fit, num_classes)
+        return (1 + self._params["N"]) * super().gradient_passes(n_eval, n_fit, num_classes, n_features)
 
 
 DIVERSITY = {"resize_rate": Param(0.9, "input diversity: the image is resized to side/resize_rate at most",

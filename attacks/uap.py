@@ -98,7 +98,8 @@ class UAP(_Universal):
         "targeted": TARGETED,
     }
 
-    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int) -> int:
+    def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int,
+                        n_features: int | None = None) -> int:
         """Upper bound: every pass runs DeepFool on every fit image (one backward per candidate class
         per step untargeted; one per step and per target class, `candidates` of them, targeted)."""
         p = self._params

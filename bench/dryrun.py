@@ -49,13 +49,14 @@ def seconds_per_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Pass
 def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str],
              pass_seconds: dict[str, tuple[float, ...]] | None, num_classes: int,
              fit_cached: Callable[[Group], bool] | None = None,
-             fit_extra: Callable[[Group], float] | None = None) -> str:
+             fit_extra: Callable[[Group], float] | None = None, n_features: int | None = None) -> str:
     """A table of the groups this shard would run, the stored/missing cells, whether each learned
     attack's fit is already in the fit cache (`fit_cached`; then it costs nothing), and an estimated time:
     the source model's forward+backward passes and a fit's ranking of the classes (forwards), every
     model's forwards to score the cells, at each model's measured `PassSeconds` in `pass_seconds` (an
     attack that goes one image at a time at the single-image pass), plus `fit_extra`: what a fit to do
-    spends beyond them (its generator)."""
+    spends beyond them (its generator). `n_features`, values per image, sizes loops that scale with the
+    image (JSMA's)."""
     mine = [g for g in groups if shard.takes(g)]
 
     def label(g: Group) -> str:
@@ -78,7 +79,7 @@ def describe(cfg: RunConfig, groups: list[Group], shard: Shard, stored: set[str]
         if todo and g.attack.learns:
             fit = "cached" if fit_cached is not None and fit_cached(g) else "to fit"
             fits[fit] += 1
-        passes = g.attack.gradient_passes(cfg.n, cfg.n_fit, num_classes) if todo and fit != "cached" else 0
+        passes = g.attack.gradient_passes(cfg.n, cfg.n_fit, num_classes, n_features) if todo and fit != "cached" else 0
         if todo and not g.attack.learns:
             passes *= todo  # per-input attacks run once per mode; learned ones fit once
         est = ""

@@ -145,7 +145,7 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
     existing = Path(cfg.output) / cfg.run_id if cfg.run_id else None
     stored = Store(existing).keys() if existing is not None and not cfg.fresh else set()
     text = describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds, ds.num_classes, fit_cached,
-                    fit_extra)
+                    fit_extra, n_features=eval_.x[0].numel())
     note = busy_note(share) if pass_seconds is not None and device.type == "cpu" else None  # a GPU's host waits
     return text + ("\n" + note if note else "")
 

@@ -535,17 +535,19 @@ class _Counted(torch.nn.Module):
     ("torchattacks:EOTPGD", {"steps": 3, "eot_iter": 2}, False),
     ("torchattacks:EADL1", {"max_iterations": 10, "binary_search_steps": 2}, True),
     ("foolbox:L2CarliniWagnerAttack", {"steps": 4, "binary_search_steps": 3}, True),
-    ("foolbox:L2DeepFoolAttack", {"steps": 4}, True), ("foolbox:L2PGD", {"steps": 5}, False)])
+    ("foolbox:L2DeepFoolAttack", {"steps": 4}, True), ("foolbox:L2PGD", {"steps": 5}, False),
+    ("torchattacks:JSMA", {"gamma": 0.2}, True)])
 def test_a_library_class_costs_no_more_passes_than_the_dry_run_counts(tiny_model, batch, name, params, bound):
     """The dry run multiplies out a library class's loops (steps, binary searches, restarts, DeepFool's
-    per-class gradients): the gradient passes it really takes, counted at the input, stay within the
-    estimate, and an attack that never stops early takes at least half of it."""
+    per-class gradients, JSMA's pixel pairs up to gamma of the image): the gradient passes it really takes,
+    counted at the input, stay within the estimate, and an attack that never stops early takes at least half
+    of it."""
     x, y = batch[0][:6], batch[1][:6]
     atk = attacks.create(name, **params)
     counted = _Counted(tiny_model).eval()
     budget = Budget("linf", 0.1) if name == "torchattacks:EOTPGD" else Budget("l2", 1.0)  # EOTPGD: Linf only
     atk.perturb(atk.fit(counted, [], budget, seed=0), counted, x, y, None)
-    taken, estimate = sum(counted.seen), atk.gradient_passes(len(x), 0, 4)
+    taken, estimate = sum(counted.seen), atk.gradient_passes(len(x), 0, 4, x[0].numel())
     assert atk.passes_bound is bound
     assert 0 < taken <= estimate
     assert bound or taken >= estimate / 2
@@ -684,3 +686,15 @@ def test_jsma_untargeted_aims_at_a_class_the_model_has(tiny_model, batch, monkey
     attack = attacks.create("torchattacks:JSMA")
     attack.perturb(attack.fit(tiny_model, [], Budget("l2", 1.0), seed=0), tiny_model, x, y)
     assert seen == ((y + 1) % 4).tolist()
+
+
+def test_jsma_on_large_images_is_refused_in_one_line():
+    """JSMA's saliency maps hold (values per image)^2 entries: 84 GiB each at 3x224x224, which failed as an
+    allocator error (or an out-of-memory at batch size 1 on a GPU); the cell fails saying why."""
+    from torch import nn
+
+    model = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(48, 5)).eval()
+    atk = attacks.create("torchattacks:JSMA")
+    with pytest.raises(attacks.AttackError, match=r"scores every pair of an image's 150,528 values \(84 GiB"):
+        atk.perturb(atk.fit(model, [], Budget("l2", 1.0), seed=0), model, torch.rand(1, 3, 224, 224),
+                    torch.tensor([1]))
