@@ -1,11 +1,13 @@
 """Model sanity checks before a run, in the spirit of AutoAttack's: a model in train mode, a
 non-deterministic forward pass, or zero / non-finite input gradients make attack numbers
-meaningless (robustness by gradient masking), so the report must say so.
+meaningless (robustness by gradient masking), and so does a model at chance (untrained weights), so
+the report must say so.
 
 Each check returns warnings (dicts with `model`, `check`, `message`); none of them stops the run.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -13,6 +15,13 @@ import torch.nn.functional as F
 from torch import nn
 
 ZERO_GRAD_SHARE = 0.1  # warn when more than this share of images has an all-zero input gradient
+CHANCE_P = 0.01  # warn when a uniform guesser gets the check batch's correct count this often or more
+
+
+def chance_tail(correct: int, n: int, num_classes: int) -> float:
+    """P(at least `correct` of `n` right) for a model guessing uniformly among `num_classes` (binomial tail)."""
+    p = 1.0 / num_classes
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(correct, n + 1))
 
 
 def _warning(model: str, check: str, message: str) -> dict[str, Any]:
@@ -28,6 +37,13 @@ def check_model(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -
                                                 f"(e.g. {training[0]}); call model.eval() before attacking"))
     with torch.no_grad():
         a, b = model(x), model(x)
+    correct = int((a.argmax(1) == y).sum())
+    if a.shape[1] > 1 and chance_tail(correct, len(y), a.shape[1]) > CHANCE_P:
+        out.append(_warning(name, "chance_accuracy", f"{name}: {correct} of {len(y)} check images correct, no "
+                                                      f"better than chance for {a.shape[1]} classes "
+                                                      f"({1 / a.shape[1]:.1%}): untrained weights? Its attack "
+                                                      "rates mean little (`timm:` models are random unless "
+                                                      "--pretrained or --checkpoint gives them weights)"))
     declared = bool(getattr(model, "randomized", False))
     if declared or not torch.allclose(a, b, rtol=1e-4, atol=1e-5):
         flips = float((a.argmax(1) != b.argmax(1)).float().mean())

@@ -95,3 +95,16 @@ def test_result_warnings_flag_fgsm_or_transfer_beating_pgd():
     assert "FGSM beats PGD white-box on a" in text
     assert "pgd transferred from b beats white-box PGD on a" in text
     assert "random noise beats white-box PGD on b" in text
+
+
+def test_a_model_at_chance_is_flagged(tiny_model, batch):
+    """A random-init model (a `timm:` name without --pretrained) guesses: its attack rates mean little.
+    Flagged when a uniform guesser would get its check-batch count 1% of the time or more."""
+    from bench.sanity import chance_tail
+
+    torch.manual_seed(0)
+    untrained = nn.Sequential(nn.Flatten(), nn.Linear(batch[0][0].numel(), 4)).eval()
+    assert "chance_accuracy" in _checks(untrained, batch)
+    assert "chance_accuracy" not in _checks(tiny_model, batch)
+    assert chance_tail(0, 64, 10) == pytest.approx(1.0) and chance_tail(64, 64, 2) == pytest.approx(0.5**64)
+    assert chance_tail(12, 64, 10) > 0.01 > chance_tail(15, 64, 10)  # 10 classes: flagged up to 12 of 64
