@@ -109,6 +109,12 @@ class Attack(ABC):
                 f"attack {self.label!r} supports norm {', '.join(self.norms)}, not {budget.norm}; "
                 "choose another norm or attack")
 
+    def budget_notes(self, budget: Budget) -> list[str]:
+        """Warnings, not errors, about running at `budget` (a step schedule that cannot reach the budget's
+        edge, so its cells spend less than the others'): shown before the grid and in the report."""
+        del budget
+        return []
+
     def fit(self, model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], budget: Budget,
             *, seed: int) -> Fitted:
         """Learn what the attack needs from the fit split; per-input attacks learn nothing."""

@@ -78,6 +78,10 @@ class PGD(TorchattacksAttack):
 
 # torchattacks' JSMA builds several float32 maps of (values per image)^2 entries: 2^30 is 4 GiB each
 JSMA_MAX_PAIRS = 2**30
+# classes whose iterates move at most `alpha` a step (in the budget's norm) from the clean image when they
+# start there (no random_start, or random_start=False): their reach is steps x alpha (TPGD: plus 0.001 noise)
+REACH_CLASSES = ("BIM", "DIFGSM", "EOTPGD", "Jitter", "MIFGSM", "NIFGSM", "PGD", "PGDL2", "SINIFGSM", "TIFGSM",
+                 "TPGD", "UPGD", "VMIFGSM", "VNIFGSM")
 EPS_ARGS = ("eps", "max_epsilon")  # a class's budget radius (PI-FGSM calls it max_epsilon)
 BUDGET_ARGS = (*EPS_ARGS, "norm")  # set from the run's budget, never by the user
 
@@ -146,6 +150,23 @@ class GenericTorchattack(TorchattacksAttack):
             name = self._label.split(":", 1)[1]
             raise AttackError(norm_mismatch(self.label, works_in, budget.norm,
                                             sibling_class(name, budget.norm, dir(torchattacks)), "torchattacks"))
+
+    def budget_notes(self, budget: Budget) -> list[str]:
+        """A class in `REACH_CLASSES` without a random start moves at most `steps` x `alpha` from the image:
+        torchattacks' default alpha 2/255 over 10 steps is 0.078, under the quickstart's eps 0.1, so such a
+        cell spends less budget than `pgd` (alpha 2.5 eps/steps) or the transfer suite (eps/steps) do."""
+        name = self._label.split(":", 1)[1]
+        alpha, steps = self._params.get("alpha"), self._params.get("steps")
+        if name not in REACH_CLASSES or self._params.get("random_start") or not alpha or not steps:
+            return []
+        reach = alpha * steps
+        if reach >= budget.eps * (1 - 1e-6):
+            return []
+        fix = ",".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in {**self._given, "alpha": budget.eps / steps}.items())
+        return [f"{self.label} moves at most steps x alpha = {steps} x {alpha:.4g} = {reach:.3g} from an image, "
+                f"{reach / budget.eps:.0%} of the budget ({budget.norm} eps {budget.eps:g}) other attacks may use; "
+                f"pass {self._label}[{fix}] (alpha = eps / steps) to reach its edge"]
 
     @property
     def passes_bound(self) -> bool:  # type: ignore[override]

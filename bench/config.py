@@ -26,6 +26,7 @@ EXECUTORS = ("local", "ray")  # the executor table (bench/executors.py) has exac
 # option kinds: how a value is given on the command line and what a TOML value must be
 KINDS = {
     "str": ((str,), "a string"),
+    "formats": ((str, list), "a comma list such as \"csv,html\" or a list of format names"),
     "choice": ((str,), "one of {choices}"),
     "int": ((int,), "an integer"),
     "ints": ((list, int), "an integer or a list of integers"),
@@ -246,7 +247,7 @@ class RunConfig:
                            "switch", record=False, group=FILES)
     format: str | None = option(None, "reports written after the run: all or a comma list of csv,latex,markdown,"
                                 "plots,html,pdf (default $BENCH_FORMAT, else all; BENCH_PDF=0 leaves out the PDF)",
-                                record=False, optional=True, group=FILES)
+                                "formats", record=False, optional=True, group=FILES)
     shard: str | None = option(None, "i/n: compute only the i-th of n disjoint shares of the grid (then "
                                "`bench merge`)", record=False, optional=True, group=FILES)
     pretrained: bool = option(False, "timm: models load pretrained weights from the local Hugging Face cache",
@@ -278,6 +279,8 @@ class RunConfig:
         except ValueError as exc:
             raise BenchError(str(exc)) from None
         set_(self, "checkpoints", dict(self.checkpoints))
+        if isinstance(self.format, (list, tuple)) and all(isinstance(f, str) for f in self.format):
+            set_(self, "format", ",".join(self.format))  # the API's and TOML's list, as the flag's comma list
         if self.seeds is not None:
             set_(self, "seeds", _int_list("seeds", self.seeds))
         for f in fields(self):
@@ -448,8 +451,8 @@ def _check(name: str, value: Any, meta: Mapping[str, Any]) -> None:
             raise BenchError(f"{name} ({flag}) must be {what}, got {value}")
     if kind in ("switch", "bool") and not isinstance(value, bool):
         raise BenchError(f"{name} ({flag}) must be true or false, got {value!r}")
-    if kind == "str" and not isinstance(value, str):
-        raise BenchError(f"{name} ({flag}) must be a string, got {value!r}")
+    if kind in ("str", "formats") and not isinstance(value, str):
+        raise BenchError(f"{name} ({flag}) must be {KINDS[kind][1]}, got {value!r}")
     if kind == "names" and not all(isinstance(m, str) for m in value):
         raise BenchError(f"{name} must be a list of zoo names (strings)")
     if kind == "checkpoints":

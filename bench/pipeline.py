@@ -31,7 +31,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     from .driver import run_grid
     from .manifest import build_manifest
     from .plan import all_keys, plan_grid, run_identity
-    from .sanity import check_models
+    from .sanity import check_attacks, check_models
     from .store import Store
 
     started = time.time()
@@ -73,7 +73,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     write_run_config(run_dir, cfg)
     log(f"run folder: {run_dir}" + ("" if shard.count == 1 else f" (shard {shard})"))
     with clock.phase("sanity"):
-        warnings = check_models(models, eval_.x, eval_.y, device)
+        warnings = check_models(models, eval_.x, eval_.y, device) + check_attacks(groups)
     for w in warnings:
         log(f"warning: {w['message']}")
     atomic_write_json(run_dir / "sanity.json", warnings, indent=1)
@@ -120,6 +120,7 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
     from common.machine import busy_note, cpu_share
 
     from .dryrun import describe, generator_probe, seconds_per_pass
+    from .sanity import check_attacks
     from .fitcache import is_cached
     from .plan import plan_grid
     from .runner import fit_identity, fit_seed
@@ -144,10 +145,12 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
         fit_cached = in_cache
     existing = Path(cfg.output) / cfg.run_id if cfg.run_id else None
     stored = Store(existing).keys() if existing is not None and not cfg.fresh else set()
-    text = describe(cfg, plan_grid(cfg, identity), shard, stored, pass_seconds, ds.num_classes, fit_cached,
-                    fit_extra, n_features=eval_.x[0].numel())
+    groups = plan_grid(cfg, identity)
+    text = describe(cfg, groups, shard, stored, pass_seconds, ds.num_classes, fit_cached, fit_extra,
+                    n_features=eval_.x[0].numel())
     note = busy_note(share) if pass_seconds is not None and device.type == "cpu" else None  # a GPU's host waits
-    return text + ("\n" + note if note else "")
+    warnings = [f"warning: {w['message']}" for w in check_attacks(groups)]
+    return "\n".join([text, *([note] if note else []), *warnings])
 
 
 def check_output(output: Path) -> None:

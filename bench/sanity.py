@@ -8,7 +8,7 @@ Each check returns warnings (dicts with `model`, `check`, `message`); none of th
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -72,3 +72,10 @@ def check_models(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor,
     """`check_model` for every model on the first `size` eval images."""
     xb, yb = x[:size].to(device), y[:size].to(device)
     return [w for name, m in models.items() for w in check_model(name, m, xb, yb)]
+
+
+def check_attacks(groups: Iterable[Any]) -> list[dict[str, Any]]:
+    """Each planned (attack, budget)'s `budget_notes` once, as warnings (model None): a grid whose
+    attacks spend different shares of the budget compares step schedules, not attacks."""
+    notes = dict.fromkeys(n for g in groups for n in g.attack.budget_notes(g.budget))
+    return [{"model": None, "check": "attack_budget", "message": n} for n in notes]

@@ -698,3 +698,32 @@ def test_jsma_on_large_images_is_refused_in_one_line():
     with pytest.raises(attacks.AttackError, match=r"scores every pair of an image's 150,528 values \(84 GiB"):
         atk.perturb(atk.fit(model, [], Budget("l2", 1.0), seed=0), model, torch.rand(1, 3, 224, 224),
                     torch.tensor([1]))
+
+
+def test_a_library_step_schedule_short_of_the_budget_is_a_warning():
+    """torchattacks' default alpha 2/255 over 10 steps reaches 0.078: at eps 0.1 `torchattacks:MIFGSM` spends
+    78% of the budget `mifgsm` spends, a difference of schedules a comparison would credit to the attack."""
+    linf = Budget("linf", 0.1)
+    (note,) = attacks.create("torchattacks:MIFGSM").budget_notes(linf)
+    assert "10 x 0.007843 = 0.0784" in note and "78%" in note and "torchattacks:MIFGSM[alpha=0.01]" in note
+    assert attacks.create("torchattacks:MIFGSM").budget_notes(Budget("linf", 0.05)) == []
+    assert attacks.create("torchattacks:MIFGSM", alpha=0.01).budget_notes(linf) == []
+    assert attacks.create("torchattacks:PGD").budget_notes(linf) == []  # a random start reaches the edge
+    assert len(attacks.create("torchattacks:PGD", random_start=False).budget_notes(linf)) == 1
+    assert attacks.create("mifgsm").budget_notes(linf) == []  # ours: eps / steps
+    assert attacks.create("torchattacks:CW").budget_notes(linf) == []  # minimum-norm: projected
+
+
+def test_the_plan_and_the_run_warn_about_a_schedule_short_of_the_budget(tmp_path):
+    import json
+
+    import bench
+
+    kw = dict(dataset="synthetic", models=["mini:vgg"], attacks=["torchattacks:MIFGSM[steps=2]"], n=8, n_fit=8,
+              mode="untargeted", eps=[0.1], output=str(tmp_path), cache_dir=str(tmp_path / "cache"), log=None,
+              format=["markdown", "csv"])
+    assert "warning: torchattacks:MIFGSM moves at most steps x alpha = 2 x" in bench.run(**kw, dry_run=True).plan
+    run = bench.run(**kw)
+    (warning,) = [w for w in json.loads((run.run_dir / "sanity.json").read_text()) if w["check"] == "attack_budget"]
+    assert "pass torchattacks:MIFGSM[steps=2,alpha=0.05]" in warning["message"]
+    assert "16% of the budget" in warning["message"] and "16% of the budget" in (run.run_dir / "summary.md").read_text()

@@ -166,3 +166,16 @@ def test_a_run_folder_holds_a_config_that_reruns_its_grid(tmp_path, zoo_cache, c
     assert "0 cells computed, 4 already stored" in capsys.readouterr().err
     assert main(again + ["--run-id", "b"]) == 0
     assert (out / "b" / "results.csv").read_bytes() == (out / "a" / "results.csv").read_bytes()
+
+
+def test_formats_may_be_a_list_in_toml_and_the_api(tmp_path):
+    """`format` is the flag's comma list, or (TOML, `bench.run`) a list as the other list options are;
+    before, a list was "must be a string"."""
+    from bench.configfile import resolve_config
+
+    assert resolve_config(_write(tmp_path, 'format = ["markdown", "csv"]\n')).report_formats == ("markdown", "csv")
+    assert resolve_config(None, {"format": ["html"]}).format == "html"
+    assert resolve_config(None, {"format": "csv,md"}).report_formats == ("csv", "markdown")
+    with pytest.raises(BenchError, match=r"format \(--format\) must be a comma list such as \"csv,html\" or a list "
+                                         r"of format names, got \[1\]"):
+        resolve_config(_write(tmp_path, "format = [1]\n"))
