@@ -109,6 +109,10 @@ class Attack(ABC):
                 f"attack {self.label!r} supports norm {', '.join(self.norms)}, not {budget.norm}; "
                 "choose another norm or attack")
 
+    def runs_in(self, targeted: bool) -> bool:
+        """Whether the attack has cells in this mode (the grid leaves it out of the other)."""
+        return self.supports_targeted if targeted else self.supports_untargeted
+
     def budget_notes(self, budget: Budget) -> list[str]:
         """Warnings, not errors, about running at `budget` (a step schedule that cannot reach the budget's
         edge, so its cells spend less than the others'): shown before the grid and in the report."""

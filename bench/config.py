@@ -401,6 +401,23 @@ class RunConfig:
                 attack.check_budget_supported(budget)
             if labels.count(spec.display) > 1:
                 raise BenchError(f"attack {spec.display!r} is listed twice; give each variant its own label")
+        left_out = self.attacks_left_out()
+        if len(left_out) == len(self.attacks):
+            raise BenchError(f"no attack has cells in --mode {self.mode}: {'; '.join(left_out)}")
+
+    def attacks_left_out(self) -> list[str]:
+        """One line per attack without a mode of this grid's (an untargeted-only one under --mode targeted,
+        or the reverse), which the plan leaves out: a warning, or the error when no attack is left."""
+        import attacks
+
+        out = []
+        for spec in self.attacks:
+            attack = attacks.create(spec.name, **spec.params)
+            if not any(attack.runs_in(t) for t in self.targeted):
+                only = "targeted" if attack.supports_targeted else "untargeted"
+                out.append(f"{spec.display} is {only} only, so --mode {self.mode} leaves it out "
+                           f"(--mode {only} or both runs it)")
+        return out
 
 
 OPTIONS: dict[str, Any] = {f.name: f for f in fields(RunConfig)}

@@ -73,7 +73,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     write_run_config(run_dir, cfg)
     log(f"run folder: {run_dir}" + ("" if shard.count == 1 else f" (shard {shard})"))
     with clock.phase("sanity"):
-        warnings = check_models(models, eval_.x, eval_.y, device) + check_attacks(groups)
+        warnings = check_models(models, eval_.x, eval_.y, device) + check_attacks(groups, cfg.attacks_left_out())
     for w in warnings:
         log(f"warning: {w['message']}")
     atomic_write_json(run_dir / "sanity.json", warnings, indent=1)
@@ -149,7 +149,7 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
     text = describe(cfg, groups, shard, stored, pass_seconds, ds.num_classes, fit_cached, fit_extra,
                     n_features=eval_.x[0].numel())
     note = busy_note(share) if pass_seconds is not None and device.type == "cpu" else None  # a GPU's host waits
-    warnings = [f"warning: {w['message']}" for w in check_attacks(groups)]
+    warnings = [f"warning: {w['message']}" for w in check_attacks(groups, cfg.attacks_left_out())]
     return "\n".join([text, *([note] if note else []), *warnings])
 
 

@@ -72,8 +72,7 @@ def plan_grid(cfg: RunConfig, identity: dict[str, Any]) -> list[Group]:
     groups = []
     for ai, spec in enumerate(cfg.attacks):
         attack = attacks.create(spec.name, **spec.params)
-        modes = [(ti, t) for ti, t in enumerate(cfg.targeted)
-                 if (attack.supports_targeted or not t) and (attack.supports_untargeted or t)]
+        modes = [(ti, t) for ti, t in enumerate(cfg.targeted) if attack.runs_in(t)]
         if not modes:
             continue  # an untargeted-only attack in a targeted-only grid (or the reverse): nothing to compute
         for ei, budget in enumerate(cfg.budgets()):

@@ -727,3 +727,21 @@ def test_the_plan_and_the_run_warn_about_a_schedule_short_of_the_budget(tmp_path
     (warning,) = [w for w in json.loads((run.run_dir / "sanity.json").read_text()) if w["check"] == "attack_budget"]
     assert "pass torchattacks:MIFGSM[steps=2,alpha=0.05]" in warning["message"]
     assert "16% of the budget" in warning["message"] and "16% of the budget" in (run.run_dir / "summary.md").read_text()
+
+
+def test_an_attack_the_mode_leaves_out_is_a_warning_not_a_silence(tmp_path):
+    """`--attacks torchattacks:DeepFool,fgsm --mode targeted` computed fgsm alone and said nothing of
+    DeepFool (with DeepFool alone: an empty report); now the plan and the run say it is left out and why."""
+    import json
+
+    import bench
+
+    kw = dict(dataset="synthetic", models=["mini:vgg"], attacks=["torchattacks:DeepFool[steps=2]", "fgsm"], n=8,
+              n_fit=8, mode="targeted", output=str(tmp_path), cache_dir=str(tmp_path / "cache"), log=None,
+              format="markdown")
+    line = "torchattacks:DeepFool[steps=2] is untargeted only, so --mode targeted leaves it out"
+    assert f"warning: {line}" in bench.run(**kw, dry_run=True).plan
+    run = bench.run(**kw)
+    assert [w["message"] for w in json.loads((run.run_dir / "sanity.json").read_text())
+            if w["check"] == "attack_mode"] == [f"{line} (--mode untargeted or both runs it)"]
+    assert run.computed == 1
