@@ -13,6 +13,7 @@ from .errors import AttackError, library_errors
 from .foolbox_modes import criterion_modes
 from .library_cost import class_gradients, library_passes
 from .library_norms import norm_mismatch, sibling_class
+from .library_reach import reach_notes
 from .params import constructor_params, missing_required
 
 _FB_P = {"linf": float("inf"), "l2": 2.0}
@@ -41,6 +42,7 @@ class FoolboxAttack(Attack):
         self.params_spec = constructor_params(cls, skip=("self", "distance") if self._flexible else ("self",),
                                               source="foolbox")
         super().__init__(**params)
+        self._given = dict(params)
         self._cls = cls
         self._attack = _built(self._label, cls, params)
         self._modes = criterion_modes(self._attack_for(Budget("l2", 1.0)))
@@ -82,6 +84,22 @@ class FoolboxAttack(Attack):
         differentiates `candidates` class scores."""
         return library_passes(self._params, n_eval, per_step=class_gradients(self._params, num_classes)
                               if self._deepfool else 1)
+
+    def budget_notes(self, budget: Budget) -> list[str]:
+        """A gradient-descent class (BIM, PGD) without a random start moves at most `steps` x its step
+        (`abs_stepsize`, else `rel_stepsize` x eps) from the image (`library_reach`): foolbox's defaults
+        reach the edge, fewer steps may not (`LinfBasicIterativeAttack[steps=3]`: 60%)."""
+        import foolbox
+
+        p = self._params
+        if not isinstance(self._attack, foolbox.attacks.gradient_descent_base.BaseGradientDescent) \
+                or p.get("random_start") or not p.get("steps"):
+            return []
+        if p.get("abs_stepsize"):
+            return reach_notes(self.label, self._given, p["steps"], p["abs_stepsize"], "abs_stepsize", budget,
+                               ("abs_stepsize", budget.eps / p["steps"]))
+        return reach_notes(self.label, self._given, p["steps"], p["rel_stepsize"] * budget.eps,
+                           "rel_stepsize x eps", budget, ("rel_stepsize", 1 / p["steps"]))
 
     def check_budget_supported(self, budget: Budget) -> None:
         """foolbox classes carry their norm (`distance.p`): another than the budget's is a one-line error

@@ -20,6 +20,7 @@ from .errors import AttackError, library_errors
 from .grey_rgb import perturb_as_rgb
 from .library_cost import class_gradients, library_passes
 from .library_norms import norm_mismatch, sibling_class
+from .library_reach import reach_notes
 from .params import Param, constructor_params, flag, missing_required, positive_int
 from .projection import project
 
@@ -154,19 +155,13 @@ class GenericTorchattack(TorchattacksAttack):
     def budget_notes(self, budget: Budget) -> list[str]:
         """A class in `REACH_CLASSES` without a random start moves at most `steps` x `alpha` from the image:
         torchattacks' default alpha 2/255 over 10 steps is 0.078, under the quickstart's eps 0.1, so such a
-        cell spends less budget than `pgd` (alpha 2.5 eps/steps) or the transfer suite (eps/steps) do."""
+        cell spends less budget than `pgd` (alpha 2.5 eps/steps) or the transfer suite (eps/steps) do
+        (`library_reach`)."""
         name = self._label.split(":", 1)[1]
         alpha, steps = self._params.get("alpha"), self._params.get("steps")
         if name not in REACH_CLASSES or self._params.get("random_start") or not alpha or not steps:
             return []
-        reach = alpha * steps
-        if reach >= budget.eps * (1 - 1e-6):
-            return []
-        fix = ",".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in {**self._given, "alpha": budget.eps / steps}.items())
-        return [f"{self.label} moves at most steps x alpha = {steps} x {alpha:.4g} = {reach:.3g} from an image, "
-                f"{reach / budget.eps:.0%} of the budget ({budget.norm} eps {budget.eps:g}) other attacks may use; "
-                f"pass {self._label}[{fix}] (alpha = eps / steps) to reach its edge"]
+        return reach_notes(self.label, self._given, steps, alpha, "alpha", budget, ("alpha", budget.eps / steps))
 
     @property
     def passes_bound(self) -> bool:  # type: ignore[override]

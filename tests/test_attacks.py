@@ -712,6 +712,14 @@ def test_a_library_step_schedule_short_of_the_budget_is_a_warning():
     assert len(attacks.create("torchattacks:PGD", random_start=False).budget_notes(linf)) == 1
     assert attacks.create("mifgsm").budget_notes(linf) == []  # ours: eps / steps
     assert attacks.create("torchattacks:CW").budget_notes(linf) == []  # minimum-norm: projected
+    # foolbox's gradient-descent classes: rel_stepsize x eps (or abs_stepsize) a step
+    (note,) = attacks.create("foolbox:LinfBasicIterativeAttack", steps=3).budget_notes(linf)
+    assert "3 x 0.02 = 0.06" in note and "foolbox:LinfBasicIterativeAttack[steps=3,rel_stepsize=0.3333]" in note
+    assert attacks.create("foolbox:LinfBasicIterativeAttack").budget_notes(linf) == []  # 10 x 0.2 eps
+    assert attacks.create("foolbox:LinfPGD", steps=3).budget_notes(linf) == []  # random start
+    (note,) = attacks.create("foolbox:L2BasicIterativeAttack", abs_stepsize=0.05).budget_notes(Budget("l2", 1.0))
+    assert "10 x 0.05 = 0.5" in note and "[abs_stepsize=0.1]" in note
+    assert attacks.create("foolbox:L2DeepFoolAttack").budget_notes(Budget("l2", 1.0)) == []
 
 
 def test_the_plan_and_the_run_warn_about_a_schedule_short_of_the_budget(tmp_path):
