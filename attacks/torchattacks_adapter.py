@@ -218,13 +218,8 @@ class GenericTorchattack(TorchattacksAttack):
                  target: torch.Tensor | None) -> torch.Tensor:
         """The class's attack, grey images as RGB for classes with 3-channel kernels (PI-FGSM, TI-FGSM),
         and JSMA's untargeted mode aimed at the next class of the model's (torchattacks: of 10)."""
-        if issubclass(self._cls, torchattacks.JSMA) and x[0].numel() ** 2 > JSMA_MAX_PAIRS:
-            raise AttackError(f"{self.label} scores every pair of an image's {x[0].numel():,} values "
-                              f"({x[0].numel() ** 2 * 4 / 2**30:,.0f} GiB a map); run it on images of at most "
-                              f"{math.isqrt(JSMA_MAX_PAIRS):,} values (Fashion-MNIST, CIFAR)")
-        if target is None and issubclass(self._cls, torchattacks.JSMA):
-            with torch.no_grad():
-                target = (y + 1) % model(x[:1]).shape[-1]
+        if issubclass(self._cls, torchattacks.JSMA):
+            target = self._jsma_target(model, x, y, target)
 
         def attack(m: nn.Module, xx: torch.Tensor) -> torch.Tensor:
             return super(GenericTorchattack, self)._perturb(fitted, m, xx, y, target)
@@ -234,6 +229,22 @@ class GenericTorchattack(TorchattacksAttack):
         if not self.minimum_norm:
             return x_adv  # a class that takes eps keeps it itself; the runner's check holds it to that
         return (x + project(x_adv - x, fitted.budget)).clamp(0.0, 1.0)  # clamping only shortens it
+
+
+    def _jsma_target(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                     target: torch.Tensor | None) -> torch.Tensor:
+        """JSMA's target: the given one, else label + 1 mod the model's classes (torchattacks' untargeted
+        mode: mod 10); images too large for its (values per image)^2 maps are one line, not an allocator
+        error."""
+        values = x[0].numel()
+        if values**2 > JSMA_MAX_PAIRS:
+            raise AttackError(f"{self.label} scores every pair of an image's {values:,} values "
+                              f"({values**2 * 4 / 2**30:,.0f} GiB a map); run it on images of at most "
+                              f"{math.isqrt(JSMA_MAX_PAIRS):,} values (Fashion-MNIST, CIFAR)")
+        if target is not None:
+            return target
+        with torch.no_grad():
+            return (y + 1) % model(x[:1]).shape[-1]
 
 
 def torchattacks_classes() -> list[str]:
