@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from common.files import read_json_object
-from common.text import age_text, aligned, did_you_mean, size_text
+from common.text import age_text, aligned, did_you_mean, param_text, size_text
 
-from .config import value_text
 from .errors import BenchError
 
 FITTED = "fitted"
@@ -111,7 +110,7 @@ def entries_table(entries: list[FitEntry], now: float) -> str:
         target = " ".join(str(v) for v in (for_.get("dataset"), for_.get("source"),
                                            f"seed {for_['seed']}" if "seed" in for_ else None) if v is not None)
         rows.append((e.key, e.attack if e.card else "(incomplete)",
-                     f"{budget[0]} {value_text(budget[1])}" if e.card else "-", target or "-",
+                     f"{budget[0]} {param_text(budget[1])}" if e.card else "-", target or "-",
                      size_text(e.size), f"{card['fit_seconds']:.1f} s" if "fit_seconds" in card else "-",
                      f"{age_text(now - e.last_used)} ago", (card.get("meta") or {}).get("fit_machine") or "-"))
     return aligned(rows)

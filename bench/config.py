@@ -8,9 +8,9 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from common.eps import NORMS, parse_eps, pixel_fraction
+from common.eps import NORMS, parse_eps
 from common.report_formats import run_formats
-from common.text import unknown_name_message
+from common.text import attack_label, unknown_name_message
 
 from .errors import BenchError
 
@@ -69,17 +69,7 @@ class AttackSpec:
     @property
     def display(self) -> str:
         """`label` if given, else the name, with parameters when there are any: pgd[steps=20]."""
-        if self.label:
-            return self.label
-        if not self.params:
-            return self.name
-        return self.name + "[" + ",".join(f"{k}={value_text(v)}" for k, v in sorted(self.params.items())) + "]"
-
-
-def value_text(value: Any) -> str:
-    """A parameter value as a label shows it, read back to the same value by `parse_value`: a number that
-    is exactly k/255 (a step of pixel levels) as "k/255" where that is shorter than its digits."""
-    return pixel_fraction(value) or str(value)
+        return attack_label(self.name, self.params, self.label)
 
 
 def attack_spec(item: Any, where: str = "attacks") -> AttackSpec:

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from .config import MODES, OPTIONS, RunConfig, attack_spec, split_csv, toml_type, unknown_option_message, value_text
+from common.text import param_text
+
+from .config import MODES, OPTIONS, RunConfig, attack_spec, split_csv, toml_type, unknown_option_message
 from .errors import BenchError
 
 if sys.version_info >= (3, 11):
@@ -96,7 +98,7 @@ def config_toml(cfg: RunConfig, header: str = "") -> str:
         if key == "attacks":
             value = [_attack_item(a) for a in value]
         if key == "eps":  # 8/255 as written ("8/255"), which reads back to the same float
-            value = [text if "/" in (text := value_text(e)) else e for e in value]
+            value = [text if "/" in (text := param_text(e)) else e for e in value]
         lines.append(f"{key} = {_toml(value)}")
     return "\n".join(lines) + "\n"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from common.files import read_json_object
-from common.text import age_text, aligned
+from common.text import age_text, aligned, param_text
 
 from . import runfolder
-from .config import AttackSpec, value_text
+from .config import AttackSpec
 from .store import Store
 
 
@@ -77,7 +77,7 @@ def runs_table(runs: list[RunInfo], now: float | None = None) -> str:
                    for a in c.get("attacks", []) if isinstance(a, dict)]  # as results label them
         rows.append((r.path.name, f"{age_text(now - r.when)} ago", str(c.get("dataset", "?")),
                      _few(c.get("models", [])), _few(attacks),
-                     f"{c.get('norm', '')} " + ",".join(value_text(e) for e in c.get("eps", [])),
+                     f"{c.get('norm', '')} " + ",".join(param_text(e) for e in c.get("eps", [])),
                      f"{r.stored}/{r.total}", "-" if r.wall_seconds is None else f"{r.wall_seconds:.0f} s", r.status))
     return aligned(rows)
 

@@ -1,9 +1,11 @@
 """Short texts shared by log lines, tables and errors: a library's error quoted in a one-line user error,
-an unknown name with "did you mean", a speed, a machine setup, a file size, an age."""
+an unknown name with "did you mean", a speed, a machine setup, a file size, an age, an attack's label."""
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
+
+from .eps import pixel_fraction
 
 
 def first_line(exc: BaseException, limit: int | None = None) -> str:
@@ -78,3 +80,19 @@ def aligned(rows: Sequence[Sequence[object]]) -> str:
     texts = [[str(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in texts) for i in range(len(texts[0]))]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in texts)
+
+
+def param_text(value: Any) -> str:
+    """A parameter value as a label shows it, read back to the same value by `bench.config.parse_value`: a
+    number that is exactly k/255 (a step of pixel levels) as "k/255" where that is shorter than its digits."""
+    return pixel_fraction(value) or str(value)
+
+
+def attack_label(name: str, params: Mapping[str, Any], label: str = "") -> str:
+    """How results name an attack: `label` if given, else the name, with its parameters when there are any
+    (sorted): pgd[steps=20]. Shared by the run options and the reports, which import no `bench`."""
+    if label:
+        return label
+    if not params:
+        return name
+    return name + "[" + ",".join(f"{k}={param_text(v)}" for k, v in sorted(params.items())) + "]"

@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import pandas as pd
 
 from common.report_formats import FORMATS
-from common.text import machine_text
+from common.text import attack_label, machine_text
 
 from .document import compile_pdf, report_tex
 from .figures import write_figures
@@ -59,7 +59,8 @@ def run_facts(run_dir: Path, df: pd.DataFrame | None = None) -> list[str]:
         return []
     m = json.loads(path.read_text())
     cfg = m.get("config", {})
-    attacks = [a.get("label") or a.get("name") for a in cfg.get("attacks", []) if isinstance(a, dict)]
+    attacks = [attack_label(a.get("name") or "", a.get("params") or {}, a.get("label") or "")
+               for a in cfg.get("attacks", []) if isinstance(a, dict)]  # as the tables name them
     seeds = cfg.get("seeds")  # several attack seeds: `seed` still draws the images and the targets
     facts = [f"dataset {cfg.get('dataset')}: {cfg.get('n')} eval images, {cfg.get('n_fit')} fit images, "
              f"seed {cfg.get('seed')}" + (f" (images, targets); attack seeds {', '.join(map(str, seeds))}"

@@ -248,6 +248,21 @@ def test_the_run_facts_tell_the_image_seed_from_the_attack_seeds(tmp_path):
     assert run_facts(tmp_path)[0].endswith("seed 5 (images, targets); attack seeds 0, 1, 2")
 
 
+def test_the_run_facts_name_attacks_as_the_tables_do(tmp_path):
+    """Two variants of one class (`torchattacks:MIFGSM` and `torchattacks:MIFGSM[alpha=0.01]`) were both
+    "torchattacks:MIFGSM" in the facts line; now as in the tables, a label where one is given."""
+    import json
+
+    from reports.render import run_facts
+
+    attacks = [{"label": "", "name": "torchattacks:MIFGSM", "params": {}},
+               {"label": "", "name": "torchattacks:MIFGSM", "params": {"alpha": 0.01, "steps": 20}},
+               {"label": "mine", "name": "pgd", "params": {"alpha": 2 / 255}}]
+    (tmp_path / "manifest.json").write_text(json.dumps({"config": {"attacks": attacks, "norm": "linf", "eps": [0.1]}}))
+    assert run_facts(tmp_path)[2] == ("attacks: torchattacks:MIFGSM, torchattacks:MIFGSM[alpha=0.01,steps=20], mine; "
+                                      "linf eps 0.1")
+
+
 def test_a_merged_grid_names_the_machines_its_shards_ran_on(tmp_path):
     """Shards on machines with another thread count compute other floats: the merged manifest keeps each
     shard's device, and the facts list the setups only when they differ."""
