@@ -39,6 +39,10 @@ KINDS = {
 }
 
 
+# the budget when none is given, per norm: on the quickstart (mini zoo, Fashion-MNIST) L2 1 is about as hard
+# as Linf 0.1 (white-box PGD-10 99.6 / 96.4% on resnet / vgg against 100 / 100%), where L2 0.1 fooled 16 / 9%
+DEFAULT_EPS = {"linf": 0.1, "l2": 1.0}
+
 GRID, MODELS, FILES, WHERE = ("the grid (what a run computes)", "models", "run folder, data and cache",
                               "where and how it runs")
 
@@ -210,7 +214,9 @@ class RunConfig:
                                              "attack names, with parameters as name[key=value,...] (e.g. "
                                              "pgd[steps=20],fgsm; tables in TOML)",
                                              "attacks")
-    eps: tuple[float, ...] = option((0.1,), "budgets on the [0, 1] scale, e.g. 0.1,8/255", "eps")
+    # None until __post_init__: the norm's DEFAULT_EPS
+    eps: tuple[float, ...] = option(None, "budgets on the [0, 1] scale, e.g. 0.1,8/255 (default 0.1 for linf, "
+                                    "1 for l2)", "eps", optional=True)
     norm: str = option("linf", "the budget's norm", "choice", choices=NORMS)
     mode: str = option("both", "untargeted, targeted or both", "choice", choices=tuple(MODES), record=False)
     n: int = option(1000, "eval images (from the test split)", "int", low=1)
@@ -262,7 +268,8 @@ class RunConfig:
             set_(self, "sources", tuple(split_csv(self.sources) if isinstance(self.sources, str) else self.sources))
         attacks = split_csv(self.attacks) if isinstance(self.attacks, str) else self.attacks
         set_(self, "attacks", tuple(attack_spec(a, f"attacks[{i}]") for i, a in enumerate(attacks)))
-        eps = split_csv(self.eps) if isinstance(self.eps, str) else self.eps
+        eps = (DEFAULT_EPS.get(self.norm, DEFAULT_EPS["linf"]),) if self.eps is None else self.eps
+        eps = split_csv(eps) if isinstance(eps, str) else eps
         eps = [eps] if isinstance(eps, (int, float)) else eps
         try:
             set_(self, "eps", tuple(parse_eps(e) for e in eps))
