@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from common.progress import show_bars
-from common.text import close_names, did_you_mean
+from common.text import close_names, did_you_mean, file_slug
 
 from .config import DEFAULT_MODELS, MODES, OPTIONS, OTHER_NAMES, iter_options, report_formats, split_csv
 from .configfile import resolve_config
@@ -362,7 +362,7 @@ def _compare_attacks(run_dir: Path, pair: str, output: Path | None) -> int:
     cells = compare_attacks(df, names[0], names[1])
     if cells.empty:
         raise BenchError(f"{names[0]} and {names[1]} share no cell (budget, mode, source, target) in {run_dir}")
-    out = output or run_dir / f"compare_{names[0]}_vs_{names[1]}".replace("/", "-")
+    out = output or run_dir / f"compare_{file_slug(names[0])}_vs_{file_slug(names[1])}"
     out.mkdir(parents=True, exist_ok=True)
     cells.to_csv(out / "compare.csv", index=False)
     significant = int(cells.significant.sum())

@@ -3,6 +3,7 @@ an unknown name with "did you mean", a speed, a machine setup, a file size, an a
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from .eps import pixel_fraction
@@ -96,3 +97,9 @@ def attack_label(name: str, params: Mapping[str, Any], label: str = "") -> str:
     if not params:
         return name
     return name + "[" + ",".join(f"{k}={param_text(v)}" for k, v in sorted(params.items())) + "]"
+
+
+def file_slug(text: str) -> str:
+    """`text` as a portable file-name part: each run of characters other than letters, digits, `_`, `.`
+    and `-` (the `:` and brackets of `torchattacks:MIFGSM[alpha=0.01]`) becomes one `-`."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")

@@ -15,6 +15,7 @@ from PIL import Image
 from safetensors.numpy import load_file
 
 from common.eps import eps_text
+from common.text import file_slug
 
 AMPLIFY_NOTE = "perturbation shown as 0.5 + delta / (2 max|delta|) (amplified for display)"
 
@@ -71,10 +72,6 @@ def _panel_figure(rows: Sequence[Sequence[tuple[np.ndarray, str]]], suptitle: st
     return fig
 
 
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text)
-
-
 def new_figure(rows: int = 1, cols: int = 1, *, figsize: tuple[float, float], **kwargs):
     """A figure and its axes through matplotlib's object API: no pyplot, so drawing reports never
     changes the backend of the process that imported them (a notebook keeps its inline plots)."""
@@ -86,7 +83,7 @@ def _save(fig, run_dir: Path, stem: str, tight: bool = True) -> Path:
     """Lay out and write `<run>/plots/<stem>.png` (the figure is garbage once unreferenced)."""
     if tight:
         fig.tight_layout()
-    path = run_dir / "plots" / f"{_slug(stem)}.png"
+    path = run_dir / "plots" / f"{file_slug(stem)}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
     return path

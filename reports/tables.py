@@ -13,13 +13,13 @@ near clean accuracy. results.csv keeps both.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
 from common.outcomes import headline_rate
+from common.text import file_slug
 
 from .format import display_frame
 from .latex import FIT_MACRO, latex_escape, to_latex
@@ -68,10 +68,6 @@ def rows_frame(rows: list[dict]) -> pd.DataFrame:
 def eps_tag(eps: float) -> str:
     """File-name form of an eps: 0.1 -> 'eps0.1', 8/255 -> 'eps0.03137'."""
     return "eps" + format(eps, ".4g")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
 
 
 def transfer_matrix(df: pd.DataFrame, attack: str, eps: float, norm: str, targeted: bool,
@@ -345,7 +341,7 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
     keys = df[["attack", "eps", "norm", "targeted"]].drop_duplicates().itertuples(index=False)
     for attack, eps, norm, targeted in keys:
         m = transfer_matrix(df, attack, eps, norm, bool(targeted), intervals=True)
-        stem = f"transfer_{_slug(attack)}_{eps_tag(eps)}" + ("" if norm == "linf" else f"_{norm}") + (
+        stem = f"transfer_{file_slug(attack)}_{eps_tag(eps)}" + ("" if norm == "linf" else f"_{norm}") + (
             "_targeted" if targeted else "")
         what = "targeted success" if targeted else "success on correctly classified images"
         put(stem + ".csv", m.to_csv())

@@ -253,9 +253,23 @@ def test_bench_report_compares_two_attacks_of_one_run(run_dir, tmp_path, capsys)
     assert ((cells.p_value > 0) & (cells.p_value <= 1)).all() and (cells.diff_lo <= cells["diff"]).all()
     assert "pgd (B) vs fgsm (A)" in text and "McNemar" in text
     assert "Over seeds" not in text and not (tmp_path / "c" / "compare_seeds.csv").exists()  # one seed
+    assert main(["report", str(run_dir), "--compare", "fgsm,pgd"]) == 0  # default folder: in the run
+    assert (run_dir / "compare_fgsm_vs_pgd" / "compare.csv").is_file()
+    shutil.rmtree(run_dir / "compare_fgsm_vs_pgd")  # the run folder is shared with other tests
+    capsys.readouterr()
     assert main(["report", str(run_dir), "--compare", "fgsm,pdg"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "did you mean 'pgd'" in err
+
+
+def test_file_names_from_labels_are_portable():
+    """Attack labels become file-name parts without `:` or brackets (the compare folder of
+    `torchattacks:MIFGSM[alpha=0.01]` had both), as the tables' and plots' names always did."""
+    from common.text import file_slug
+
+    assert file_slug("torchattacks:MIFGSM[alpha=0.01]") == "torchattacks-MIFGSM-alpha-0.01"
+    assert file_slug("pgd[alpha=2/255,steps=20]") == "pgd-alpha-2-255-steps-20"
+    assert file_slug("mini:resnet+jpeg75") == "mini-resnet-jpeg75"
 
 
 def test_results_csv_has_intervals_and_the_store_has_outcomes(run_dir):
