@@ -105,3 +105,18 @@ def test_batched_ssim_rejects_images_smaller_than_the_window():
 
     with pytest.raises(ValueError, match="smaller than the 11x11 SSIM window"):
         ssim(torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8))
+
+
+@pytest.mark.slow  # a fresh interpreter and a compilation: about 20 s
+def test_compiling_the_cpu_ssim_logs_nothing():
+    """SSIM on CPU images over 64x64 is compiled; inductor's import of torch's C++ extension helper
+    logged "No CUDA runtime is found" into every CPU run's output at 176x176 and up. A fresh process
+    (the warning comes once per process) computes it and writes nothing to stderr."""
+    import subprocess
+    import sys
+
+    code = ("import torch; from bench.ssim import ssim; x = torch.rand(1, 1, 80, 80); "
+            "print(float(ssim(x, x.clamp(0, 0.9), method='fused')[0]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and 0.9 < float(proc.stdout) < 1.0
+    assert "CUDA" not in proc.stderr, proc.stderr
