@@ -118,6 +118,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", choices=["attacks", "models", "datasets", "runs", "torchattacks", "foolbox"])
     ls.add_argument("--output", default="reports/runs", help="runs: the folder holding run folders (default "
                                                              "reports/runs, as bench run's --output)")
+    add_option(ls, "cache_dir", {**OPTIONS["cache_dir"].metadata,
+                                 "help": "models: the cache whose trained mini-zoo copies are listed "
+                                         "(default $BENCH_CACHE or ~/.cache/vizpert-bench)"}, None)
 
     z = sub.add_parser("zoo", help="mini-zoo maintenance")
     zsub = z.add_subparsers(dest="zoo_command", parser_class=_Parser)
@@ -211,12 +214,22 @@ def cmd_list(a: argparse.Namespace) -> int:
     width = max(len(n) for n, _ in rows)
     for name, desc in rows:
         print(f"{name:<{width}}  {desc}")
+        if a.what == "models" and name.startswith("mini:"):
+            print(f"{'':<{width}}    {_trained_text(zoo.trained_copies(name, a.cache_dir))}")
         if a.what == "attacks" and ":" not in name:
             for pname, param in attacks.REGISTRY.parameters(name).items():
                 print(f"{'':<{width}}    {param.describe(pname)}")
     if a.what == "attacks":
         print("\nparameters: --attacks 'fgsm,pgd[steps=20,alpha=2/255]', or a table in a --config file")
     return 0
+
+
+def _trained_text(cards: list[dict[str, Any]]) -> str:
+    """Where a mini model is trained, for `bench list models`: dataset, seed and test accuracy per copy."""
+    if not cards:
+        return "not trained here yet (a run that names it trains it: `bench zoo train --models ...` ahead)"
+    return "trained: " + ", ".join(f"{c.get('dataset')} seed {c.get('seed')} (test accuracy "
+                                   f"{100 * float(c.get('test_accuracy', float('nan'))):.1f}%)" for c in cards)
 
 
 def _list_library(library: str) -> int:

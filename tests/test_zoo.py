@@ -106,3 +106,22 @@ def test_a_new_training_recipe_gets_its_own_cache_entry(monkeypatch, synthetic):
     before = zoo.mini_weights_path("mini:vgg", spec, "/c")
     monkeypatch.setitem(MINI_SPECS, "vgg", dataclasses.replace(MINI_SPECS["vgg"], epochs=5))
     assert zoo.mini_weights_path("mini:vgg", spec, "/c") != before
+
+
+def test_bench_list_models_says_where_each_mini_model_is_trained(tmp_path, capsys):
+    """`bench list models` named the mini models but not whether this machine has them trained (a run
+    that names an untrained one spends minutes training it first): now each row says, per copy."""
+    from bench.cli import main
+
+    spec = InputSpec("synthetic", 1, 16, 16, 4, (0.5,), (0.25,))
+    weights = zoo.mini_weights_path("mini:resnet", spec, tmp_path, seed=3)
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"w")
+    weights.with_suffix(".json").write_text(json.dumps({"dataset": "synthetic", "seed": 3, "test_accuracy": 0.5}))
+    older = weights.with_name(weights.name.replace("seed3", "seed4"))  # a card without its weights: not a copy
+    older.with_suffix(".json").write_text(json.dumps({"dataset": "synthetic", "seed": 4, "test_accuracy": 0.9}))
+    assert main(["list", "models", "--cache-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    after = {lines[i].split()[0]: lines[i + 1].strip() for i in range(len(lines) - 1) if lines[i].startswith("mini:")}
+    assert after["mini:resnet"] == "trained: synthetic seed 3 (test accuracy 50.0%)"
+    assert after["mini:vgg"].startswith("not trained here yet")

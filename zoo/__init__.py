@@ -56,9 +56,22 @@ def mini_weights_path(name: str, spec: InputSpec, cache_dir: str | os.PathLike |
     """Where the mini-zoo weights for `name` trained on `spec.dataset` with `seed` live in the cache:
     the file name carries the seed and a digest of the training recipe, so training another seed or
     recipe never overwrites weights that earlier runs' hashes point at."""
+    return cache_root(cache_dir) / "zoo" / spec.dataset / _weights_file(name, seed)
+
+
+def _weights_file(name: str, seed: int | str) -> str:
+    """`mini-<arch>-seed<seed>-<recipe digest>.safetensors` (`seed` "*": a glob over seeds)."""
     mini = _mini_spec(name)
     recipe = hashlib.sha256(json.dumps(mini.recipe(), sort_keys=True).encode()).hexdigest()[:8]
-    return cache_root(cache_dir) / "zoo" / spec.dataset / f"mini-{mini.arch}-seed{seed}-{recipe}.safetensors"
+    return f"mini-{mini.arch}-seed{seed}-{recipe}.safetensors"
+
+
+def trained_copies(name: str, cache_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """The cards of `name`'s weights in the cache trained with the current recipe, one per dataset and
+    seed, sorted so (weights of an older recipe are never loaded, so not listed)."""
+    files = sorted((cache_root(cache_dir) / "zoo").glob(f"*/{_weights_file(name, '*')}"))
+    cards = [c for c in (read_card(f) for f in files) if c]
+    return sorted(cards, key=lambda c: (str(c.get("dataset")), int(c.get("seed", 0))))
 
 
 def mini_status(name: str, spec: InputSpec, cache_dir: str | os.PathLike | None = None, *,
