@@ -34,13 +34,19 @@ def is_user_error(exc: BaseException) -> bool:
     return any(isinstance(exc, getattr(sys.modules[m], name)) for m, name in USER_ERRORS.items() if m in sys.modules)
 
 
+# subcommands users look for under another command: (parser, what they typed) -> the command that does it
+ELSEWHERE = {("bench zoo", "list"): "bench list models", ("bench cache", "train"): "bench zoo train"}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (the problem and where to look), exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         choice = re.match(r"argument .*: invalid choice: '([^']*)' \(choose from (.*)\)$", message)
         if choice:  # `bench list torchatacks`, `bench run --norm L2`: argparse (3.11) guesses nothing
-            message += did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
+            elsewhere = ELSEWHERE.get((self.prog, choice.group(1)))
+            message += (f"; that is `{elsewhere}`" if elsewhere
+                        else did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2))))
         self.exit(2, f"error: {message}; see `{self.prog} --help`\n")
 
 

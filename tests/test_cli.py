@@ -139,6 +139,8 @@ def test_bad_input_is_one_line_exit_2(case, capsys, tmp_path, monkeypatch, zoo_c
     # a misspelt choice: the close ones (argparse 3.11 names them all, guesses none)
     (["list", "torchatacks"], "did you mean 'torchattacks'"), (["run", "--norm", "L2"], "did you mean 'l2'"),
     (["lst"], "did you mean 'list'"),
+    # a command looked for under another one
+    (["zoo", "list"], "invalid choice: 'list' (choose from 'train'); that is `bench list models`"),
     # an unknown flag: the one meant, by another tool's name for it or by spelling
     (["run", "--targeted"], "unrecognized arguments: --targeted (did you mean '--mode targeted'?); see `bench run --help`"),
     (["run", "--epsilon", "0.1"], "(did you mean '--eps'?)"),
