@@ -251,6 +251,9 @@ def _list_library(library: str) -> int:
     print(f"\n{sum(not r.problem for r in rows)} of {len(rows)} classes run; --attacks '{library}:<Class>[param=value]' "
           "(eps, and norm where a class takes one, come from the budget; 'projected': a minimum-norm class's "
           "output is projected onto the budget)")
+    if library == "torchattacks":
+        print("A class without a random start moves at most steps x alpha from an image (2/255 x 10 = 0.078 at the "
+              "defaults): where that is under eps, the run warns and names the alpha that reaches it.")
     return 0
 
 

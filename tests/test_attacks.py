@@ -722,13 +722,13 @@ def test_a_library_step_schedule_short_of_the_budget_is_a_warning():
     assert attacks.create("foolbox:L2DeepFoolAttack").budget_notes(Budget("l2", 1.0)) == []
 
 
-def test_the_plan_and_the_run_warn_about_a_schedule_short_of_the_budget(tmp_path):
+def test_the_plan_and_the_run_warn_about_a_schedule_short_of_the_budget(tmp_path, zoo_cache):
     import json
 
     import bench
 
     kw = dict(dataset="synthetic", models=["mini:vgg"], attacks=["torchattacks:MIFGSM[steps=2]"], n=8, n_fit=8,
-              mode="untargeted", eps=[0.1], output=str(tmp_path), cache_dir=str(tmp_path / "cache"), log=None,
+              mode="untargeted", eps=[0.1], output=str(tmp_path), cache_dir=str(zoo_cache), log=None,
               format=["markdown", "csv"])
     assert "warning: torchattacks:MIFGSM moves at most steps x alpha = 2 x" in bench.run(**kw, dry_run=True).plan
     run = bench.run(**kw)
@@ -737,7 +737,7 @@ def test_the_plan_and_the_run_warn_about_a_schedule_short_of_the_budget(tmp_path
     assert "16% of the budget" in warning["message"] and "16% of the budget" in (run.run_dir / "summary.md").read_text()
 
 
-def test_an_attack_the_mode_leaves_out_is_a_warning_not_a_silence(tmp_path):
+def test_an_attack_the_mode_leaves_out_is_a_warning_not_a_silence(tmp_path, zoo_cache):
     """`--attacks torchattacks:DeepFool,fgsm --mode targeted` computed fgsm alone and said nothing of
     DeepFool (with DeepFool alone: an empty report); now the plan and the run say it is left out and why."""
     import json
@@ -745,7 +745,7 @@ def test_an_attack_the_mode_leaves_out_is_a_warning_not_a_silence(tmp_path):
     import bench
 
     kw = dict(dataset="synthetic", models=["mini:vgg"], attacks=["torchattacks:DeepFool[steps=2]", "fgsm"], n=8,
-              n_fit=8, mode="targeted", output=str(tmp_path), cache_dir=str(tmp_path / "cache"), log=None,
+              n_fit=8, mode="targeted", output=str(tmp_path), cache_dir=str(zoo_cache), log=None,
               format="markdown")
     line = "torchattacks:DeepFool[steps=2] is untargeted only, so --mode targeted leaves it out"
     assert f"warning: {line}" in bench.run(**kw, dry_run=True).plan
