@@ -114,3 +114,21 @@ def test_a_copy_compiles_its_own_network(fake_compile):
     with torch.no_grad():
         twin.model.weight.add_(1.0)
     assert not torch.allclose(twin(x), m(x)) and len(fake_compile) == 2 and fake_compile[1][0] is twin.model
+
+
+@pytest.mark.slow  # inductor compiles a forward and a backward kernel: half a minute on two cores
+def test_compiled_bf16_model_gives_several_gradients_from_one_forward_after_a_plain_one():
+    """A PGD cell takes one gradient per forward; DeepFool next (inside UAP's fit; torchattacks' DeepFool,
+    FAB and JSMA alike) takes one per candidate class from one forward (`retain_graph=True`). A compiled
+    bf16 backward with donated buffers refuses the second after the first: on an H200 that ended
+    `configs/imagenet.toml --compile` at its first UAP fit, after the PGD cells."""
+    from attacks.deepfool import deepfool
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                        nn.Flatten(), nn.Linear(8 * 144, 10))
+    m = zoo.Normalized(net, (0.5,), (0.5,), amp="bf16", compile=True)
+    x = torch.rand(4, 1, 12, 12, requires_grad=True)
+    (g,) = torch.autograd.grad(m(x).sum(), x)  # as a PGD step
+    r = deepfool(m, x.detach(), norm="linf", steps=3)  # before: "compiled with non-empty donated buffers"
+    assert r.shape == x.shape and torch.isfinite(r).all() and r.abs().amax(dim=(1, 2, 3)).gt(0).all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
+import torch._functorch.config as functorch_config
 from torch import nn
 
 
@@ -77,6 +78,13 @@ class Normalized(nn.Module):
         """The compiled network for `device` (compiled lazily: torch.compile itself does the work on
         the first call)."""
         if device.type not in self._compiled:
+            # Process-wide, read when a backward compiles and again when it runs: a compiled backward that
+            # reuses its saved tensors' memory ("donated buffers") refuses `retain_graph=True` once a plain
+            # backward ran (a PGD cell), and DeepFool (ours, inside UAP's fit; torchattacks'), FAB and JSMA
+            # take several gradients from one forward. Seen under bf16 autocast on CPU (torch 2.14) and on
+            # an H200 (torch 2.11, `configs/imagenet.toml --compile`). The backward keeps those tensors
+            # apart instead: memory, not a different result.
+            functorch_config.donated_buffer = False
             mode = self.compile if isinstance(self.compile, str) else COMPILE_MODE
             self._compiled[device.type] = torch.compile(self.model, mode=mode)
         return self._compiled[device.type]
