@@ -2,6 +2,7 @@
 an executor (`bench.executors`) and is the only writer of the store, whatever the executor."""
 from __future__ import annotations
 
+import math
 import os
 import signal
 from pathlib import Path
@@ -90,15 +91,21 @@ def _fault_point(computed: int) -> None:
 
 
 def cell_line(rows: list[dict[str, Any]]) -> str:
-    """One log line for a finished cell: its key numbers (white-box and mean transfer rate, speed)."""
+    """One log line for a finished cell: its key numbers (white-box and mean transfer rate, speed). A rate
+    over no image (untargeted success on a model that classifies none of the images correctly, as a
+    random-init one) says so instead of "nan%"; the transfer mean is over the targets that have one."""
     first = rows[0]
     rate = headline_rate(bool(first["targeted"]))
     white = [r[rate] for r in rows if r["whitebox"]]
-    transfer = [r[rate] for r in rows if not r["whitebox"]]
+    transfer = [r[rate] for r in rows if not r["whitebox"] and not math.isnan(r[rate])]
+    undefined = sum(1 for r in rows if not r["whitebox"]) - len(transfer)
     what = "targeted success" if first["targeted"] else "success on correct"
     text = (f"cell {first['attack']} {first['norm']} eps={eps_text(first['eps'])} "
             f"{'targeted' if first['targeted'] else 'untargeted'} source={first['source']}: "
-            f"white-box {what} {100 * white[0]:.1f}%")
+            f"white-box {what} " + ("n/a (no image correct)" if math.isnan(white[0]) else f"{100 * white[0]:.1f}%"))
     if transfer:
         text += f", mean transfer {100 * sum(transfer) / len(transfer):.1f}% over {len(transfer)}"
+        text += f" ({undefined} more with no image correct)" if undefined else ""
+    elif undefined:
+        text += f", mean transfer n/a (no image correct on {undefined} target{'s' if undefined > 1 else ''})"
     return text + f", {speed_text(first['images_per_second'])} images/s"

@@ -391,3 +391,20 @@ def test_a_cell_line_shows_a_slow_attacks_speed_instead_of_zero():
                success_on_correct=0.226)
     assert cell_line([{**row, "images_per_second": 0.3}]).endswith(", 0.3 images/s")
     assert cell_line([{**row, "images_per_second": 23191.4}]).endswith(", 23,191 images/s")
+
+
+def test_a_cell_line_over_no_correct_image_says_so_instead_of_nan():
+    """A random-init timm model classifies none of the images correctly: untargeted success is a rate over
+    no image. The log said "white-box success on correct nan%, mean transfer nan% over 2" (H200 run)."""
+    from bench.driver import cell_line
+
+    row = dict(attack="pgd", norm="linf", eps=8 / 255, targeted=False, images_per_second=900.0)
+    nan = float("nan")
+    line = cell_line([{**row, "source": "a", "whitebox": True, "success_on_correct": nan},
+                      {**row, "source": "a", "whitebox": False, "success_on_correct": nan},
+                      {**row, "source": "a", "whitebox": False, "success_on_correct": 0.25}])
+    assert "nan" not in line
+    assert "white-box success on correct n/a (no image correct), mean transfer 25.0% over 1 (1 more with no image correct)" in line
+    none = cell_line([{**row, "source": "a", "whitebox": True, "success_on_correct": nan},
+                      {**row, "source": "a", "whitebox": False, "success_on_correct": nan}])
+    assert "nan" not in none and none.endswith("n/a (no image correct), mean transfer n/a (no image correct on 1 target), 900 images/s")
