@@ -18,14 +18,13 @@ every method on the device, so that a GPU measurement can choose its default.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 
+from common.quiet import import_cpp_extension_quietly
 from common.text import first_line
 
 SIGMA, TRUNCATE = 1.5, 3.5
@@ -92,19 +91,6 @@ _compiled = None  # the compiled `_ssim_fused`, False once compilation failed in
 log = logging.getLogger(__name__)
 
 
-@contextlib.contextmanager
-def _quiet(logger_name: str) -> Iterator[None]:
-    """The named logger's warnings held back while the block runs (inductor imports torch's C++ extension
-    helper, which warns on a CPU-only machine that it found no CUDA: noise in a run's log)."""
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def _fused_compiled():
     """`torch.compile(_ssim_fused)`, or None when this machine cannot compile for the CPU (then the
     convolution). Another device compiles on its first call, where a failure raises."""
@@ -115,8 +101,8 @@ def _fused_compiled():
 
             fn = torch.compile(_ssim_fused, dynamic=False)
             a = torch.rand(1, 1, 16, 16)
-            with _quiet("torch.utils.cpp_extension"):  # "No CUDA runtime is found" on every CPU-only machine
-                fn(a, a, tuple(gaussian_kernel().tolist()), 1e-4, 9e-4)  # compile now, so a failure shows here
+            import_cpp_extension_quietly()
+            fn(a, a, tuple(gaussian_kernel().tolist()), 1e-4, 9e-4)  # compile now, so a failure shows here
             _compiled = fn
         except (RuntimeError, OSError, ImportError, AssertionError, torch._dynamo.exc.TorchDynamoException) as exc:
             log.warning("torch.compile is not available for SSIM (%s); using the slower convolution",

@@ -132,3 +132,21 @@ def test_compiled_bf16_model_gives_several_gradients_from_one_forward_after_a_pl
     (g,) = torch.autograd.grad(m(x).sum(), x)  # as a PGD step
     r = deepfool(m, x.detach(), norm="linf", steps=3)  # before: "compiled with non-empty donated buffers"
     assert r.shape == x.shape and torch.isfinite(r).all() and r.abs().amax(dim=(1, 2, 3)).gt(0).all()
+
+
+@pytest.mark.slow  # a fresh process compiles a small network: seconds to half a minute on two cores
+def test_compiling_a_model_on_the_cpu_logs_nothing(tmp_path):
+    """Inductor's import of torch's C++ extension helper logged "No CUDA runtime is found" into every CPU
+    run with --compile (as it did for the compiled SSIM). A fresh process, since it comes once per process,
+    and a fresh inductor cache, since a cached kernel needs no C++ build (and no import)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import torch; from torch import nn; import zoo; "
+            "net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 36, 3)); "
+            "m = zoo.Normalized(net, (0.5,), (0.5,), compile=True); print(m(torch.rand(2, 1, 8, 8)).shape[1])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp_path)})
+    assert proc.returncode == 0 and proc.stdout.strip() == "3", proc.stderr
+    assert "CUDA" not in proc.stderr, proc.stderr

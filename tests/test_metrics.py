@@ -108,15 +108,18 @@ def test_batched_ssim_rejects_images_smaller_than_the_window():
 
 
 @pytest.mark.slow  # a fresh interpreter and a compilation: about 20 s
-def test_compiling_the_cpu_ssim_logs_nothing():
+def test_compiling_the_cpu_ssim_logs_nothing(tmp_path):
     """SSIM on CPU images over 64x64 is compiled; inductor's import of torch's C++ extension helper
     logged "No CUDA runtime is found" into every CPU run's output at 176x176 and up. A fresh process
-    (the warning comes once per process) computes it and writes nothing to stderr."""
+    (the warning comes once per process) with a fresh inductor cache (a cached kernel imports nothing)
+    computes it and writes nothing to stderr."""
+    import os
     import subprocess
     import sys
 
     code = ("import torch; from bench.ssim import ssim; x = torch.rand(1, 1, 80, 80); "
             "print(float(ssim(x, x.clamp(0, 0.9), method='fused')[0]))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp_path)})
     assert proc.returncode == 0 and 0.9 < float(proc.stdout) < 1.0
     assert "CUDA" not in proc.stderr, proc.stderr

@@ -7,6 +7,8 @@ import torch
 import torch._functorch.config as functorch_config
 from torch import nn
 
+from common.quiet import import_cpp_extension_quietly
+
 
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16}
 
@@ -85,6 +87,8 @@ class Normalized(nn.Module):
             # an H200 (torch 2.11, `configs/imagenet.toml --compile`). The backward keeps those tensors
             # apart instead: memory, not a different result.
             functorch_config.donated_buffer = False
+            if device.type == "cpu":
+                import_cpp_extension_quietly()  # inductor's import of it logs "No CUDA runtime is found"
             mode = self.compile if isinstance(self.compile, str) else COMPILE_MODE
             self._compiled[device.type] = torch.compile(self.model, mode=mode)
         return self._compiled[device.type]
