@@ -148,7 +148,7 @@ class GenericTorchattack(TorchattacksAttack):
             return
         works_in = _distance_measure(self._cls)
         if works_in is not None and _TA_NORM[budget.norm] != works_in:
-            name = self._label.split(":", 1)[1]
+            name = self._cls.__name__
             raise AttackError(norm_mismatch(self.label, works_in, budget.norm,
                                             sibling_class(name, budget.norm, dir(torchattacks)), "torchattacks"))
 
@@ -157,7 +157,7 @@ class GenericTorchattack(TorchattacksAttack):
         torchattacks' default alpha 2/255 over 10 steps is 0.078, under the quickstart's eps 0.1, so such a
         cell spends less budget than `pgd` (alpha 2.5 eps/steps) or the transfer suite (eps/steps) do
         (`library_reach`)."""
-        name = self._label.split(":", 1)[1]
+        name = self._cls.__name__
         alpha, steps = self._params.get("alpha"), self._params.get("steps")
         if name not in REACH_CLASSES or self._params.get("random_start") or not alpha or not steps:
             return []

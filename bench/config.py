@@ -375,9 +375,11 @@ class RunConfig:
         out["targeted"] = self.targeted
         return out
 
-    def check_names(self) -> None:
-        """Fail on a bad dataset, model or attack name, a budget an attack cannot take, or a checkpoint
-        for a model that takes none, before any data is loaded or model trained."""
+    def check_names(self) -> list[str]:
+        """Fail on a bad dataset, model or attack name, a budget an attack cannot take, a checkpoint for a
+        model that takes none, or a mode that leaves out every attack, before any data is loaded or model
+        trained. Returns one line per attack the grid's mode leaves out (an untargeted-only one under
+        --mode targeted, or the reverse): the warnings of the run and the dry run."""
         import attacks
         import zoo
 
@@ -392,29 +394,20 @@ class RunConfig:
         for name in self.checkpoints:
             zoo.check_checkpoint_target(name)
         labels = [spec.display for spec in self.attacks]
+        left_out = []
         for spec in self.attacks:
             attack = attacks.create(spec.name, **spec.params)
             for budget in self.budgets():
                 attack.check_budget_supported(budget)
             if labels.count(spec.display) > 1:
                 raise BenchError(f"attack {spec.display!r} is listed twice; give each variant its own label")
-        left_out = self.attacks_left_out()
-        if len(left_out) == len(self.attacks):
-            raise BenchError(f"no attack has cells in --mode {self.mode}: {'; '.join(left_out)}")
-
-    def attacks_left_out(self) -> list[str]:
-        """One line per attack without a mode of this grid's (an untargeted-only one under --mode targeted,
-        or the reverse), which the plan leaves out: a warning, or the error when no attack is left."""
-        import attacks
-
-        out = []
-        for spec in self.attacks:
-            attack = attacks.create(spec.name, **spec.params)
             if not any(attack.runs_in(t) for t in self.targeted):
                 only = "targeted" if attack.supports_targeted else "untargeted"
-                out.append(f"{spec.display} is {only} only, so --mode {self.mode} leaves it out "
-                           f"(--mode {only} or both runs it)")
-        return out
+                left_out.append(f"{spec.display} is {only} only, so --mode {self.mode} leaves it out "
+                                f"(--mode {only} or both runs it)")
+        if len(left_out) == len(self.attacks):
+            raise BenchError(f"no attack has cells in --mode {self.mode}: {'; '.join(left_out)}")
+        return left_out
 
 
 OPTIONS: dict[str, Any] = {f.name: f for f in fields(RunConfig)}

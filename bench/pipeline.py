@@ -37,7 +37,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     started = time.time()
     clock = PhaseClock()
     shard = cfg.shard_spec()
-    cfg.check_names()
+    left_out = cfg.check_names()
     if cfg.executor == "ray":
         from .ray_executor import check_address, require_ray
 
@@ -57,7 +57,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
             fit, eval_ = fit.pinned(), eval_.pinned()
     identity = run_identity(cfg, ds.transform, ds.fingerprint)
     if cfg.dry_run:
-        return RunResult(None, plan=_plan_text(cfg, ds, eval_, identity, shard, device))
+        return RunResult(None, plan=_plan_text(cfg, ds, eval_, identity, shard, device, left_out))
     with clock.phase("zoo"):  # training the mini models not cached yet, loading every model
         cards = bench_models.train_missing(list(cfg.models), ds, seed=cfg.zoo_seed, cache_dir=cfg.cache_dir,
                                            log=log, device=device)
@@ -73,7 +73,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     write_run_config(run_dir, cfg)
     log(f"run folder: {run_dir}" + ("" if shard.count == 1 else f" (shard {shard})"))
     with clock.phase("sanity"):
-        warnings = check_models(models, eval_.x, eval_.y, device) + check_attacks(groups, cfg.attacks_left_out())
+        warnings = check_models(models, eval_.x, eval_.y, device) + check_attacks(groups, left_out)
     for w in warnings:
         log(f"warning: {w['message']}")
     atomic_write_json(run_dir / "sanity.json", warnings, indent=1)
@@ -114,7 +114,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     return out
 
 
-def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, device) -> str:
+def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, device, left_out: list[str]) -> str:
     """The dry run's table: cells, stored ones, cached fits, rough cost (a forward+backward pass and a
     forward measured on every model once the mini zoo is trained; dry runs never train)."""
     from common.machine import busy_note, cpu_share
@@ -149,7 +149,7 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
     text = describe(cfg, groups, shard, stored, pass_seconds, ds.num_classes, fit_cached, fit_extra,
                     n_features=eval_.x[0].numel())
     note = busy_note(share) if pass_seconds is not None and device.type == "cpu" else None  # a GPU's host waits
-    warnings = [f"warning: {w['message']}" for w in check_attacks(groups, cfg.attacks_left_out())]
+    warnings = [f"warning: {w['message']}" for w in check_attacks(groups, left_out)]
     return "\n".join([text, *([note] if note else []), *warnings])
 
 

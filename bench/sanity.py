@@ -77,7 +77,7 @@ def check_models(models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor,
 def check_attacks(groups: Iterable[Any], left_out: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Each planned (attack, budget)'s `budget_notes` once, as warnings (model None): a grid whose
     attacks spend different shares of the budget compares step schedules, not attacks; and the attacks
-    the grid's mode leaves out (`RunConfig.attacks_left_out`), which would otherwise just be missing."""
+    the grid's mode leaves out (`RunConfig.check_names` returns them), which would otherwise just be missing."""
     notes = dict.fromkeys(n for g in groups for n in g.attack.budget_notes(g.budget))
     return ([{"model": None, "check": "attack_mode", "message": n} for n in left_out]
             + [{"model": None, "check": "attack_budget", "message": n} for n in notes])
