@@ -50,7 +50,7 @@ def test_issue18_preset_parses_and_fits_one_command(tmp_path):
     assert set(steps) == {"throughput", "imagenet"}
     (t_limit, throughput), (i_limit, imagenet) = parse(steps["throughput"]), parse(steps["imagenet"])
     assert throughput.compile_modes == "default" and throughput.compile_dtypes == "bf16_channels_last"
-    assert imagenet.amp == "bf16" and imagenet.scale == 40 and imagenet.full_estimate
+    assert imagenet.amp == "bf16" and imagenet.compile and imagenet.scale == 40 and imagenet.full_estimate
     # both steps under their timeouts, with a minute left for installing the wheels and the summary
     assert int(t_limit["timeout"]) + int(i_limit["timeout"]) <= COMMAND_LIMIT_S - 60
 
@@ -62,6 +62,14 @@ def test_default_steps_parse_and_variables_set_by_hand_win(tmp_path):
         parse(steps[name])
     steps = dry_steps(tmp_path, GPU_CHECK_PRESET="issue18", GPU_CHECK_SCALE="10")
     assert parse(steps["imagenet"])[1].scale == 10
+
+
+def test_a_dry_run_writes_nothing(tmp_path):
+    """The default OUT is a committed results folder: a dry run emptied its log.txt."""
+    (tmp_path / "log.txt").write_text("a GPU run's log\n")
+    assert run_dry(tmp_path, GPU_CHECK_PRESET="issue18").returncode == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["log.txt"] and (tmp_path / "log.txt").read_text() == "a GPU run's log\n"
+    assert run_dry(tmp_path / "new").returncode == 0 and not (tmp_path / "new").exists()
 
 
 def test_unknown_preset_is_one_line(tmp_path):
