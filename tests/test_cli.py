@@ -393,6 +393,16 @@ def test_a_cell_line_shows_a_slow_attacks_speed_instead_of_zero():
     assert cell_line([{**row, "images_per_second": 23191.4}]).endswith(", 23,191 images/s")
 
 
+def test_a_slow_cells_speed_is_stored_to_three_digits_not_rounded_to_zero():
+    """A compiled CPU cell of 5 images took two minutes (compiling included): stored as 0.0, logged "0"."""
+    from bench.driver import cell_line
+    from bench.runner import images_per_second
+
+    assert images_per_second(5, 120.0) == 0.0417 and images_per_second(1000, 3.0) == 333.3
+    row = dict(attack="pgd", norm="linf", eps=0.1, targeted=False, source="m", whitebox=True, success_on_correct=1.0)
+    assert cell_line([{**row, "images_per_second": images_per_second(5, 120.0)}]).endswith(", 0.0417 images/s")
+
+
 def test_a_cell_line_over_no_correct_image_says_so_instead_of_nan():
     """A random-init timm model classifies none of the images correctly: untargeted success is a rate over
     no image. The log said "white-box success on correct nan%, mean transfer nan% over 2" (H200 run)."""
