@@ -23,8 +23,8 @@
 # at 1/40 with --compile --amp bf16 and its full-config dry run, whose calibrated projection is the 30-minute
 # bar (bf16 eager projected 36.9 min on an H200). Compiling comes three times there (the scaled dry run, the
 # run, the full dry run): at 1/20, about 330 s passed before the run's grid began (H200), so the step
-# gets the whole command (variables set by hand still win, e.g. GPU_CHECK_STEPS="throughput imagenet"). GPU_CHECK_DRY=1 prints each step's command, runs nothing and writes nothing
-# (tests/test_gpu_check.py reads it).
+# gets the whole command (variables set by hand still win, e.g. GPU_CHECK_STEPS="throughput imagenet").
+# GPU_CHECK_DRY=1 prints each step's command, runs nothing and writes nothing (tests/test_gpu_check.py reads it).
 # Writes JSON to $OUT (default benchmarks/results/gpu_imagenet). On a lent machine without torchattacks, carry it
 # as wheels in .whl/ (git-ignored through .git/info/exclude): `bash benchmarks/gpu_wheels.sh` fetches them.
 set -euo pipefail

@@ -53,6 +53,42 @@ def test_batched_deepfool_finds_small_label_flips(tiny_model, synthetic):
     assert float(reached.float().mean()) >= 0.8
 
 
+class _GradRows(torch.nn.Module):
+    """The model, recording how many images each forward with gradients carried."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.rows = model, []
+
+    def forward(self, x):
+        if x.requires_grad:
+            self.rows.append(len(x))
+        return self.model(x)
+
+
+@pytest.mark.parametrize("targeted", [False, True])
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_deepfool_steps_only_the_images_not_yet_flipped(norm, targeted, tiny_model, synthetic):
+    """Issue 18: a flipped image's r is final, so later steps (one forward, `candidates` backward
+    passes) skip it; and each image's r is what DeepFool gives it alone (the rows stay aligned)."""
+    x = synthetic.test.x[:48]
+    with torch.no_grad():
+        clean = tiny_model(x).argmax(1)
+    target = (clean + 1) % synthetic.num_classes if targeted else None
+    counted = _GradRows(tiny_model)
+    r = deepfool(counted, x, norm=norm, target=target, steps=8)
+    assert len(counted.rows) >= 2 and counted.rows[0] == len(x)
+    assert counted.rows == sorted(counted.rows, reverse=True) and counted.rows[-1] < len(x)
+    with torch.no_grad():
+        adv = tiny_model((x + r).clamp(0, 1)).argmax(1)
+    done = (adv == target) if targeted else (adv != clean)
+    assert int(done.sum()) >= len(x) - counted.rows[-1]  # the images dropped were flipped
+    for i in (0, 17, 47):
+        alone = deepfool(tiny_model, x[i:i + 1], norm=norm, target=None if target is None else target[i:i + 1],
+                         steps=8)
+        torch.testing.assert_close(alone[0], r[i], atol=1e-5, rtol=1e-4)
+
+
 def test_uap_stops_once_the_target_fooling_rate_is_met(tiny_model, fit_loader):
     budget = Budget("linf", 0.15)
     easy = attacks.create("uap", target_rate=0.2, max_passes=6).fit(tiny_model, fit_loader, budget, seed=0)
