@@ -100,8 +100,9 @@ class UAP(_Universal):
 
     def gradient_passes(self, n_eval: int, n_fit: int, num_classes: int,
                         n_features: int | None = None) -> int:
-        """Upper bound: every pass runs DeepFool on every fit image (one backward per candidate class
-        per step untargeted; one per step and per target class, `candidates` of them, targeted)."""
+        """Upper bound: every pass runs DeepFool on every fit image for all its steps, a step counted
+        as `candidates` passes (untargeted: one forward and `candidates` - 1 backward passes;
+        targeted: one backward a step for each target class's delta, `candidates` of them)."""
         p = self._params
         return p["max_passes"] * n_fit * p["deepfool_steps"] * p["candidates"]
 

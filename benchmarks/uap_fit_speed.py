@@ -1,7 +1,6 @@
 """UAP's fit (its DeepFool steps) in this tree against another revision's, side by side: seconds, the
-images that went through a forward pass with gradients (each costs one forward and `candidates`
-backward passes), and whether the fitted deltas agree (issue 18: UAP's fits were 55% of the ImageNet
-config's projected time).
+images through forward passes with gradients and through backward passes, and whether the fitted
+deltas agree (issue 18: UAP's fits were 55% of the ImageNet config's projected time).
 
 Models: the trained mini zoo on Fashion-MNIST (real boundaries: how fast real images flip decides
 what skipping flipped ones saves), and a random-initialised timm model on random 3-channel images
@@ -40,16 +39,20 @@ MINI = ["mini:resnet", "mini:densenet", "mini:vgg"]
 
 class GradRows(nn.Module):
     """`model`, counting the images it sees with gradients on (DeepFool's steps; the no-grad
-    forwards that only read labels are not counted)."""
+    forwards that only read labels are not counted) and the images its backward passes carry."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
-        self.rows = 0
+        self.rows = self.backward_rows = 0
+
+    def _count_backward(self, grad: torch.Tensor) -> None:
+        self.backward_rows += len(grad)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.requires_grad:
             self.rows += len(x)
+            x.register_hook(self._count_backward)
         return self.model(x)
 
 
@@ -65,11 +68,12 @@ def fit_once(model: GradRows, x: torch.Tensor, y: torch.Tensor, budget: attacks.
              deepfool: Callable[..., torch.Tensor], params: dict[str, Any]) -> dict[str, Any]:
     """One UAP fit with `deepfool` as its inner step: seconds, rows with gradients, the delta, fit rate."""
     uap_module.deepfool = deepfool
-    model.rows = 0
+    model.rows = model.backward_rows = 0
     t0 = time.perf_counter()
     fitted = attacks.create("uap", **params).fit(model, DataLoader(TensorDataset(x, y), batch_size=1000),
                                                   budget, seed=0)
-    return {"seconds": time.perf_counter() - t0, "rows": model.rows, "delta": fitted.tensors["delta"],
+    return {"seconds": time.perf_counter() - t0, "rows": model.rows, "backward_rows": model.backward_rows,
+            "delta": fitted.tensors["delta"],
             "fit_rate": fitted.meta["fit_rate"][0], "passes": fitted.meta["passes"][0]}
 
 
@@ -89,6 +93,8 @@ def compare(label: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, budg
            "speedup": round(med["before"] / med["after"], 2),
            "grad_rows_before": b["rows"], "grad_rows_after": a["rows"],
            "rows_ratio": round(b["rows"] / max(a["rows"], 1), 2),
+           "backward_rows_before": b["backward_rows"], "backward_rows_after": a["backward_rows"],
+           "backward_rows_ratio": round(b["backward_rows"] / max(a["backward_rows"], 1), 2),
            "passes_before_after": [b["passes"], a["passes"]],
            "fit_rate_before_after": [round(b["fit_rate"], 4), round(a["fit_rate"], 4)],
            "delta_max_abs_diff": float((b["delta"] - a["delta"]).abs().max())}
