@@ -54,15 +54,20 @@ def test_batched_deepfool_finds_small_label_flips(tiny_model, synthetic):
 
 
 class _GradRows(torch.nn.Module):
-    """The model, recording how many images each forward with gradients carried."""
+    """The model, recording how many images each forward with gradients carried, and how many
+    backward passes reached its input."""
 
     def __init__(self, model):
         super().__init__()
-        self.model, self.rows = model, []
+        self.model, self.rows, self.backward = model, [], 0
+
+    def _count(self, grad):
+        self.backward += 1
 
     def forward(self, x):
         if x.requires_grad:
             self.rows.append(len(x))
+            x.register_hook(self._count)
         return self.model(x)
 
 
@@ -79,6 +84,11 @@ def test_deepfool_steps_only_the_images_not_yet_flipped(norm, targeted, tiny_mod
     r = deepfool(counted, x, norm=norm, target=target, steps=8)
     assert len(counted.rows) >= 2 and counted.rows[0] == len(x)
     assert counted.rows == sorted(counted.rows, reverse=True) and counted.rows[-1] < len(x)
+    # each step takes one backward pass per candidate class (its logit minus the predicted one;
+    # 10 passes before issue 18's change) untargeted, one targeted; a last forward that finds
+    # every image flipped takes none
+    per_step = 1 if targeted else min(10, synthetic.num_classes) - 1
+    assert counted.backward in {per_step * (len(counted.rows) - 1), per_step * len(counted.rows)}
     with torch.no_grad():
         adv = tiny_model((x + r).clamp(0, 1)).argmax(1)
     done = (adv == target) if targeted else (adv != clean)
