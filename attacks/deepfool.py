@@ -44,7 +44,7 @@ def deepfool(model: nn.Module, x: torch.Tensor, *, norm: str = "linf", target: t
     information, and on the mini zoo box-aware steps lowered UAP's white-box rate from 61% to 58%
     on mini:resnet and from 28% to 16% on mini:vgg).
 
-    Each step runs on the images its previous step left unchanged only: a flipped image's r stays
+    Each step runs only on the images its previous step left unflipped: a flipped image's r stays
     as it is, and a step's backward passes carry only the images its forward carried (issue 18:
     UAP's fits, which dominated the ImageNet config's time).
     """
@@ -73,7 +73,7 @@ def deepfool(model: nn.Module, x: torch.Tensor, *, norm: str = "linf", target: t
         else:
             best_dist = torch.full((len(rows),), float("inf"), device=x.device)
             step = torch.zeros_like(xa)
-            for j in range(1, k):  # w = grad(f_j - f_own) in one backward pass, not two
+            for j in range(1, k):  # w = grad(f_j - f_own) directly: no gradient of f_own on its own
                 f = logits.gather(1, cand[rows, j][:, None]).squeeze(1) - own
                 (w,) = torch.autograd.grad(f.sum(), xa, retain_graph=j < k - 1)
                 dist, s = _dual_step(_in_box(w, xa.detach()) if box_aware else w, f.detach(), norm)
