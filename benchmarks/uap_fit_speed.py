@@ -134,7 +134,8 @@ def main() -> None:
                                 after, max(1, a.repeats - 1), {"batch_size": 32}))
     write_result({"benchmark": "uap_fit_speed", "before": a.before, "device": "cpu",
                   "threads": torch.get_num_threads(), "rows": rows,
-                  "note": "medians of interleaved fits; rows: images through a forward with gradients"}, a.out)
+                  "note": "medians of interleaved fits; rows: images through a forward with gradients; "
+                          "backward_rows: images through backward passes"}, a.out)
 
 
 if __name__ == "__main__":

@@ -74,8 +74,8 @@ class _GradRows(torch.nn.Module):
 @pytest.mark.parametrize("targeted", [False, True])
 @pytest.mark.parametrize("norm", ["linf", "l2"])
 def test_deepfool_steps_only_the_images_not_yet_flipped(norm, targeted, tiny_model, synthetic):
-    """Issue 18: a flipped image's r is final, so later steps (one forward, `candidates` backward
-    passes) skip it; and each image's r is what DeepFool gives it alone (the rows stay aligned)."""
+    """Issue 18: a flipped image's r is final, so later steps (one forward, `candidates` - 1 backward
+    passes untargeted) skip it; and each image's r is what DeepFool gives it alone (the rows stay aligned)."""
     x = synthetic.test.x[:48]
     with torch.no_grad():
         clean = tiny_model(x).argmax(1)
