@@ -10,13 +10,40 @@ import math
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
+from matplotlib.textpath import text_to_path
 
 from .plots import _save, new_figure
 from .tables import eps_tag, several_eps, summary_table, transfer_matrix
 
 CMAP = "viridis"
 VMIN, VMAX = 0.0, 100.0  # shared colour scale of every heatmap (percent)
+
+
+def _text_width_in(text: str, fontsize: float) -> float:
+    """Width in inches of one line of `text` at `fontsize` points, with 5% to spare (Agg's hinting draws
+    a little wider than the font's outlines measure)."""
+    width_pt, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=fontsize), ismath=False)
+    return 1.05 * width_pt / 72
+
+
+def wrap_to_width(text: str, width_in: float, fontsize: float) -> str:
+    """`text` broken at spaces into lines no wider than `width_in` inches at `fontsize`, measured on the
+    font (a word wider than the line on its own is cut between characters). Titles are drawn centred, so a
+    line wider than its figure loses both ends, as a one-attack figure's title once did."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and _text_width_in(candidate, fontsize) <= width_in:
+            lines[-1] = candidate
+            continue
+        while len(word) > 1 and _text_width_in(word, fontsize) > width_in:
+            cut = max((k for k in range(1, len(word)) if _text_width_in(word[:k], fontsize) <= width_in), default=1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        lines.append(word)
+    return "\n".join(lines)
 
 
 def _mode(targeted: bool) -> str:
@@ -52,10 +79,14 @@ def transfer_heatmaps(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         targeted = bool(targeted)
         m = transfer_matrix(df, attack, eps, norm, targeted)
         fig, ax = new_figure(figsize=(1.1 * len(m.columns) + 2.4, 0.8 * len(m.index) + 1.6))
-        im = _heatmap(ax, m, f"{attack} ({norm} eps={eps:.4g}): {_mode(targeted)} (%)")
+        im = _heatmap(ax, m, "")
         ax.set_xlabel("target (evaluated)", fontsize=7)
         ax.set_ylabel("source (attacked white-box)", fontsize=7)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
+        fig.tight_layout()  # places the axes: their title is centred on them and must end inside the figure
+        centre = (ax.get_position().x0 + ax.get_position().x1) / 2 * fig.get_figwidth()
+        room = 2 * min(centre, fig.get_figwidth() - centre) - 0.2
+        ax.set_title(wrap_to_width(f"{attack} ({norm} eps={eps:.4g}): {_mode(targeted)} (%)", room, 8), fontsize=8)
         out.append(_save(fig, run_dir, f"heatmap_{attack}_{_stem(eps, norm, targeted)}"))
     return out
 
@@ -75,14 +106,29 @@ def small_multiples(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         m0 = transfer_matrix(g, names[0], eps, norm, targeted)
         w, h = 1.0 * len(m0.columns) + 1.2, 0.8 * len(m0.index) + 1.3
         fig, axes = new_figure(rows, cols, figsize=(w * cols + 1.0, h * rows + 0.5), squeeze=False)
+        sp = fig.subplotpars
+        panel_in = (sp.right - sp.left) * fig.get_figwidth() / (cols + sp.wspace * (cols - 1))
+        titles = [wrap_to_width(name, 0.95 * panel_in, 8) for name in names]
+        if rows > 1:  # between rows: the upper row's slanted target names, then the lower row's titles
+            label_in = max(_text_width_in(str(t), 7) for t in m0.columns) * 0.5 + 0.2
+            title_in = max(t.count("\n") + 1 for t in titles[cols:]) * 8 * 1.25 / 72 + 0.15
+            gap = label_in + title_in
+            fig.set_figheight(fig.get_figheight() + gap * (rows - 1))  # the panels keep their height
+            grid_in = (sp.top - sp.bottom) * fig.get_figheight()
+            fig.subplots_adjust(hspace=gap * rows / max(grid_in - gap * (rows - 1), 1e-3))
         im = None
         for k, ax in enumerate(axes.flat):
             if k >= len(names):
                 ax.axis("off")
                 continue
-            im = _heatmap(ax, transfer_matrix(g, names[k], eps, norm, targeted), names[k], labels=k % cols == 0)
-        fig.suptitle(f"{_mode(targeted)} (%), {norm} eps={eps:.4g}: rows source (white-box, outlined), "
-                     "columns target", fontsize=9)
+            im = _heatmap(ax, transfer_matrix(g, names[k], eps, norm, targeted), titles[k], labels=k % cols == 0)
+        title = wrap_to_width(f"{_mode(targeted)} (%), {norm} eps={eps:.4g}: rows source (white-box, outlined), "
+                              "columns target", fig.get_figwidth() - 0.3, 9)
+        fig.suptitle(title, fontsize=9)
+        # room above the first row for the suptitle's lines (drawn from 2% below the top) and the panel titles
+        lines = title.count("\n") + 1, max(t.count("\n") + 1 for t in titles[:cols])
+        above_pt = 0.02 * fig.get_figheight() * 72 + lines[0] * 9 * 1.25 + lines[1] * 8 * 1.25 + 10
+        fig.subplots_adjust(top=min(sp.top, 1 - above_pt / (fig.get_figheight() * 72)))
         fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.02, pad=0.02).ax.tick_params(labelsize=7)
         out.append(_save(fig, run_dir, f"heatmaps_all_{_stem(eps, norm, targeted)}", tight=False))
     return out

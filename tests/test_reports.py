@@ -336,3 +336,45 @@ def test_fits_from_another_setup_get_a_fact(tmp_path):
     assert f"fits from the cache computed on another setup: {cpu} (1 fit)" in run_facts(tmp_path, df)
     assert foreign_fits(df.assign(fit_machine=[gpu] * 4 + [None] * 2)) == {}
     assert foreign_fits(df.drop(columns="fit_machine")) == {}
+
+
+def _drawn_figures(df, monkeypatch, tmp_path):
+    """Every figure `write_figures` draws, laid out as saved, with an Agg renderer to measure its text."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from reports import figures
+
+    drawn, save = [], figures._save
+
+    def keep(fig, run_dir, stem, tight=True):
+        path = save(fig, run_dir, stem, tight)
+        drawn.append((stem, fig, FigureCanvasAgg(fig).get_renderer()))
+        return path
+
+    monkeypatch.setattr(figures, "_save", keep)
+    figures.write_figures(df, tmp_path)
+    return drawn
+
+
+@pytest.mark.parametrize("names", [["pgd"], ["vizpert_without_skip_connections"],
+                                   ["vizpert_without_skip_connections", "torchattacks:AutoAttack(version=standard)",
+                                    "pgd", "fgsm", "uap"]])
+def test_heatmap_titles_stay_inside_their_figure_and_clear_of_each_other(names, monkeypatch, tmp_path):
+    """A one-attack report once cut its transfer figure's title at both edges (centred, 90 characters on a
+    one-panel figure), and a long attack name ran past its heatmap; five attacks put the second row's title
+    on the first row's target names. Every title is now wrapped to the room it has."""
+    one = _rows()[lambda d: d.attack == "pgd"]
+    df = pd.concat([one.assign(attack=name) for name in names], ignore_index=True)
+    drawn = _drawn_figures(df, monkeypatch, tmp_path)
+    assert {stem for stem, _, _ in drawn} >= {"heatmaps_all_eps0.1", f"heatmap_{names[0]}_eps0.1_targeted"}
+    for stem, fig, r in drawn:
+        def box(artist):
+            return artist.get_window_extent(r).transformed(fig.transFigure.inverted())
+
+        titles = [box(ax.title) for ax in fig.axes if ax.title.get_text()]
+        tops = [box(t) for t in fig.texts if t.get_text()]
+        ticks = [box(t) for ax in fig.axes for t in ax.get_xticklabels() if t.get_text()]
+        for b in titles + tops:
+            assert 0 <= b.x0 and b.x1 <= 1 and b.y1 <= 1, (stem, b)
+        for i, b in enumerate(titles):
+            assert not any(b.overlaps(o) for o in titles[i + 1:] + tops + ticks), stem
