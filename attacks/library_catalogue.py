@@ -4,6 +4,7 @@ the listing says what a run would do, not what the library's docs say)."""
 from __future__ import annotations
 
 import inspect
+import re
 from typing import NamedTuple
 
 from common.eps import pixel_fraction
@@ -36,6 +37,28 @@ def _class_names(library: str) -> list[str]:
     base = foolbox.attacks.base.Attack
     return sorted(n for n in dir(foolbox.attacks) if n[:1].isupper() and inspect.isclass(getattr(foolbox.attacks, n))
                   and issubclass(getattr(foolbox.attacks, n), base) and not inspect.isabstract(getattr(foolbox.attacks, n)))
+
+
+def name_key(name: str) -> str:
+    """What a class name reads as without case, punctuation, a norm in front or behind, or "Attack" at the end:
+    `L2DeepFoolAttack`, `DeepFool` and `deep-fool` all read `deepfool`, `LinfPGD` and `PGDL2` read `pgd`."""
+    key = re.sub(r"[^a-z0-9]", "", name.lower())
+    key = re.sub(r"attack$", "", key)
+    return re.sub(r"^(linf|l[012])(?=[a-z])|(?<=[a-z])(linf|l[012])$", "", key)
+
+
+def library_names_like(name: str) -> list[str]:
+    """`library:Class` for every library class that reads as `name` (`name_key`): the names to suggest when
+    a library attack is written without its prefix (`deepfool`). A library that is not installed offers none."""
+    key = name_key(name)
+    found = []
+    for library in LIBRARIES:
+        try:
+            classes = _class_names(library)
+        except ImportError:
+            continue
+        found += [f"{library}:{c}" for c in classes if name_key(c) == key]
+    return found if key else []
 
 
 def modes_text(attack: Attack) -> str:

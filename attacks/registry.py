@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
-from common.text import first_line, unknown_name_message
+from common.text import close_names, first_line
 
 from .base import Attack
 from .errors import UnknownAttackError
@@ -69,9 +69,18 @@ class Registry:
             return self._prefixes[prefix][0](rest, **params)
         self._load_plugins()
         if name not in self._entries:
-            raise UnknownAttackError(self._bracket_hint(name)
-                                     or unknown_name_message("attack", name, self.names(), "bench list attacks"))
+            raise UnknownAttackError(self._bracket_hint(name) or self._unknown_message(name))
         return self._entries[name].factory(**params)
+
+    def _unknown_message(self, name: str) -> str:
+        """The unknown name with what it may have meant: the registered names that read the same (`PGD`), else
+        those that look like it and the library classes that read the same (`deepfool`: `torchattacks:DeepFool`)."""
+        from .library_catalogue import library_names_like, name_key
+
+        same = [n for n in self.names() if name_key(n) == name_key(name)]
+        meant = same or close_names(name, self.names()) + library_names_like(name)
+        hint = f"; did you mean {' or '.join(map(repr, meant))}?" if meant else ""
+        return f"unknown attack {name!r}{hint} (`bench list attacks` shows all)"
 
     def _bracket_hint(self, name: str) -> str:
         """For `pgd:steps=20` or `pgd(steps=20)`, a known attack with its parameters written another

@@ -154,6 +154,17 @@ def test_unknown_attack_suggests_close_names():
         attacks.create("torchattacks:PDG")
 
 
+@pytest.mark.parametrize("name, meant", [
+    ("deepfool", "'torchattacks:DeepFool' or 'foolbox:L2DeepFoolAttack' or 'foolbox:LinfDeepFoolAttack'"),
+    ("Square", "'torchattacks:Square'"), ("PGD", "'pgd'"), ("Auto-Attack", "'autoattack'"), ("pgdl2", "'pgd'")])
+def test_an_attack_named_another_way_gets_the_name_a_run_takes(name, meant):
+    """A library class written without its prefix (`deepfool`) or a registered name in other case or
+    punctuation (`PGD`): difflib finds neither, so the error once offered nothing. A registered name that
+    reads the same is offered alone (`pgdl2` is the registry's `pgd`; the norm is `--norm`'s)."""
+    with pytest.raises(attacks.UnknownAttackError, match=re.escape(f"did you mean {meant}? (")):
+        attacks.create(name)
+
+
 def test_unknown_parameter_is_named():
     with pytest.raises(attacks.AttackError, match="no parameter 'stepz'"):
         attacks.create("pgd", stepz=3)

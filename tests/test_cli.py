@@ -29,6 +29,7 @@ def _run_cli(args, capsys):
 
 BAD_INPUTS = [
     (["run", "--attacks", "pgf"], "did you mean 'pgd'"),
+    (["run", "--attacks", "deepfool"], "did you mean 'torchattacks:DeepFool' or 'foolbox:L2DeepFoolAttack'"),
     (["run", "--models", "mini:resnt"], "did you mean 'mini:resnet'"),
     (["run", "--dataset", "fashion_mnist"], "did you mean 'fashion-mnist'"),
     (["run", "--eps", "0"], "out of range"),
