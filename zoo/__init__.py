@@ -153,6 +153,7 @@ def _load_timm(name: str, spec: InputSpec, *, pretrained: bool, checkpoint: str 
 def validate_name(name: str) -> None:
     """Raise ZooError unless `name` is a known mini-zoo or timm model name, with known defenses (loads
     nothing)."""
+    given = name
     name, _ = split_name(name)
     family, sep, rest = name.partition(":")
     if family == "mini" and sep:
@@ -161,8 +162,11 @@ def validate_name(name: str) -> None:
         if not timm.is_model(rest.split(".")[0]):
             hint = did_you_mean(name, [f"timm:{m}" for m in timm.list_models()], cutoff=0.6)
             raise ZooError(f"unknown timm model {rest!r}{hint} (`python -c 'import timm; print(timm.list_models())'`)")
-    else:
-        hint = did_you_mean(name, [f"mini:{k}" for k in MINI_SPECS])
+    else:  # no family: a bare timm name (`resnet18`) is meant as timm's, a mini arch in any case as the mini one
+        if timm.is_model(name.split(".")[0]):
+            hint = f"; did you mean 'timm:{given}'?"
+        else:
+            hint = did_you_mean(name.lower(), [f"mini:{k}" for k in MINI_SPECS])
         raise ZooError(f"unknown model {name!r}{hint}; names are mini:<arch> or timm:<name> (`bench list models`)")
 
 
