@@ -13,13 +13,20 @@ from typing import Any
 
 from common.progress import bars
 
-from .config import RunConfig
+from .config import OPTIONS, RunConfig, unknown_option_message
 from .configfile import resolve_config
+from .errors import BenchError
 from .logs import Log, log_stderr, quiet
 from .pipeline import execute
 from .result import RunResult, load_run
 
 __all__ = ["RunConfig", "RunResult", "load_run", "run"]
+
+# `bench` flags that are not run options, and what stands for them in Python
+COMMAND_LINE_ONLY = {
+    "quiet": "log=None runs without status lines or progress bars (the command line's `bench --quiet`)",
+    "debug": "errors in Python are exceptions with their traceback already (the command line's `bench --debug`)",
+}
 
 
 def run(config: str | Path | RunConfig | None = None, *, log: Log | None = log_stderr, **options: Any) -> RunResult:
@@ -27,9 +34,15 @@ def run(config: str | Path | RunConfig | None = None, *, log: Log | None = log_s
     option by its TOML name: models=[...], attacks=[...], eps=[0.1, "8/255"], n=..., mode=...).
     Errors are the CLI's one-line exceptions (BenchError, ZooError, AttackError). `log=None` is quiet
     (no status lines, no progress bars)."""
+    for key in options:
+        if key in COMMAND_LINE_ONLY:
+            raise BenchError(f"bench.run has no option {key!r}: {COMMAND_LINE_ONLY[key]}")
     if isinstance(config, RunConfig):
         from dataclasses import replace
 
+        for key in options:  # as resolve_config does for a file, not dataclasses' bare TypeError
+            if key not in OPTIONS:
+                raise BenchError(unknown_option_message("run option", key))
         cfg = replace(config, **options) if options else config
     else:
         cfg = resolve_config(str(config) if config is not None else None, options)

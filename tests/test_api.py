@@ -70,6 +70,22 @@ def test_the_api_rejects_what_the_cli_rejects(options, needle):
     assert needle in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("config", [None, "RunConfig"])
+@pytest.mark.parametrize("options,needle", [
+    ({"quiet": True}, "bench.run has no option 'quiet': log=None runs without status lines"),
+    ({"debug": True}, "bench.run has no option 'debug'"),
+    ({"epsilon": 0.1}, "unknown run option 'epsilon'; did you mean 'eps'?"),
+])
+def test_bench_run_names_what_stands_for_a_keyword_it_lacks(config, options, needle):
+    """`bench --quiet` is a flag of the command, not a run option: in Python it is log=None. Given with a
+    RunConfig, an unknown keyword once surfaced as dataclasses' bare TypeError."""
+    import bench
+
+    with pytest.raises(BenchError) as err:
+        bench.run(bench.RunConfig() if config else None, **options)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
 def test_a_toml_file_is_checked_by_the_same_rules(tmp_path):
     toml = tmp_path / "bad.toml"
     toml.write_text("n = 0\n")
