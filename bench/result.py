@@ -16,11 +16,15 @@ class RunResult:
     """A run folder and what the run that produced it reported (empty for a loaded folder)."""
 
     run_dir: Path | None
-    markdown: str = ""  # the Markdown summary printed by `bench run`
+    markdown: str = field(default="", repr=False)  # the Markdown summary printed by `bench run`
     computed: int = 0
     skipped: int = 0
     failures: list[Any] = field(default_factory=list)
-    plan: str = ""  # the dry run's table (run_dir is None then)
+    plan: str = field(default="", repr=False)  # the dry run's table (run_dir is None then)
+
+    def _repr_markdown_(self) -> str:
+        """A notebook shows a run's summary tables (a dry run's plan) where `repr` shows one line."""
+        return self.markdown or (f"```\n{self.plan}\n```" if self.plan else f"run folder `{self.run_dir}`")
 
     def _folder(self) -> Path:
         from .rendering import require_reports

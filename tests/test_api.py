@@ -116,6 +116,8 @@ def test_run_returns_dataframes_and_load_run_reopens_them(tmp_path, zoo_cache):
         with pytest.raises(BenchError, match=needle):  # checked, not iterated letter by letter
             again.render(bad)
     assert "## Summary" in r.markdown  # what `bench run` prints
+    # a notebook renders the tables; repr (a script's print) is one line, not the whole Markdown
+    assert r._repr_markdown_() == r.markdown and "\n" not in repr(r) and "computed=2" in repr(r)
     manifest = json.loads((out / "api" / "manifest.json").read_text())
     phases = manifest["phase_seconds"]
     assert phases["perturbation"] > 0 and sum(phases.values()) <= manifest["wall_seconds"] + 0.05
