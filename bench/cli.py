@@ -311,6 +311,9 @@ def cmd_report(a: argparse.Namespace) -> int:
         return 0
     if len(runs) > 2:
         raise BenchError("bench report compares two runs at most: bench report RUN_A RUN_B")
+    if runs[0].resolve() == runs[1].resolve():  # `latest` names the last run: every difference would be 0
+        raise BenchError(f"{a.run_dir[0]} and {a.run_dir[1]} are the same run folder ({runs[0].resolve().name}); "
+                         "compare two runs (`bench list runs` shows them)")
     return _compare(runs[0], runs[1], Path(a.output) if a.output else None)
 
 

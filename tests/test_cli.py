@@ -329,6 +329,9 @@ def test_report_regenerates_identical_tables(tmp_path, zoo_cache, capsys):
     code, _, _ = _run_cli(["report", str(tmp_path / "latest"), "--format", "html"], capsys)
     page = (run_dir / "index.html").read_text()
     assert code == 0 and f"<title>vizpert-bench run {run_dir.name}</title>" in page and "run latest" not in page
+    # a run compared with itself (`latest` is the last run) is refused, not a table of zeros
+    code, _, err = _run_cli(["report", str(run_dir), str(tmp_path / "latest")], capsys)
+    assert code == 2 and f"are the same run folder ({run_dir.name})" in err and "\n" not in err.strip()
     # rendering reads the store and artifacts without torch (its import is about 1.5 s of `bench report`)
     assert not cli_imports_torch(["report", str(run_dir), "--format", "csv,markdown,html"])
 
