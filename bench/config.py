@@ -375,6 +375,12 @@ class RunConfig:
         out["targeted"] = self.targeted
         return out
 
+    def fits(self) -> bool:
+        """Whether any attack of the grid learns from the fit split (a generator, a universal delta)."""
+        import attacks
+
+        return any(attacks.create(spec.name, **spec.params).learns for spec in self.attacks)
+
     def check_names(self) -> list[str]:
         """Fail on a bad dataset, model or attack name, a budget an attack cannot take, a checkpoint for a
         model that takes none, or a mode that leaves out every attack, before any data is loaded or model

@@ -186,6 +186,9 @@ def subset(split: Split, n: int, seed: int, *, what: str) -> Split:
     return Split(split.x[idx].contiguous(), split.y[idx].contiguous())
 
 
-def make_splits(ds: Dataset, n_fit: int, n_eval: int, seed: int) -> tuple[Split, Split]:
-    """The fit split (from train) and the eval split (from test): disjoint by construction."""
+def make_splits(ds: Dataset, n_fit: int, n_eval: int, seed: int, *, fits: bool = True) -> tuple[Split, Split]:
+    """The fit split (from train) and the eval split (from test): disjoint by construction. With `fits`
+    False (no attack of the grid learns from the fit split) an `n_fit` beyond the images there is cut to
+    them instead of refused: a small image folder runs FGSM and PGD without `--n-fit`."""
+    n_fit = n_fit if fits else min(n_fit, len(ds.train))
     return subset(ds.train, n_fit, seed, what="n_fit"), subset(ds.test, n_eval, seed + 1, what="n")

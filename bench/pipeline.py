@@ -52,7 +52,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
         ds = load_dataset(cfg.dataset, cfg.data_dir, download=cfg.download, cache_dir=zoo.cache_root(cfg.cache_dir),
                           data_config=bench_models.dataset_transform(cfg, log), n_fit=cfg.n_fit, n=cfg.n,
                           seed=cfg.seed, workers=cfg.workers)
-        fit, eval_ = make_splits(ds, cfg.n_fit, cfg.n, cfg.seed)
+        fit, eval_ = make_splits(ds, cfg.n_fit, cfg.n, cfg.seed, fits=cfg.fits())
         if device.type == "cuda":  # page-locked host memory: batches go to the GPU asynchronously
             fit, eval_ = fit.pinned(), eval_.pinned()
     identity = run_identity(cfg, ds.transform, ds.fingerprint)

@@ -334,3 +334,14 @@ def test_dry_run_times_an_image_at_a_time_attack_at_the_single_image_pass():
     assert deepfool.gradient_passes(20, 0, 4) == 50 * 4 * 20  # steps x a gradient per class x images
     assert est["torchattacks:DeepFool"] == pytest.approx(deepfool.gradient_passes(20, 0, 4) * 0.01, abs=0.06)
     assert est["torchattacks:PGDL2"] == pytest.approx(pgd.gradient_passes(20, 0, 4) * 0.001, abs=0.06)
+
+
+def test_n_fit_beyond_the_fit_split_matters_only_to_attacks_that_fit(tmp_path, zoo_cache):
+    """A small image folder has few fit images: FGSM and PGD, which learn nothing from them, run with the
+    default n_fit (1000) instead of failing on it; an attack that fits still gets the error."""
+    kw = dict(dataset="synthetic", models=["mini:vgg"], n=20, n_fit=10**6, mode="untargeted",
+              cache_dir=str(zoo_cache), output=str(tmp_path), log=None)
+    r = bench.run(attacks=["fgsm"], run_id="a", **kw)
+    assert r.computed == 1 and not r.failures
+    with pytest.raises(BenchError, match=r"n_fit=1000000 is larger than the \d+ images available"):
+        bench.run(attacks=["fgsm", "uap"], dry_run=True, **kw)
