@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+from matplotlib import rcParams
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 from matplotlib.textpath import text_to_path
@@ -44,6 +45,11 @@ def wrap_to_width(text: str, width_in: float, fontsize: float) -> str:
             word = word[cut:]
         lines.append(word)
     return "\n".join(lines)
+
+
+def _lines_in(text: str, fontsize: float) -> float:
+    """Height in inches of `text`'s lines at `fontsize` (matplotlib's line spacing, 1.2, and a little)."""
+    return (text.count("\n") + 1) * fontsize * 1.25 / 72
 
 
 def _mode(targeted: bool) -> str:
@@ -104,31 +110,28 @@ def small_multiples(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         cols = min(len(names), 4)
         rows = math.ceil(len(names) / cols)
         m0 = transfer_matrix(g, names[0], eps, norm, targeted)
-        w, h = 1.0 * len(m0.columns) + 1.2, 0.8 * len(m0.index) + 1.3
-        fig, axes = new_figure(rows, cols, figsize=(w * cols + 1.0, h * rows + 0.5), squeeze=False)
-        sp = fig.subplotpars
-        panel_in = (sp.right - sp.left) * fig.get_figwidth() / (cols + sp.wspace * (cols - 1))
-        titles = [wrap_to_width(name, 0.95 * panel_in, 8) for name in names]
-        if rows > 1:  # between rows: the upper row's slanted target names, then the lower row's titles
-            label_in = max(_text_width_in(str(t), 7) for t in m0.columns) * 0.5 + 0.2
-            title_in = max(t.count("\n") + 1 for t in titles[cols:]) * 8 * 1.25 / 72 + 0.15
-            gap = label_in + title_in
-            fig.set_figheight(fig.get_figheight() + gap * (rows - 1))  # the panels keep their height
-            grid_in = (sp.top - sp.bottom) * fig.get_figheight()
-            fig.subplots_adjust(hspace=gap * rows / max(grid_in - gap * (rows - 1), 1e-3))
+        width = (1.0 * len(m0.columns) + 1.2) * cols + 1.0
+        left, right, wspace = (rcParams[f"figure.subplot.{k}"] for k in ("left", "right", "wspace"))
+        panel_w = (right - left) * width / (cols + wspace * (cols - 1))
+        titles = [wrap_to_width(name, 0.95 * panel_w, 8) for name in names]
+        title = wrap_to_width(f"{_mode(targeted)} (%), {norm} eps={eps:.4g}: rows source (white-box, outlined), "
+                              "columns target", width - 0.3, 9)
+        # the layout in inches: above the first row the title and the panel titles; below each row its target
+        # names, slanted 30 degrees (and the next row's titles); so neither is cut or drawn over the other
+        labels_in = 0.5 * max(_text_width_in(str(t), 7) for t in m0.columns) + 0.2
+        top_in = 0.1 + _lines_in(title, 9) + max(_lines_in(t, 8) for t in titles[:cols]) + 0.15
+        gap_in = labels_in + max((_lines_in(t, 8) for t in titles[cols:]), default=0.0) + 0.15
+        panel_h, bottom_in = 0.8 * len(m0.index) + 0.6, labels_in + 0.05
+        height = top_in + rows * panel_h + (rows - 1) * gap_in + bottom_in
+        fig, axes = new_figure(rows, cols, figsize=(width, height), squeeze=False)
+        fig.subplots_adjust(top=1 - top_in / height, bottom=bottom_in / height, hspace=gap_in / panel_h)
         im = None
         for k, ax in enumerate(axes.flat):
             if k >= len(names):
                 ax.axis("off")
                 continue
             im = _heatmap(ax, transfer_matrix(g, names[k], eps, norm, targeted), titles[k], labels=k % cols == 0)
-        title = wrap_to_width(f"{_mode(targeted)} (%), {norm} eps={eps:.4g}: rows source (white-box, outlined), "
-                              "columns target", fig.get_figwidth() - 0.3, 9)
-        fig.suptitle(title, fontsize=9)
-        # room above the first row for the suptitle's lines (drawn from 2% below the top) and the panel titles
-        lines = title.count("\n") + 1, max(t.count("\n") + 1 for t in titles[:cols])
-        above_pt = 0.02 * fig.get_figheight() * 72 + lines[0] * 9 * 1.25 + lines[1] * 8 * 1.25 + 10
-        fig.subplots_adjust(top=min(sp.top, 1 - above_pt / (fig.get_figheight() * 72)))
+        fig.suptitle(title, fontsize=9, y=1 - 0.1 / height, va="top")
         fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.02, pad=0.02).ax.tick_params(labelsize=7)
         out.append(_save(fig, run_dir, f"heatmaps_all_{_stem(eps, norm, targeted)}", tight=False))
     return out
