@@ -8,6 +8,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from common.eps import eps_text, parse_eps
+
 from .errors import BenchError
 
 
@@ -50,20 +52,26 @@ class RunResult:
 
         return summary_table(self.results())
 
-    def transfer(self, attack: str, eps: float, *, targeted: bool = False, norm: str | None = None) -> pd.DataFrame:
+    def transfer(self, attack: str, eps: float | str, *, targeted: bool = False, norm: str | None = None) -> pd.DataFrame:
         """Sources (rows) x targets (columns) for one attack label and eps: success on correctly
-        classified images, or targeted success for targeted cells (percent, mean over seeds)."""
+        classified images, or targeted success for targeted cells (percent, mean over seeds). `eps` as
+        the command line takes it: 0.1 or "8/255"."""
         from reports.tables import transfer_matrix
 
         df = self.results()
         norms = sorted(set(df["norm"])) if norm is None else [norm]
         if len(norms) != 1:
             raise BenchError(f"the run has norms {', '.join(norms)}; pass norm=")
-        m = transfer_matrix(df, attack, float(eps), norms[0], targeted)
+        try:
+            eps = parse_eps(eps)
+        except ValueError as exc:  # "8/255" is an eps as the command line takes it; "abc" is none
+            raise BenchError(str(exc)) from None
+        m = transfer_matrix(df, attack, eps, norms[0], targeted)
         if m.empty:
             have = sorted(set(zip(df["attack"], df["eps"])))
-            raise BenchError(f"no cells for attack {attack!r} at eps {eps:g} ({'targeted' if targeted else 'untargeted'}); "
-                             f"the run has {', '.join(f'{a}@{e:g}' for a, e in have)}")
+            raise BenchError(f"no cells for attack {attack!r} at eps {eps_text(eps)} "
+                             f"({'targeted' if targeted else 'untargeted'}); "
+                             f"the run has {', '.join(f'{a}@{eps_text(e)}' for a, e in have)}")
         return m
 
     def render(self, formats: str | Sequence[str] | None = None) -> str:

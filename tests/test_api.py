@@ -106,6 +106,9 @@ def test_run_returns_dataframes_and_load_run_reopens_them(tmp_path, zoo_cache):
     assert m.shape == (2, 2) and ((m >= 0) & (m <= 100)).all().all()
     with pytest.raises(BenchError, match="no cells for attack 'pgd'"):
         r.transfer("pgd", 0.1)
+    pd.testing.assert_frame_equal(r.transfer("fgsm", "1/10"), m)  # eps as the command line takes it
+    with pytest.raises(BenchError, match="write it as 0.03 or 8/255"):  # not float()'s bare ValueError
+        r.transfer("fgsm", "abc")
     again = bench.load_run(out / "api")
     pd.testing.assert_frame_equal(again.results(), df)
     assert "## Summary" in again.render(["markdown"]) and (out / "api" / "summary.md").is_file()
