@@ -15,6 +15,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 from matplotlib.textpath import text_to_path
 
+from common.eps import eps_text
+
 from .plots import _save, new_figure
 from .tables import eps_tag, several_eps, summary_table, transfer_matrix
 
@@ -92,7 +94,8 @@ def transfer_heatmaps(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         fig.tight_layout()  # places the axes: their title is centred on them and must end inside the figure
         centre = (ax.get_position().x0 + ax.get_position().x1) / 2 * fig.get_figwidth()
         room = 2 * min(centre, fig.get_figwidth() - centre) - 0.2
-        ax.set_title(wrap_to_width(f"{attack} ({norm} eps={eps:.4g}): {_mode(targeted)} (%)", room, 8), fontsize=8)
+        title = f"{attack} ({norm} eps={eps_text(eps)}): {_mode(targeted)} (%)"
+        ax.set_title(wrap_to_width(title, room, 8), fontsize=8)
         out.append(_save(fig, run_dir, f"heatmap_{attack}_{_stem(eps, norm, targeted)}"))
     return out
 
@@ -114,7 +117,7 @@ def small_multiples(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         left, right, wspace = (rcParams[f"figure.subplot.{k}"] for k in ("left", "right", "wspace"))
         panel_w = (right - left) * width / (cols + wspace * (cols - 1))
         titles = [wrap_to_width(name, 0.95 * panel_w, 8) for name in names]
-        title = wrap_to_width(f"{_mode(targeted)} (%), {norm} eps={eps:.4g}: rows source (white-box, outlined), "
+        title = wrap_to_width(f"{_mode(targeted)} (%), {norm} eps={eps_text(eps)}: rows source (white-box, outlined), "
                               "columns target", width - 0.3, 9)
         # the layout in inches: above the first row the title and the panel titles; below each row its target
         # names, slanted 30 degrees (and the next row's titles); so neither is cut or drawn over the other

@@ -156,8 +156,8 @@ def example_grids(run_dir: Path, class_names: Sequence[str]) -> list[Path]:
                 [(0.5 + delta[j] / (2 * scale), "perturbation") for j in range(len(x))],
                 [(xa[j], adv[j]) for j in range(len(x))]]
         mode = "targeted" if meta["targeted"] else "untargeted"
-        fig = _panel_figure(rows, f"{meta['attack']} {meta['norm']} eps={meta['eps']:g} on {meta['source']} ({mode}); "
-                                  f"{AMPLIFY_NOTE}", panel_in=1.3, title_pt=6, suptitle_pt=7)
+        fig = _panel_figure(rows, f"{meta['attack']} {meta['norm']} eps={eps_text(meta['eps'])} on {meta['source']} "
+                                  f"({mode}); {AMPLIFY_NOTE}", panel_in=1.3, title_pt=6, suptitle_pt=7)
         out.append(_save(fig, run_dir, f"examples_{meta['attack']}_{meta['norm']}_eps{meta['eps']:g}_"
                                        f"{meta['source']}_{mode}", tight=False))
     return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from common.eps import eps_text
+
 MARGIN = 0.01  # one percentage point: differences below it are noise at n ~ 1000
 
 
@@ -25,12 +27,12 @@ def result_warnings(df: pd.DataFrame, margin: float = MARGIN) -> list[str]:
         mode = "targeted success" if targeted else "success on correct"
         fgsm = rivals[(rivals.method == "fgsm") & rivals.whitebox]
         if len(fgsm) and fgsm.rate.max() > best + margin:
-            out.append(f"FGSM beats PGD white-box on {target} ({norm} eps={eps:.4g}, {mode} "
+            out.append(f"FGSM beats PGD white-box on {target} ({norm} eps={eps_text(eps)}, {mode} "
                        f"{fgsm.rate.max():.1%} vs {best:.1%}): PGD is misconfigured or the gradients are masked")
         blackbox = rivals[(~rivals.whitebox) | (rivals.method == "noise")]
         if len(blackbox) and blackbox.rate.max() > best + margin:
             row = blackbox.loc[blackbox.rate.idxmax()]
             how = "random noise" if row.method == "noise" else f"{row.attack} transferred from {row.source}"
-            out.append(f"{how} beats white-box PGD on {target} ({norm} eps={eps:.4g}, {mode} {row.rate:.1%} vs "
+            out.append(f"{how} beats white-box PGD on {target} ({norm} eps={eps_text(eps)}, {mode} {row.rate:.1%} vs "
                        f"{best:.1%}): gradient masking likely, white-box numbers for {target} overstate robustness")
     return out

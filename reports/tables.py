@@ -18,6 +18,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from common.eps import eps_text
 from common.outcomes import headline_rate
 from common.text import file_slug
 
@@ -345,8 +346,8 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
             "_targeted" if targeted else "")
         what = "targeted success" if targeted else "success on correctly classified images"
         put(stem + ".csv", m.to_csv())
-        put(stem + ".tex", to_latex(m, f"{latex_escape(attack)} ({norm}, eps={eps:.4g}): {what} (\\%), sources (rows) "
-                                       f"attacked white-box, evaluated on targets (columns); best per "
+        put(stem + ".tex", to_latex(m, f"{latex_escape(attack)} ({norm}, eps={eps_text(eps)}): {what} (\\%), "
+                                       f"sources (rows) attacked white-box, evaluated on targets (columns); best per "
                                        f"column in bold.", f"tab:{stem}", index=True, bold="all"))
     put("summary.md", summary_markdown(df, warnings))
     put("tables.tex", "% every table of this run: \\input{tables.tex} after \\usepackage{booktabs,graphicx}\n"

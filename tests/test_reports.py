@@ -9,7 +9,7 @@ import pytest
 
 from reports import summary_table, transfer_matrix, write_tables
 from reports.latex import FIT_MACRO
-from reports.tables import to_latex
+from reports.tables import eps_tag, to_latex
 
 
 def _rows():
@@ -379,3 +379,13 @@ def test_heatmap_titles_stay_inside_their_figure_and_clear_of_each_other(names, 
             assert 0 <= b.x0 and b.x1 <= 1 and 0 <= b.y0 and b.y1 <= 1, (stem, b)
         for i, b in enumerate(titles):
             assert not any(b.overlaps(o) for o in titles[i + 1:] + tops + ticks), stem
+
+
+def test_an_eps_of_pixel_levels_is_titled_as_it_was_given(monkeypatch, tmp_path):
+    """`--eps 8/255` is shown as 8/255 in figure titles and table captions, as in the logs, not 0.03137."""
+    df = _rows().assign(eps=8 / 255)
+    titles = [t.get_text() for _, fig, _ in _drawn_figures(df, monkeypatch, tmp_path)
+              for t in fig.texts + [ax.title for ax in fig.axes] if "eps=" in t.get_text()]
+    assert titles and all("eps=8/255" in t.replace("\n", " ") for t in titles)
+    write_tables(df, tmp_path)
+    assert "eps=8/255" in (tmp_path / f"transfer_pgd_{eps_tag(8 / 255)}.tex").read_text()
