@@ -35,7 +35,8 @@ def is_user_error(exc: BaseException) -> bool:
 
 
 # subcommands users look for under another command: (parser, what they typed) -> the command that does it
-ELSEWHERE = {("bench zoo", "list"): "bench list models", ("bench cache", "train"): "bench zoo train"}
+ELSEWHERE = {("bench zoo", "list"): "bench list models", ("bench zoo", "status"): "bench list models",
+             ("bench cache", "train"): "bench zoo train"}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -142,6 +142,7 @@ def test_bad_input_is_one_line_exit_2(case, capsys, tmp_path, monkeypatch, zoo_c
     (["lst"], "did you mean 'list'"),
     # a command looked for under another one
     (["zoo", "list"], "invalid choice: 'list' (choose from 'train'); that is `bench list models`"),
+    (["zoo", "status"], "invalid choice: 'status' (choose from 'train'); that is `bench list models`"),
     # an unknown flag: the one meant, by another tool's name for it or by spelling
     (["run", "--targeted"], "unrecognized arguments: --targeted (did you mean '--mode targeted'?); see `bench run --help`"),
     (["run", "--epsilon", "0.1"], "(did you mean '--eps'?)"),
