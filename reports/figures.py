@@ -31,7 +31,7 @@ def _text_width_in(text: str, fontsize: float) -> float:
     return 1.05 * width_pt / 72
 
 
-def wrap_to_width(text: str, width_in: float, fontsize: float) -> str:
+def _wrap_to_width(text: str, width_in: float, fontsize: float) -> str:
     """`text` broken at spaces into lines no wider than `width_in` inches at `fontsize`, measured on the
     font (a word wider than the line on its own is cut between characters). Titles are drawn centred, so a
     line wider than its figure loses both ends, as a one-attack figure's title once did."""
@@ -95,7 +95,7 @@ def transfer_heatmaps(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         centre = (ax.get_position().x0 + ax.get_position().x1) / 2 * fig.get_figwidth()
         room = 2 * min(centre, fig.get_figwidth() - centre) - 0.2
         title = f"{attack} ({norm} eps={eps_text(eps)}): {_mode(targeted)} (%)"
-        ax.set_title(wrap_to_width(title, room, 8), fontsize=8)
+        ax.set_title(_wrap_to_width(title, room, 8), fontsize=8)
         out.append(_save(fig, run_dir, f"heatmap_{attack}_{_stem(eps, norm, targeted)}"))
     return out
 
@@ -116,8 +116,8 @@ def small_multiples(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         width = (1.0 * len(m0.columns) + 1.2) * cols + 1.0
         left, right, wspace = (rcParams[f"figure.subplot.{k}"] for k in ("left", "right", "wspace"))
         panel_w = (right - left) * width / (cols + wspace * (cols - 1))
-        titles = [wrap_to_width(name, 0.95 * panel_w, 8) for name in names]
-        title = wrap_to_width(f"{_mode(targeted)} (%), {norm} eps={eps_text(eps)}: rows source (white-box, outlined), "
+        titles = [_wrap_to_width(name, 0.95 * panel_w, 8) for name in names]
+        title = _wrap_to_width(f"{_mode(targeted)} (%), {norm} eps={eps_text(eps)}: rows source (white-box, outlined), "
                               "columns target", width - 0.3, 9)
         # the layout in inches: above the first row the title and the panel titles; below each row its target
         # names, slanted 30 degrees (and the next row's titles); so neither is cut or drawn over the other

@@ -364,7 +364,7 @@ def test_heatmap_titles_stay_inside_their_figure_and_clear_of_each_other(names, 
     one-panel figure), and a long attack name ran past its heatmap; five attacks put the second row's title
     on the first row's target names, and a one-row figure cut the bottom of its slanted target names. Every
     title is now wrapped to the room it has, and the margins are measured from the text."""
-    one = _rows()[lambda d: d.attack == "pgd"].replace({"mini:a": "mini:densenet", "mini:b": "timm:resnet18"})
+    one = _rows()[lambda d: d.attack == "pgd"].replace({"mini:a": "mini:densenet", "mini:b": "timm:efficientnet_b0"})
     df = pd.concat([one.assign(attack=name) for name in names], ignore_index=True)
     drawn = _drawn_figures(df, monkeypatch, tmp_path)
     assert {stem for stem, _, _ in drawn} >= {"heatmaps_all_eps0.1", f"heatmap_{names[0]}_eps0.1_targeted"}
@@ -374,7 +374,7 @@ def test_heatmap_titles_stay_inside_their_figure_and_clear_of_each_other(names, 
 
         titles = [box(ax.title) for ax in fig.axes if ax.title.get_text()]
         tops = [box(t) for t in fig.texts if t.get_text()]
-        ticks = [box(t) for ax in fig.axes for t in ax.get_xticklabels() if t.get_text()]
+        ticks = [box(t) for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
         for b in titles + tops + ticks:
             assert 0 <= b.x0 and b.x1 <= 1 and 0 <= b.y0 and b.y1 <= 1, (stem, b)
         for i, b in enumerate(titles):
