@@ -71,7 +71,7 @@ HEADERS: dict[str, tuple[str | None, str]] = {
     "targeted_transfer": ("targeted success (%)", "transfer"),
     "robust_whitebox": ("robust accuracy (%)", "white-box"),
     "ssim": (None, "SSIM"), "psnr": (None, "PSNR (dB)"), "linf_max": (None, "max L∞"),
-    "images_per_s": (None, "images/s"), "eps_values": (None, "ε run"), "eps_reached": (None, "ε reached"),
+    "images_per_s": (None, "images/s"), "fit_s": (None, "fit (s)"), "eps_values": (None, "ε run"), "eps_reached": (None, "ε reached"),
     "fooling_rate": (None, "fooling (%)"), "clean_acc": (None, "clean accuracy (%)"),
     "success": (None, "success (%)"), "mode": (None, "mode"), "seed_mean": (None, "mean (%)"),
     "seed_sd": (None, "sd"),

@@ -105,7 +105,8 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     the attack seeds too. Their intervals come from a seeded paired bootstrap over the eval images
     (`stats.bootstrap_mean`). Untargeted rates are success on correctly classified images.
     Perceptibility and images/s are means over the source models (both targeted modes); PSNR is over
-    the changed images.
+    the changed images. `fit_s`: the seconds of a fit (learned attacks; 0 for the rest), mean over the
+    source models: images/s counts perturbing only, so without it a generator would look free.
     """
     out = []
     for (attack, norm, eps), g in df.groupby(["attack", "norm", "eps"], sort=False):
@@ -124,7 +125,8 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         row.update({"robust_whitebox": robust * 100, "robust_whitebox_lo": lo * 100, "robust_whitebox_hi": hi * 100})
         row.update({"ssim": _mean(diag.ssim_mean), "psnr": _mean(diag.psnr_mean),
                     "linf_max": float(diag.linf_max.max()) if len(diag) else math.nan,
-                    "images_per_s": _mean(diag.images_per_second)})
+                    "images_per_s": _mean(diag.images_per_second),
+                    "fit_s": _mean(diag.fit_seconds) if "fit_seconds" in diag.columns else math.nan})
         out.append(row)
     return pd.DataFrame(out)
 
@@ -312,7 +314,8 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
     put("summary.tex", to_latex(summ, "Summary per attack and budget: untargeted success on correctly classified "
                                       "images and targeted success (\\%, $\\pm$ half the 95\\% bootstrap interval "
                                       "over images), white-box and mean transfer; SSIM, PSNR (dB, changed images), "
-                                      "images/s; best per column in bold.", "tab:summary", bold=BOLD_SUMMARY))
+                                      "images/s (perturbing), a learned attack's fit in seconds; best per column "
+                                      "in bold.", "tab:summary", bold=BOLD_SUMMARY))
     thresholds = eps_threshold_table(df)
     put("eps_threshold.csv", thresholds.to_csv(index=False))
     put("eps_threshold.tex", to_latex(thresholds, "Smallest eps (of those run) at which the white-box untargeted "

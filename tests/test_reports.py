@@ -44,6 +44,18 @@ def test_summary_separates_whitebox_and_transfer():
     assert s.success_whitebox_lo.isna().all()
 
 
+def test_the_summary_counts_a_fit_beside_the_perturbing_speed(tmp_path):
+    """images/s counts perturbing only: a generator's fit (30 s on one source, 20 on the other, the same for
+    both modes) is its own column, the mean over sources; attacks that fit nothing show 0."""
+    df = _rows()
+    learned = df.attack == "pgd"
+    df.loc[learned, "fit_seconds"] = df[learned].source.map({"mini:a": 30.0, "mini:b": 20.0})
+    s = summary_table(df).set_index("attack")
+    assert s.loc["pgd", "fit_s"] == pytest.approx(25.0) and s.loc["fgsm", "fit_s"] == 0.0
+    write_tables(df, tmp_path)
+    assert "fit (s)" in (tmp_path / "summary.tex").read_text() and "fit_s" in (tmp_path / "summary.csv").read_text()
+
+
 def _check_latex(tex: str) -> None:
     assert tex.count("\\begin{tabular}") == tex.count("\\end{tabular}") == 1
     assert tex.count("\\begin{table}") == tex.count("\\end{table}") == 1
