@@ -52,7 +52,8 @@ class RunResult:
 
         return summary_table(self.results())
 
-    def transfer(self, attack: str, eps: float | str, *, targeted: bool = False, norm: str | None = None) -> pd.DataFrame:
+    def transfer(self, attack: str, eps: float | str, *, targeted: bool = False,
+                 norm: str | None = None) -> pd.DataFrame:
         """Sources (rows) x targets (columns) for one attack label and eps: success on correctly
         classified images, or targeted success for targeted cells (percent, mean over seeds). `eps` as
         the command line takes it: 0.1 or "8/255"."""
