@@ -51,14 +51,14 @@ def library_names_like(name: str) -> list[str]:
     """`library:Class` for every library class that reads as `name` (`name_key`): the names to suggest when
     a library attack is written without its prefix (`deepfool`). A library that is not installed offers none."""
     key = name_key(name)
-    found = []
-    for library in LIBRARIES:
+    found: list[str] = []
+    for library in LIBRARIES if key else ():
         try:
             classes = _class_names(library)
         except ImportError:
             continue
         found += [f"{library}:{c}" for c in classes if name_key(c) == key]
-    return found if key else []
+    return found
 
 
 def modes_text(attack: Attack) -> str:

@@ -77,8 +77,8 @@ class Registry:
         those that look like it and the library classes that read the same (`deepfool`: `torchattacks:DeepFool`)."""
         from .library_catalogue import library_names_like, name_key
 
-        same = [n for n in self.names() if name_key(n) == name_key(name)]
-        meant = same or close_names(name, self.names()) + library_names_like(name)
+        names, key = self.names(), name_key(name)
+        meant = [n for n in names if name_key(n) == key] or close_names(name, names) + library_names_like(name)
         hint = f"; did you mean {' or '.join(map(repr, meant))}?" if meant else ""
         return f"unknown attack {name!r}{hint} (`bench list attacks` shows all)"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from common.progress import bars
 
-from .config import OPTIONS, RunConfig, unknown_option_message
-from .configfile import resolve_config
+from .config import RunConfig
+from .configfile import check_option_names, resolve_config
 from .errors import BenchError
 from .logs import Log, log_stderr, quiet
 from .pipeline import execute
@@ -40,9 +40,7 @@ def run(config: str | Path | RunConfig | None = None, *, log: Log | None = log_s
     if isinstance(config, RunConfig):
         from dataclasses import replace
 
-        for key in options:  # as resolve_config does for a file, not dataclasses' bare TypeError
-            if key not in OPTIONS:
-                raise BenchError(unknown_option_message("run option", key))
+        check_option_names(options)  # as resolve_config does, not dataclasses' bare TypeError
         cfg = replace(config, **options) if options else config
     else:
         cfg = resolve_config(str(config) if config is not None else None, options)

@@ -65,12 +65,18 @@ def _as_list(text: str, kind: str) -> str:
     return json.dumps(items)
 
 
+def check_option_names(options: Mapping[str, Any]) -> None:
+    """A one-line error for the first key of `options` (flags or API keywords) that is no run option."""
+    for key in options:
+        if key not in OPTIONS:
+            raise BenchError(unknown_option_message("run option", key))
+
+
 def resolve_config(file: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> RunConfig:
     """Defaults, then the TOML file's keys, then `overrides` (flags or API keywords), checked by RunConfig."""
     values: dict[str, Any] = dict(read_config(file)) if file else {}
+    check_option_names(overrides or {})
     for key, value in (overrides or {}).items():
-        if key not in OPTIONS:
-            raise BenchError(unknown_option_message("run option", key))
         if key == "checkpoints":
             value = {**values.get("checkpoints", {}), **value}
         values[key] = value
