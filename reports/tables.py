@@ -126,7 +126,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         row.update({"ssim": _mean(diag.ssim_mean), "psnr": _mean(diag.psnr_mean),
                     "linf_max": float(diag.linf_max.max()) if len(diag) else math.nan,
                     "images_per_s": _mean(diag.images_per_second),
-                    "fit_s": _mean(diag.fit_seconds)})
+                    "fit_s": _mean(diag.fit_seconds) if "fit_seconds" in diag.columns else math.nan})
         out.append(row)
     return pd.DataFrame(out)
 
