@@ -131,6 +131,21 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def summary_to_read(df: pd.DataFrame) -> pd.DataFrame:
+    """`summary_table` without the columns of a kind of cell the grid has none of (untargeted rates
+    and robust accuracy in a targeted-only run, transfer with one model): shown empty, they read as
+    rates that were lost. summary.csv keeps every column, so that scripts see one schema."""
+    summ = summary_table(df)
+    if df.empty:
+        return summ
+    targeted, white = df.targeted.astype(bool), df.whitebox.astype(bool)
+    kinds = {(t, w) for t, w in zip(targeted, white)}
+    gone = [c for c, kind in SUMMARY_RATES.items() if kind not in kinds]
+    if (False, True) not in kinds:
+        gone.append("robust_whitebox")
+    return summ.drop(columns=[c + s for c in gone for s in ("", "_lo", "_hi")], errors="ignore")
+
+
 def whitebox_table(df: pd.DataFrame, targeted: bool = False) -> pd.DataFrame:
     """attack x eps rows, one column per source model: its white-box success on correct images (or
     targeted success), mean over seeds, with 95% Wilson bounds `<source>_lo`, `<source>_hi`."""
@@ -309,25 +324,26 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
     put("results.csv", add_intervals(df.drop(columns=timing + ["outcomes"], errors="ignore")).to_csv(index=False))
     cell_cols = [c for c in ("attack", "norm", "eps", "targeted", "source") if c in df.columns]
     put("timings.csv", df[cell_cols + timing].drop_duplicates(cell_cols).to_csv(index=False))
-    summ = summary_table(df)
-    put("summary.csv", summ.to_csv(index=False))
-    put("summary.tex", to_latex(summ, "Summary per attack and budget: untargeted success on correctly classified "
+    put("summary.csv", summary_table(df).to_csv(index=False))
+    put("summary.tex", to_latex(summary_to_read(df), "Summary per attack and budget: untargeted success on correctly classified "
                                       "images and targeted success (\\%, $\\pm$ half the 95\\% bootstrap interval "
                                       "over images), white-box and mean transfer; SSIM, PSNR (dB, changed images), "
                                       "images/s (perturbing), a learned attack's fit in seconds; best per column "
                                       "in bold.", "tab:summary", bold=BOLD_SUMMARY))
-    thresholds = eps_threshold_table(df)
-    put("eps_threshold.csv", thresholds.to_csv(index=False))
-    put("eps_threshold.tex", to_latex(thresholds, "Smallest eps (of those run) at which the white-box untargeted "
-                                                  "success on correctly classified images reaches 94.5\\% (the "
-                                                  "paper's headline figure), with SSIM and PSNR (dB) there; else the "
-                                                  "best rate seen.", "tab:eps_threshold"))
+
+    absent: list[str] = []
+
     def put_optional(stem: str, table: pd.DataFrame, caption: str) -> None:
         """`stem`.csv and `stem`.tex, for a table only some grids have (skipped when empty)."""
-        if not table.empty:
-            put(f"{stem}.csv", table.to_csv(index=False))
-            put(f"{stem}.tex", to_latex(table, caption, f"tab:{stem}"))
+        if table.empty:
+            absent.extend((f"{stem}.csv", f"{stem}.tex"))
+            return
+        put(f"{stem}.csv", table.to_csv(index=False))
+        put(f"{stem}.tex", to_latex(table, caption, f"tab:{stem}"))
 
+    put_optional("eps_threshold", eps_threshold_table(df), "Smallest eps (of those run) at which the white-box "
+                 "untargeted success on correctly classified images reaches 94.5\\% (the paper's headline figure), "
+                 "with SSIM and PSNR (dB) there; else the best rate seen.")
     put_optional("seeds", seeds_table(df), "White-box rate (\\%) per attack seed (mean over source models), with "
                                            "mean and standard deviation over seeds.")
     rob = robust_table(df)
@@ -361,6 +377,9 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
             path = out_dir / name
             path.write_text(text)
             written.append(path)
+    for name in absent:  # left by an older version's render (an empty eps_threshold.csv once), never current
+        if SUFFIXES[Path(name).suffix] in formats:
+            (out_dir / name).unlink(missing_ok=True)
     return written
 
 
@@ -368,14 +387,16 @@ def summary_sections(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Sequence
     """The tables a reader sees first, in order, as (title, table, columns whose best value is
     marked): the Markdown summary and the HTML page both show these."""
     out: list[tuple[str, pd.DataFrame, Sequence[str] | str]] = [
-        ("Summary (rates in %)", summary_table(df), BOLD_SUMMARY)]
+        ("Summary (rates in %)", summary_to_read(df), BOLD_SUMMARY)]
     for targeted, title in ((False, "White-box untargeted success on correctly classified images per source "
                                     "model (%)"),
                             (True, "White-box targeted success per source model (%)")):
         wb = whitebox_table(df, targeted)
         if not wb.empty:
             out.append((title, wb, [c for c in wb.columns if c not in ("attack", "norm", "eps")]))
-    out.append((THRESHOLD_TITLE, eps_threshold_table(df), ()))
+    thresholds = eps_threshold_table(df)
+    if not thresholds.empty:  # a targeted-only grid has no untargeted rate to reach
+        out.append((THRESHOLD_TITLE, thresholds, ()))
     rob = robust_table(df)
     if not rob.empty:
         out.append((ROBUST_TITLE, rob, ()))

@@ -56,6 +56,33 @@ def test_the_summary_counts_a_fit_beside_the_perturbing_speed(tmp_path):
     assert "fit (s)" in (tmp_path / "summary.tex").read_text() and "fit_s" in (tmp_path / "summary.csv").read_text()
 
 
+def test_a_summary_shows_no_column_for_cells_the_grid_has_none_of(tmp_path):
+    """A targeted-only grid has no untargeted rate, robust accuracy or eps threshold to show, and a one-model
+    grid no transfer: empty columns and an empty section read as results that were lost. summary.csv keeps
+    every column (one schema for scripts)."""
+    from reports.tables import THRESHOLD_TITLE, summary_sections
+
+    targeted = _rows()[_rows().targeted]
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "eps_threshold.csv").write_text("\n")  # an older version's render of this run
+    names = {p.name for p in write_tables(targeted, tmp_path / "t")}
+    assert "eps_threshold.csv" not in names and "eps_threshold.tex" not in names
+    assert not (tmp_path / "t" / "eps_threshold.csv").exists()
+    shown = summary_sections(targeted)[0][1]
+    assert not {"success_whitebox", "success_transfer", "robust_whitebox"} & set(shown.columns)
+    assert {"targeted_whitebox", "targeted_transfer"} <= set(shown.columns)
+    assert THRESHOLD_TITLE not in [title for title, _, _ in summary_sections(targeted)]
+    md, tex = (tmp_path / "t" / "summary.md").read_text(), (tmp_path / "t" / "summary.tex").read_text()
+    assert "success_whitebox" not in md and "Smallest eps" not in md and "{untargeted success (\\%)}" not in tex
+    assert "success_whitebox" in pd.read_csv(tmp_path / "t" / "summary.csv").columns
+
+    alone = _rows()[(_rows().source == "mini:a") & (_rows().target == "mini:a")]
+    shown = summary_sections(alone)[0][1]
+    assert {"success_whitebox", "targeted_whitebox", "robust_whitebox"} <= set(shown.columns)
+    assert not {"success_transfer", "targeted_transfer"} & set(shown.columns)
+    assert THRESHOLD_TITLE in [title for title, _, _ in summary_sections(alone)]
+
+
 def _check_latex(tex: str) -> None:
     assert tex.count("\\begin{tabular}") == tex.count("\\end{tabular}") == 1
     assert tex.count("\\begin{table}") == tex.count("\\end{table}") == 1
