@@ -8,7 +8,10 @@ import subprocess
 from pathlib import Path
 from typing import Sequence
 
+from PIL import Image
+
 from .latex import latex_escape
+from .plots import DPI
 
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=2cm]{geometry}
@@ -22,8 +25,21 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 """
 
 
-def _figure(path: Path, run_dir: Path, caption: str, width: str = r"\linewidth") -> str:
+TEXT_WIDTH_IN = 8.5 - 2 * 2 / 2.54  # letter paper (article's default) less the 2 cm margins of PREAMBLE
+
+
+def _natural_width_in(path: Path) -> float:
+    """The width in inches a figure was drawn at (its pixels over the dpi its PNG records, else `DPI`)."""
+    with Image.open(path) as im:
+        dpi = im.info.get("dpi", (DPI, DPI))[0] or DPI
+        return im.size[0] / float(dpi)
+
+
+def _figure(path: Path, run_dir: Path, caption: str, share: float = 1.0) -> str:
+    """A figure at the size it was drawn, at most `share` of the text width: a one-panel grid 1.3 inches wide
+    once filled the page, its 8-point title printed at 40 points."""
     rel = path.relative_to(run_dir).as_posix()
+    width = f"{min(_natural_width_in(path), share * TEXT_WIDTH_IN):.2f}in"
     return (f"\\begin{{figure}}[htbp]\n\\centering\n\\includegraphics[width={width},height=0.8\\textheight,keepaspectratio]{{{rel}}}\n"
             f"\\caption{{{latex_escape(caption)}}}\n\\end{{figure}}\n")
 
@@ -49,9 +65,9 @@ def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str]
     parts = [PREAMBLE % {"run": latex_escape(run_dir.name)}]
     figures = 0
 
-    def figure(path: Path, caption: str, width: str = r"\linewidth") -> None:
+    def figure(path: Path, caption: str, share: float = 1.0) -> None:
         nonlocal figures
-        parts.append(_figure(path, run_dir, caption, width))
+        parts.append(_figure(path, run_dir, caption, share))
         figures += 1
         if figures % FIGURES_PER_FLUSH == 0:
             parts.append("\\clearpage\n")
@@ -69,16 +85,16 @@ def report_tex(run_dir: Path, facts: Sequence[str] = (), warnings: Sequence[str]
         figure(path, "Transfer matrices of every attack (rows: source attacked white-box, "
                      "outlined diagonal; columns: target), one colour scale 0-100%.")
     for path in _plots(run_dir, "curves_eps_") + _plots(run_dir, "ssim_vs_fooling_"):
-        what = "Rates against eps" if path.name.startswith("curves") else "White-box untargeted success against SSIM"
-        figure(path, f"{what} ({path.stem.rsplit('_', 1)[-1]}).", r"0.85\linewidth")
+        what = "Rates against eps" if path.name.startswith("curves") else "White-box success against SSIM"
+        figure(path, f"{what} ({path.stem.rsplit('_', 1)[-1]}).", 0.85)
     parts.append("\\clearpage\n")
     for path in _plots(run_dir, "classviz_"):
-        figure(path, f"Class visualizations: {path.stem}.", r"0.9\linewidth")
+        figure(path, f"Class visualizations: {path.stem}.", 0.9)
     for path in _plots(run_dir, "deltas_"):
-        figure(path, f"Fitted universal perturbations: {path.stem}.", r"0.9\linewidth")
+        figure(path, f"Fitted universal perturbations: {path.stem}.", 0.9)
     for path in _plots(run_dir, "examples_"):
         figure(path, f"Examples {path.stem[len('examples_'):]}: clean, perturbation (amplified for display), "
-                     "adversarial, with predicted classes.", r"0.9\linewidth")
+                     "adversarial, with predicted classes.", 0.9)
     parts.append("\\end{document}\n")
     return "".join(parts)
 

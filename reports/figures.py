@@ -140,15 +140,21 @@ def small_multiples(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     return out
 
 
+CURVE_PANELS = (("success_whitebox", "success_transfer", "untargeted success on correct"),
+                ("targeted_whitebox", "targeted_transfer", "targeted success"))
+
+
 def eps_curves(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     """Per norm: untargeted success (on correct images) and targeted success vs eps, white-box (solid) and mean transfer
-    (dashed), one colour per attack."""
+    (dashed), one colour per attack; a mode the grid did not run gets no (empty) panel."""
     out = []
     r = summary_table(df)
     for norm, g in r.groupby("norm", sort=False):
-        fig, axes = new_figure(1, 2, figsize=(9, 3.6), sharey=True)
-        for ax, (wb, tr, what) in zip(axes, (("success_whitebox", "success_transfer", "untargeted success on correct"),
-                                             ("targeted_whitebox", "targeted_transfer", "targeted success"))):
+        panels = [p for p in CURVE_PANELS if g[p[0]].notna().any()]
+        if not panels:
+            continue
+        fig, axes = new_figure(1, len(panels), figsize=(4.5 * len(panels), 3.6), sharey=True, squeeze=False)
+        for ax, (wb, tr, what) in zip(axes[0], panels):
             for i, (attack, ga) in enumerate(g.groupby("attack", sort=False)):
                 ga = ga.sort_values("eps")
                 color = f"C{i % 10}"
@@ -160,27 +166,30 @@ def eps_curves(df: pd.DataFrame, run_dir: Path) -> list[Path]:
             ax.set_ylim(-2, 102)
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=7)
-        axes[0].set_ylabel("%", fontsize=8)
-        axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
+        axes[0, 0].set_ylabel("%", fontsize=8)
+        axes[0, -1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
         out.append(_save(fig, run_dir, f"curves_eps_{norm}"))
     return out
 
 
 def ssim_vs_fooling(df: pd.DataFrame, run_dir: Path) -> list[Path]:
-    """Per norm: white-box untargeted success against SSIM, one line per attack through its eps values
-    (up and right is better: fools more while staying less perceptible)."""
+    """Per norm: white-box untargeted success (targeted success in a targeted-only grid) against SSIM, one
+    line per attack through its eps values (up and right is better: fools more while staying less
+    perceptible)."""
     out = []
     r = summary_table(df)
     for norm, g in r.groupby("norm", sort=False):
+        rate, what = (("success_whitebox", "white-box untargeted success on correct (%)")
+                      if g.success_whitebox.notna().any() else ("targeted_whitebox", "white-box targeted success (%)"))
         fig, ax = new_figure(figsize=(5.5, 4))
         for i, (attack, ga) in enumerate(g.groupby("attack", sort=False)):
             ga = ga.sort_values("eps")
-            ax.plot(ga.ssim, ga.success_whitebox, "-o", color=f"C{i % 10}", label=attack, markersize=4)
+            ax.plot(ga.ssim, ga[rate], "-o", color=f"C{i % 10}", label=attack, markersize=4)
             for _, row in ga.iterrows():
-                ax.annotate(f"{row.eps:.3g}", (row.ssim, row.success_whitebox), fontsize=6, xytext=(3, 3),
+                ax.annotate(f"{row.eps:.3g}", (row.ssim, row[rate]), fontsize=6, xytext=(3, 3),
                             textcoords="offset points")
         ax.set_xlabel("SSIM (clean vs adversarial, white-box)", fontsize=8)
-        ax.set_ylabel("white-box untargeted success on correct (%)", fontsize=8)
+        ax.set_ylabel(what, fontsize=8)
         ax.set_title(f"perceptibility vs effectiveness ({norm}; points labelled with eps)", fontsize=9)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)

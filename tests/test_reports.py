@@ -428,3 +428,37 @@ def test_an_eps_of_pixel_levels_is_titled_as_it_was_given(monkeypatch, tmp_path)
     assert titles and all("eps=8/255" in t.replace("\n", " ") for t in titles)
     write_tables(df, tmp_path)
     assert "eps=8/255" in (tmp_path / f"transfer_pgd_{eps_tag(8 / 255)}.tex").read_text()
+
+
+@pytest.mark.parametrize("targeted", [False, True])
+def test_an_eps_sweep_in_one_mode_draws_no_empty_panel(targeted, monkeypatch, tmp_path):
+    """A one-mode sweep once drew the other mode's rate curves as an empty panel beside its own, and a
+    targeted-only sweep an empty perceptibility plot: each figure shows the rates the grid has."""
+    rows = _rows()
+    df = pd.concat([rows, rows.assign(eps=0.2)])
+    df = df[df.targeted == targeted]
+    drawn = {stem: fig for stem, fig, _ in _drawn_figures(df, monkeypatch, tmp_path)}
+    (panel,) = drawn["curves_eps_linf"].axes
+    assert panel.get_title() == ("targeted success (%)" if targeted else "untargeted success on correct (%)")
+    assert all(len(line.get_xdata()) == 2 for line in panel.lines)
+    (ssim,) = drawn["ssim_vs_fooling_linf"].axes
+    assert ssim.get_ylabel().startswith("white-box targeted" if targeted else "white-box untargeted")
+    assert all(pd.notna(line.get_ydata()).all() for line in ssim.lines)
+
+
+def test_the_pdf_prints_a_figure_no_larger_than_it_was_drawn(tmp_path):
+    """A one-panel universal perturbation (1.3 inches drawn) once filled the page width, its 8-point title
+    printed at about 40: figures keep the size they were drawn at, up to their share of the text width."""
+    from PIL import Image
+
+    from reports.document import TEXT_WIDTH_IN, report_tex
+    from reports.plots import DPI
+
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    Image.new("RGB", (160, 300), "white").save(plots / "deltas_uap_linf_eps0.1_a.png", dpi=(DPI, DPI))
+    Image.new("RGB", (1600, 300), "white").save(plots / "examples_pgd_linf_eps0.1_a_untargeted.png", dpi=(DPI, DPI))
+    widths = {name: width for width, name in
+              re.findall(r"includegraphics\[width=([0-9.]+)in,[^]]*\]\{plots/(\w+)", report_tex(tmp_path))}
+    assert float(widths["deltas_uap_linf_eps0"]) == pytest.approx(160 / DPI, abs=0.01)
+    assert float(widths["examples_pgd_linf_eps0"]) == pytest.approx(0.9 * TEXT_WIDTH_IN, abs=0.01)
