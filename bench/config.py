@@ -8,7 +8,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from common.eps import NORMS, parse_eps
+from common.eps import NORMS, eps_text, parse_eps
 from common.report_formats import run_formats
 from common.text import attack_label, unknown_name_message
 
@@ -291,6 +291,8 @@ class RunConfig:
             if e <= 0 or (self.norm == "linf" and e >= 1):
                 bound = "0 < eps < 1" if self.norm == "linf" else "eps > 0"
                 raise BenchError(f"eps {e:g} is out of range for {self.norm}; use {bound} on the [0, 1] pixel scale")
+        if len(set(self.eps)) < len(self.eps):
+            raise BenchError(f"eps {','.join(eps_text(e) for e in self.eps)} repeats a budget; list each eps once")
         if not self.models:
             raise BenchError("models is empty; list at least one zoo model, e.g. --models mini:resnet")
         if not self.attacks:
@@ -312,6 +314,10 @@ class RunConfig:
                 raise BenchError("seeds is empty; give at least one, e.g. --seeds 0,1,2, or leave it out")
             if len(set(self.seeds)) < len(self.seeds):
                 raise BenchError(f"seeds {','.join(map(str, self.seeds))} repeats a seed; list each seed once")
+        if self.run_id is not None and (not self.run_id or self.run_id in (".", "..") or self.run_id.startswith(".")
+                                        or any(sep in self.run_id for sep in "/\\")):
+            raise BenchError(f"run id {self.run_id!r} is not a folder name; --run-id names a folder inside --output "
+                             f"({self.output}), and --output puts runs elsewhere")
         parse_shard(self.shard)
         report_formats(self.format)  # a bad or empty format (or $BENCH_FORMAT) fails here, before anything is computed
 

@@ -45,6 +45,9 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
         check_address(cfg.ray_address)
     if not cfg.dry_run:
         check_output(Path(cfg.output))
+    run_id = runfolder.resolve_run_id(Path(cfg.output), cfg.run_id)
+    if run_id != cfg.run_id:
+        log(f"--run-id {cfg.run_id}: run {run_id}")
     device = resolve_device(cfg.device)
     if note := amp_warning(cfg.amp, device):
         log(f"warning: {note}")
@@ -57,7 +60,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
             fit, eval_ = fit.pinned(), eval_.pinned()
     identity = run_identity(cfg, ds.transform, ds.fingerprint)
     if cfg.dry_run:
-        return RunResult(None, plan=_plan_text(cfg, ds, eval_, identity, shard, device, left_out))
+        return RunResult(None, plan=_plan_text(cfg, ds, eval_, identity, shard, device, left_out, run_id))
     with clock.phase("zoo"):  # training the mini models not cached yet, loading every model
         cards = bench_models.train_missing(list(cfg.models), ds, seed=cfg.zoo_seed, cache_dir=cfg.cache_dir,
                                            log=log, device=device)
@@ -66,7 +69,7 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
         weights = bench_models.weight_hashes(models)
     identity["weights"] = weights
     groups = plan_grid(cfg, identity)
-    run_dir = new_run_dir(Path(cfg.output), cfg.run_id)
+    run_dir = new_run_dir(Path(cfg.output), run_id)
     if cfg.fresh:
         runfolder.fresh(run_dir)
     runfolder.claim(run_dir, cfg.to_dict(), identity, all_keys(groups))
@@ -114,7 +117,8 @@ def execute(cfg: RunConfig, *, log: Log = log_stderr, command: Sequence[str] | s
     return out
 
 
-def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, device, left_out: list[str]) -> str:
+def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, device, left_out: list[str],
+               run_id: str | None) -> str:
     """The dry run's table: cells, stored ones, cached fits, rough cost (a forward+backward pass and a
     forward measured on every model once the mini zoo is trained; dry runs never train)."""
     from common.machine import busy_note, cpu_share
@@ -143,7 +147,7 @@ def _plan_text(cfg: RunConfig, ds, eval_, identity: dict[str, Any], shard, devic
             return is_cached(g.attack, g.budget, seed=fit_seed(g), identity=fit_identity(identity, g.source),
                              cache_dir=fit_cache)
         fit_cached = in_cache
-    existing = Path(cfg.output) / cfg.run_id if cfg.run_id else None
+    existing = Path(cfg.output) / run_id if run_id else None
     stored = Store(existing).keys() if existing is not None and not cfg.fresh else set()
     groups = plan_grid(cfg, identity)
     text = describe(cfg, groups, shard, stored, pass_seconds, ds.num_classes, fit_cached, fit_extra,
@@ -179,7 +183,7 @@ def new_run_dir(output: Path, run_id: str | None) -> Path:
 
 def link_latest(run_dir: Path) -> None:
     """Point `<output>/latest` at the run folder (skipped where the file system has no symlinks)."""
-    latest = run_dir.parent / "latest"
+    latest = run_dir.parent / runfolder.LATEST
     tmp = run_dir.parent / f".latest.{os.getpid()}"
     try:
         tmp.unlink(missing_ok=True)

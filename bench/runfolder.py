@@ -7,6 +7,7 @@ the tables and plots written by `reports`.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -95,13 +96,28 @@ def require_stored(run_dir: Path) -> None:
                          "`bench run`")
 
 
+LATEST = "latest"  # the link in an --output folder to its newest run
+
+
+def resolve_run_id(output: Path, run_id: str | None) -> str | None:
+    """`run_id`, with "latest" read as the run its link points at: resuming through the link once
+    pointed the link at itself and failed with a traceback."""
+    if run_id != LATEST:
+        return run_id
+    link = output / LATEST
+    if not link.is_symlink():
+        raise BenchError(f"--run-id latest resumes the newest run, but {output} has no run yet (no {link} link); "
+                         "leave --run-id out for a new run, or name a run folder (`bench list runs`)")
+    return Path(os.readlink(link)).name
+
+
 def runs_inside(folder: Path) -> str | None:
     """When `folder` is an --output folder given where one of its runs was meant: a line naming its runs
     and one to pass; else None."""
     runs = sorted(p.name for p in folder.iterdir() if (p / "cells").is_dir() and not p.is_symlink())
     if not runs:
         return None
-    example = "latest" if (folder / "latest").is_symlink() else runs[-1]
+    example = LATEST if (folder / LATEST).is_symlink() else runs[-1]
     return (f"{folder} holds run folders ({', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''}); "
             f"pass one, e.g. {folder / example}")
 

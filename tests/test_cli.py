@@ -37,6 +37,10 @@ BAD_INPUTS = [
     (["run", "--eps", "1.5"], "0 < eps < 1"),
     (["run", "--eps", "abc"], "8/255"),
     (["run", "--eps", ","], "eps is empty"),
+    (["run", "--eps", "8/255,0.05,8/255"], "eps 8/255,0.05,8/255 repeats a budget; list each eps once"),
+    (["run", "--run-id", "../elsewhere", "--dry-run"], "run id '../elsewhere' is not a folder name"),
+    (["run", "--run-id", "latest", "--output", "{tmp}/runs", "--dataset", "synthetic", "--dry-run"],
+     "--run-id latest resumes the newest run, but"),
     (["run", "--n", "0"], "n (--n) must be a positive"),
     (["run", "--n-fit", "-5"], "(--n-fit) must be a positive"),
     (["run", "--batch-size", "0"], "(--batch-size) must be a positive"),
@@ -360,6 +364,21 @@ def test_a_cell_resumed_with_another_thread_count_says_so(tmp_path, zoo_cache, c
     assert sorted(pd.read_csv(run_dir / "timings.csv").machine.str.split(",").str[1].str.strip()) == sorted(
         [f"{threads} torch thread{'s' * (threads != 1)}", f"{threads + 1} torch threads"])
     assert "cells computed on: cpu, " in (run_dir / "index.html").read_text()
+
+
+def test_run_id_latest_resumes_the_newest_run_and_keeps_the_link(tmp_path, zoo_cache, capsys):
+    """`--run-id latest` once resumed through the link, pointed the link at itself and ended in a
+    traceback; it now names the run the link points at."""
+    args = ["run", "--dataset", "synthetic", "--n", "20", "--models", "mini:vgg", "--attacks", "fgsm",
+            "--mode", "untargeted", "--format", "csv", "--cache-dir", str(zoo_cache), "--output", str(tmp_path)]
+    assert _run_cli(args, capsys)[0] == 0
+    (run,) = [p for p in tmp_path.iterdir() if not p.is_symlink()]
+    min(run.glob("cells/*.json")).unlink()  # one cell lost: resuming computes it again
+    code, _, err = _run_cli(args + ["--run-id", "latest"], capsys)
+    assert code == 0, err
+    assert f"--run-id latest: run {run.name}" in err and "1 cells computed, 0 already stored" in err
+    assert os.readlink(tmp_path / "latest") == run.name and len(list(tmp_path.iterdir())) == 2
+    assert f"run {run.name}," in (run / "config.toml").read_text()
 
 
 @pytest.mark.slow  # subprocess runs of the real CLI (the fast suite stays under 5 min)
