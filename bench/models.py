@@ -63,7 +63,8 @@ def dataset_transform(cfg: RunConfig, log=print) -> dict[str, Any] | None:
     keys = ("input_size", "interpolation", "crop_pct", "crop_mode")
     others = [n for n in timm_names[1:] if any(configs[n].get(k) != first.get(k) for k in keys)]
     if others:
-        log(f"note: {', '.join(others)} expect another eval transform than {timm_names[0]}; every model sees "
+        verb = "expects" if len(others) == 1 else "expect"
+        log(f"note: {', '.join(others)} {verb} another eval transform than {timm_names[0]}; every model sees "
             f"{timm_names[0]}'s ({first['input_size'][1]}x{first['input_size'][2]}, {first['interpolation']}, "
             f"crop_pct {first['crop_pct']}), so the transfer matrix compares them on the same images")
     return {k: first[k] for k in keys if k in first}
