@@ -11,47 +11,16 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib import rcParams
-from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
-from matplotlib.textpath import text_to_path
 
 from common.eps import eps_text
 
 from .plots import _save, new_figure
 from .tables import eps_tag, several_eps, summary_table, transfer_matrix
+from .textfit import lines_in, text_width_in, wrap_to_width
 
 CMAP = "viridis"
 VMIN, VMAX = 0.0, 100.0  # shared colour scale of every heatmap (percent)
-
-
-def _text_width_in(text: str, fontsize: float) -> float:
-    """Width in inches of one line of `text` at `fontsize` points, with 5% to spare (Agg's hinting draws
-    a little wider than the font's outlines measure)."""
-    width_pt, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=fontsize), ismath=False)
-    return 1.05 * width_pt / 72
-
-
-def _wrap_to_width(text: str, width_in: float, fontsize: float) -> str:
-    """`text` broken at spaces into lines no wider than `width_in` inches at `fontsize`, measured on the
-    font (a word wider than the line on its own is cut between characters). Titles are drawn centred, so a
-    line wider than its figure loses both ends, as a one-attack figure's title once did."""
-    lines: list[str] = []
-    for word in text.split(" "):
-        candidate = f"{lines[-1]} {word}" if lines else word
-        if lines and _text_width_in(candidate, fontsize) <= width_in:
-            lines[-1] = candidate
-            continue
-        while len(word) > 1 and _text_width_in(word, fontsize) > width_in:
-            cut = max((k for k in range(1, len(word)) if _text_width_in(word[:k], fontsize) <= width_in), default=1)
-            lines.append(word[:cut])
-            word = word[cut:]
-        lines.append(word)
-    return "\n".join(lines)
-
-
-def _lines_in(text: str, fontsize: float) -> float:
-    """Height in inches of `text`'s lines at `fontsize` (matplotlib's line spacing, 1.2, and a little)."""
-    return (text.count("\n") + 1) * fontsize * 1.25 / 72
 
 
 def _mode(targeted: bool) -> str:
@@ -95,7 +64,7 @@ def transfer_heatmaps(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         centre = (ax.get_position().x0 + ax.get_position().x1) / 2 * fig.get_figwidth()
         room = 2 * min(centre, fig.get_figwidth() - centre) - 0.2
         title = f"{attack} ({norm} eps={eps_text(eps)}): {_mode(targeted)} (%)"
-        ax.set_title(_wrap_to_width(title, room, 8), fontsize=8)
+        ax.set_title(wrap_to_width(title, room, 8), fontsize=8)
         out.append(_save(fig, run_dir, f"heatmap_{attack}_{_stem(eps, norm, targeted)}"))
     return out
 
@@ -116,14 +85,14 @@ def small_multiples(df: pd.DataFrame, run_dir: Path) -> list[Path]:
         width = (1.0 * len(m0.columns) + 1.2) * cols + 1.0
         left, right, wspace = (rcParams[f"figure.subplot.{k}"] for k in ("left", "right", "wspace"))
         panel_w = (right - left) * width / (cols + wspace * (cols - 1))
-        titles = [_wrap_to_width(name, 0.95 * panel_w, 8) for name in names]
-        title = _wrap_to_width(f"{_mode(targeted)} (%), {norm} eps={eps_text(eps)}: rows source (white-box, outlined), "
+        titles = [wrap_to_width(name, 0.95 * panel_w, 8) for name in names]
+        title = wrap_to_width(f"{_mode(targeted)} (%), {norm} eps={eps_text(eps)}: rows source (white-box, outlined), "
                               "columns target", width - 0.3, 9)
         # the layout in inches: above the first row the title and the panel titles; below each row its target
         # names, slanted 30 degrees (and the next row's titles); so neither is cut or drawn over the other
-        labels_in = 0.5 * max(_text_width_in(str(t), 7) for t in m0.columns) + 0.2
-        top_in = 0.1 + _lines_in(title, 9) + max(_lines_in(t, 8) for t in titles[:cols]) + 0.15
-        gap_in = labels_in + max((_lines_in(t, 8) for t in titles[cols:]), default=0.0) + 0.15
+        labels_in = 0.5 * max(text_width_in(str(t), 7) for t in m0.columns) + 0.2
+        top_in = 0.1 + lines_in(title, 9) + max(lines_in(t, 8) for t in titles[:cols]) + 0.15
+        gap_in = labels_in + max((lines_in(t, 8) for t in titles[cols:]), default=0.0) + 0.15
         panel_h, bottom_in = 0.8 * len(m0.index) + 0.6, labels_in + 0.05
         height = top_in + rows * panel_h + (rows - 1) * gap_in + bottom_in
         fig, axes = new_figure(rows, cols, figsize=(width, height), squeeze=False)

@@ -5,7 +5,6 @@ Reads `<run>/artifacts/*.safetensors` (+ JSON) written by the runner; never impo
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Sequence
 
@@ -16,6 +15,8 @@ from safetensors.numpy import load_file
 
 from common.eps import eps_text
 from common.text import file_slug
+
+from .textfit import cut_to_width, wrap_to_width
 
 AMPLIFY_NOTE = "perturbation shown as 0.5 + delta / (2 max|delta|) (amplified for display)"
 
@@ -46,16 +47,14 @@ def _panel_figure(rows: Sequence[Sequence[tuple[np.ndarray, str]]], suptitle: st
     ph = max(round(pw * h / w), 1)
     gap, margin = round(0.08 * pw), 8
     line = title_pt * pt * 1.3
-    fits = max(int((pw + gap) / (0.55 * title_pt * pt)), 4)  # characters a title line may take
 
-    def short(title: str) -> str:  # long class names (ImageNet's) cut so they never run into a neighbour
-        return "\n".join(t if len(t) <= fits else t[:fits - 1] + "…" for t in title.split("\n"))
+    def short(title: str) -> str:  # long class names (ImageNet's) cut, measured, to keep half a gap clear
+        return cut_to_width(title, (pw + gap / 2) / DPI, title_pt)
 
     band = [round(max(t.count("\n") + 1 for _, t in r) * line) + 4 for r in rows]
-    chars = max(int((ncols * (pw + gap)) / (0.5 * suptitle_pt * pt)), 20)
-    sup = textwrap.fill(suptitle, chars)
-    top = round((sup.count("\n") + 1) * suptitle_pt * pt * 1.3) + 2 * margin
     width = 2 * margin + ncols * pw + (ncols - 1) * gap
+    sup = wrap_to_width(suptitle, (width - margin) / DPI, suptitle_pt)
+    top = round((sup.count("\n") + 1) * suptitle_pt * pt * 1.3) + 2 * margin
     height = top + sum(band) + len(rows) * ph + (len(rows) - 1) * gap + margin
     canvas = np.full((height, width, 3), 255, np.uint8)
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
