@@ -353,8 +353,12 @@ def _compare(run_a: Path, run_b: Path, output: Path | None) -> int:
     a, b = rows_frame(stored_rows(run_a)), rows_frame(stored_rows(run_b))
     cells = compare_runs(a, b)
     if cells.empty:
-        raise BenchError(f"{run_a} and {run_b} share no cell (attack, norm, eps, mode, source, target); "
-                         "compare runs of the same grid")
+        seeds = [sorted(map(int, d.seed.unique())) if "seed" in d.columns else [] for d in (a, b)]
+        hint = ("compare runs of the same grid" if not all(seeds) or set(seeds[0]) & set(seeds[1]) else
+                f"A ran seed {','.join(map(str, seeds[0]))} and B seed {','.join(map(str, seeds[1]))}: another seed "
+                "draws other eval images and fits, so no cell pairs up; to compare seeds on the same images, run "
+                "one grid with --seeds (e.g. --seeds 0,1)")
+        raise BenchError(f"{run_a} and {run_b} share no cell (attack, norm, eps, mode, source, target, seed); {hint}")
     out = output or run_b / f"compare_vs_{run_a.resolve().name}"
     out.mkdir(parents=True, exist_ok=True)
     summ = compare_summary(a, b)

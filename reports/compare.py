@@ -32,7 +32,8 @@ def _paired(m: pd.DataFrame, a: pd.DataFrame, b: pd.DataFrame, ia: str, ib: str)
         else:
             d = paired_difference(ma, mb)
         stats.append({"rate": rate, "rate_a": float(ra[rate]), "rate_b": float(rb[rate]), **d})
-    out = pd.DataFrame(stats, index=m.index)
+    columns = ["rate", "rate_a", "rate_b", "diff", "diff_lo", "diff_hi", "p_value"]
+    out = pd.DataFrame(stats, index=m.index, columns=columns)  # the columns even for no matched row
     out["significant"] = out.p_value < ALPHA
     return out
 

@@ -381,6 +381,18 @@ def test_run_id_latest_resumes_the_newest_run_and_keeps_the_link(tmp_path, zoo_c
     assert f"run {run.name}," in (run / "config.toml").read_text()
 
 
+def test_comparing_runs_of_two_seeds_says_why_nothing_pairs_up(tmp_path, zoo_cache, capsys):
+    """`bench report A B` on runs of --seed 0 and --seed 1 shares no cell (other images, other fits): it
+    ended in a pandas traceback, and now says so and how to compare seeds on the same images."""
+    args = ["run", "--dataset", "synthetic", "--n", "20", "--models", "mini:vgg", "--attacks", "fgsm",
+            "--mode", "untargeted", "--format", "csv", "--cache-dir", str(zoo_cache), "--output", str(tmp_path)]
+    for seed in ("0", "1"):
+        assert _run_cli(args + ["--seed", seed, "--run-id", f"s{seed}"], capsys)[0] == 0
+    code, _, err = _run_cli(["report", str(tmp_path / "s0"), str(tmp_path / "s1")], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert err.count("\n") == 1 and "A ran seed 0 and B seed 1" in err and "--seeds 0,1" in err
+
+
 @pytest.mark.slow  # subprocess runs of the real CLI (the fast suite stays under 5 min)
 def test_a_log_file_gets_one_line_per_event_and_quiet_gets_none(tmp_path, zoo_cache):
     """stderr to a file (a batch job): no progress-bar repaints, one line per fitted attack and finished
