@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from common.eps import NORMS, eps_text, parse_eps
 from common.report_formats import run_formats
-from common.text import attack_label, unknown_name_message
+from common.text import attack_label, guess_in_parens, unknown_name_message
 
 from .errors import BenchError
 
@@ -460,7 +460,8 @@ def _check(name: str, value: Any, meta: Mapping[str, Any]) -> None:
     kind = meta["kind"]
     flag = "--" + name.replace("_", "-")
     if kind == "choice" and value not in meta["choices"]:
-        raise BenchError(f"{name} {value!r} is not one of {', '.join(meta['choices'])}")
+        raise BenchError(f"{name} {value!r}{guess_in_parens(str(value), meta['choices'])} is not one of "
+                         f"{', '.join(meta['choices'])}")
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             plural = f"; several go in {name}s" if isinstance(value, (list, tuple)) and f"{name}s" in OPTIONS else ""

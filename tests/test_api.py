@@ -52,7 +52,7 @@ def test_flags_then_file_then_defaults(tmp_path):
     ({"workers": -1}, "(--workers) must be 0 or more"),
     ({"eps": []}, "eps is empty"),
     ({"eps": "abc"}, "8/255"),
-    ({"norm": "l3"}, "norm 'l3' is not one of linf, l2"),
+    ({"norm": "l3"}, "norm 'l3' (did you mean 'l2'?) is not one of linf, l2"),
     ({"models": []}, "models is empty"),
     ({"attacks": [3]}, "must be an attack name or a table"),
     ({"n": "many"}, "n (--n) must be an integer"),

@@ -104,6 +104,8 @@ BAD_INPUTS = [
     (["run", "--workers", "-1"], "(--workers) must be 0 or more"),
     (["run", "--ray-address", "ray://head:10001"], "--ray-address is for --executor ray"),
     (["run", "--config", "{tmp}/cfg.toml"], "amp 'fp8' is not one of", "amp = 'fp8'\n"),
+    (["run", "--config", "{tmp}/cfg.toml"], "mode 'Targeted' (did you mean 'targeted'?) is not one of",
+     "mode = 'Targeted'\n"),
     (["run", "--config", "{tmp}/cfg.toml"], "must be a file path", "[checkpoints]\n'timm:vgg16' = 3\n"),
     (["run", "--attacks", "torchattacks:DeepFool", "--mode", "targeted"], "no attack has cells in --mode targeted: "
      "torchattacks:DeepFool is untargeted only, so --mode targeted leaves it out (--mode untargeted or both runs it)"),
