@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.defenses import base_name
+
 ZERO_GRAD_SHARE = 0.1  # warn when more than this share of images has an all-zero input gradient
 CHANCE_P = 0.01  # warn when a uniform guesser gets the check batch's correct count this often or more
 
@@ -26,6 +28,18 @@ def chance_tail(correct: int, n: int, num_classes: int) -> float:
 
 def _warning(model: str, check: str, message: str) -> dict[str, Any]:
     return {"model": model, "check": check, "message": message}
+
+
+def _chance_cause(name: str) -> str:
+    """The likely cause of a model at chance: its defense, when it has one (noise of sigma 0.25 leaves a model
+    never trained on noise at chance), else its weights."""
+    base = base_name(name)
+    random = "`timm:` models are random unless --pretrained or --checkpoint gives them weights"
+    if base == name:
+        return f"untrained weights? ({random}.)"
+    return (f"a defense too strong for {base}'s weights ({name[len(base) + 1:]})? Try a weaker setting, or weights "
+            "trained under it (a model trained on clean images cannot read noisy ones)."
+            + (f" Or untrained weights ({random})." if base.startswith("timm:") else ""))
 
 
 def check_model(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, Any]]:
@@ -41,9 +55,8 @@ def check_model(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -
     if a.shape[1] > 1 and chance_tail(correct, len(y), a.shape[1]) > CHANCE_P:
         out.append(_warning(name, "chance_accuracy", f"{name}: {correct} of {len(y)} check images correct, no "
                                                       f"better than chance for {a.shape[1]} classes "
-                                                      f"({1 / a.shape[1]:.1%}): untrained weights? Its attack "
-                                                      "rates mean little (`timm:` models are random unless "
-                                                      "--pretrained or --checkpoint gives them weights)"))
+                                                      f"({1 / a.shape[1]:.1%}): {_chance_cause(name)} Its attack "
+                                                      "rates mean little"))
     declared = bool(getattr(model, "randomized", False))
     if declared or not torch.allclose(a, b, rtol=1e-4, atol=1e-5):
         flips = float((a.argmax(1) != b.argmax(1)).float().mean())

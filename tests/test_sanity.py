@@ -108,3 +108,24 @@ def test_a_model_at_chance_is_flagged(tiny_model, batch):
     assert "chance_accuracy" not in _checks(tiny_model, batch)
     assert chance_tail(0, 64, 10) == pytest.approx(1.0) and chance_tail(64, 64, 2) == pytest.approx(0.5**64)
     assert chance_tail(12, 64, 10) > 0.01 > chance_tail(15, 64, 10)  # 10 classes: flagged up to 12 of 64
+
+
+def test_a_defended_model_at_chance_names_its_defense_as_the_likely_cause(batch):
+    """A mini model under `+smooth0.25x4` reads noise it was never trained on and lands at chance; the
+    warning blamed untrained weights and pointed at `--pretrained`, which a mini model never needs."""
+    from bench.sanity import check_model
+
+    torch.manual_seed(0)
+    guesser = nn.Sequential(nn.Flatten(), nn.Linear(batch[0][0].numel(), 4)).eval()
+    x, y = batch
+
+    def message(name: str) -> str:
+        (w,) = [w for w in check_model(name, guesser, x, y) if w["check"] == "chance_accuracy"]
+        return w["message"]
+
+    defended = message("mini:resnet+smooth0.25x4")
+    assert "a defense too strong for mini:resnet's weights (smooth0.25x4)? Try a weaker setting" in defended
+    assert "--pretrained" not in defended
+    assert "untrained weights? (`timm:` models are random" in message("timm:resnet18")
+    both = message("timm:resnet18+jpeg10")
+    assert "defense too strong for timm:resnet18's weights (jpeg10)" in both and "Or untrained weights" in both
