@@ -40,7 +40,13 @@ ELSEWHERE = {("bench zoo", "list"): "bench list models", ("bench zoo", "status")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (the problem and where to look), exit code 2."""
+    """argparse, but a usage error is one line (the problem and where to look), exit code 2, and no flag
+    is taken from its first letters: `bench cache prune --al` once removed every fit as `--all`, and a
+    recorded command line's `--attack` would change meaning once another flag starts the same way."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         choice = re.match(r"argument .*: invalid choice: '([^']*)' \(choose from (.*)\)$", message)
@@ -131,6 +137,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     z = sub.add_parser("zoo", help="mini-zoo maintenance")
     zsub = z.add_subparsers(dest="zoo_command", parser_class=_Parser)
+    z.set_defaults(_subcommands=zsub.choices)  # `bench zoo train --bad` names `bench zoo train --help`
     zt = zsub.add_parser("train", parents=[common], help="train the mini zoo on the dataset and cache it")
     zt.add_argument("--models", default=",".join(DEFAULT_MODELS))
     zt.add_argument("--dataset", default="fashion-mnist", help=OPTIONS["dataset"].metadata["help"])
@@ -143,6 +150,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("cache", help="the fit cache: what it holds (list), removing fits (prune)")
     csub = c.add_subparsers(dest="cache_command", parser_class=_Parser)
+    c.set_defaults(_subcommands=csub.choices)
     cache_dir = argparse.ArgumentParser(add_help=False)
     add_option(cache_dir, "cache_dir", OPTIONS["cache_dir"].metadata, None)
     csub.add_parser("list", parents=[cache_dir], help="every fit: attack, budget, model, size, last use")
@@ -488,8 +496,9 @@ def unrecognized(command: argparse.ArgumentParser, extras: Sequence[str]) -> str
     if other is not None and other.replace("_", "-") in flags:
         meant = f"--mode {name}" if other == "mode" and name in MODES else "--" + other.replace("_", "-")
         return f"{message} (did you mean {meant!r}?)"
-    close = close_names(flag[2:], flags, n=1, cutoff=0.6)  # "--" left out: every flag shares it
-    return f"{message} (did you mean '--{close[0]}'?)" if close else message
+    close = ([f for f in flags if f.startswith(flag[2:])][:3]  # an abbreviation (argparse takes none)
+             or close_names(flag[2:], flags, n=1, cutoff=0.6))  # "--" left out: every flag shares it
+    return f"{message} (did you mean {' or '.join(repr('--' + c) for c in close)}?)" if close else message
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -500,6 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         a, extras = parser.parse_known_args(argv + ["run"])
     if extras:
         command = a._commands.get(a.command, parser)
+        command = getattr(a, "_subcommands", {}).get(getattr(a, f"{a.command}_command", None), command)
         command.error(unrecognized(command, extras))
     handlers = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "merge": cmd_merge, "cache": cmd_cache}
     global log

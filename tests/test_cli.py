@@ -155,6 +155,11 @@ def test_bad_input_is_one_line_exit_2(case, capsys, tmp_path, monkeypatch, zoo_c
     (["run", "--zoo-sed", "3"], "(did you mean '--zoo-seed'?)"),
     (["run", "--bogus"], "unrecognized arguments: --bogus; see"),  # no far-fetched guess
     (["report", "x", "--formt=csv"], "(did you mean '--format'?); see `bench report --help`"),
+    # the help of the subcommand that was run, not its parent's
+    (["zoo", "train", "--dry-run"], "unrecognized arguments: --dry-run; see `bench zoo train --help`"),
+    # no flag taken from its first letters (`--al` once pruned every fit as `--all`); the flags it starts
+    (["cache", "prune", "--al"], "unrecognized arguments: --al (did you mean '--all'?); see `bench cache prune --help`"),
+    (["run", "--attack", "pgd"], "(did you mean '--attacks'?)"), (["run", "--f"], "(did you mean '--fresh' or '--format'?)"),
 ])
 def test_argparse_errors_are_one_line_too(args, needle, capsys):
     with pytest.raises(SystemExit) as exc:
