@@ -106,6 +106,8 @@ def test_run_returns_dataframes_and_load_run_reopens_them(tmp_path, zoo_cache):
     assert m.shape == (2, 2) and ((m >= 0) & (m <= 100)).all().all()
     with pytest.raises(BenchError, match="no cells for attack 'pgd'"):
         r.transfer("pgd", 0.1)
+    with pytest.raises(BenchError, match=r"'fgsm' at eps 0.1 ran untargeted only in this run; pass targeted=False"):
+        r.transfer("fgsm", 0.1, targeted=True)  # the mode it did not run: said so, not "no cells"
     pd.testing.assert_frame_equal(r.transfer("fgsm", "1/10"), m)  # eps as the command line takes it
     with pytest.raises(BenchError, match="write it as 0.03 or 8/255"):  # not float()'s bare ValueError
         r.transfer("fgsm", "abc")
