@@ -488,10 +488,11 @@ def unrecognized(command: argparse.ArgumentParser, extras: Sequence[str]) -> str
     tool's name for an option (`--targeted` -> `--mode targeted`) or a close spelling (`--zoo-sed` -> `--zoo-seed`)."""
     message = f"unrecognized arguments: {' '.join(extras)}"
     flag = next((e.split("=")[0] for e in extras if e.startswith("--")), None)
-    if flag is None:
-        return message
-    name = flag[2:].replace("-", "_")
     flags = [f[2:] for action in command._actions for f in action.option_strings if f.startswith("--")]
+    if flag is None:  # `bench list runs some/folder`: a folder where a flag names it
+        folder = "output" if "output" in flags and Path(extras[0]).is_dir() else None
+        return f"{message} (did you mean '--{folder} {extras[0]}'?)" if folder else message
+    name = flag[2:].replace("-", "_")
     other = OTHER_NAMES.get(name)
     if other is not None and other.replace("_", "-") in flags:
         meant = f"--mode {name}" if other == "mode" and name in MODES else "--" + other.replace("_", "-")
