@@ -99,16 +99,17 @@ def remove(entries: list[FitEntry], temporaries: list[Path]) -> int:
 
 
 def entries_table(entries: list[FitEntry], now: float) -> str:
-    """One aligned line per fit: key, attack, budget, what it is for (dataset, source model, seed; cards
-    written before `fit_for` existed show "-"), size, fit seconds, last used and the setup that fitted it."""
+    """One aligned line per fit: key, attack, budget, what it is for (dataset, source model, the run's seed;
+    cards written before `fit_for` existed show "-"), size, fit seconds, last used and the setup that fitted it."""
     header = ("key", "attack", "budget", "for", "size", "fit", "used", "fitted on")
     rows = [header]
     for e in entries:
         card = e.card or {}
         budget = card.get("budget") or ["", ""]
         for_ = card.get("fit_for") or {}
-        target = " ".join(str(v) for v in (for_.get("dataset"), for_.get("source"),
-                                           f"seed {for_['seed']}" if "seed" in for_ else None) if v is not None)
+        seed = (f"seed {for_['attack_seed']}" if "attack_seed" in for_  # the run's seed, as --seed/--seeds give it
+                else f"fit seed {for_['seed']}" if "seed" in for_ else None)  # cards before attack_seed: the derived one
+        target = " ".join(str(v) for v in (for_.get("dataset"), for_.get("source"), seed) if v is not None)
         rows.append((e.key, e.attack if e.card else "(incomplete)",
                      f"{budget[0]} {param_text(budget[1])}" if e.card else "-", target or "-",
                      size_text(e.size), f"{card['fit_seconds']:.1f} s" if "fit_seconds" in card else "-",

@@ -36,9 +36,12 @@ def is_cached(attack: Attack, budget: Budget, *, seed: int, identity: dict[str, 
 
 
 def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: Budget, *, seed: int,
-                   identity: dict[str, Any], cache_dir: Path | None, log=None) -> tuple[Fitted, float, bool]:
+                   identity: dict[str, Any], cache_dir: Path | None, log=None,
+                   attack_seed: int | None = None) -> tuple[Fitted, float, bool]:
     """(fitted, fit seconds, came from cache). Attacks that learn nothing are never cached. A learned
-    fit's meta names the setup that fitted it (`fit_machine`): a cached fit may come from another one."""
+    fit's meta names the setup that fitted it (`fit_machine`): a cached fit may come from another one.
+    `seed` is the fit's own (derived) seed; `attack_seed`, the run's seed it came from, is what
+    `bench cache list` shows."""
     if not attack.learns or cache_dir is None:
         return _fit(attack, model, loader, budget, seed) + (False,)
     path = fit_path(attack, budget, seed=seed, identity=identity, cache_dir=cache_dir)
@@ -54,7 +57,8 @@ def fit_with_cache(attack: Attack, model: nn.Module, loader: Iterable, budget: B
     save_weights({k: v.contiguous() for k, v in fitted.tensors.items()}, path,
                  {"attack": fitted.attack, "config": attack.fit_config(), "budget": [budget.norm, budget.eps],
                   "meta": dict(fitted.meta), "fit_seconds": round(seconds, 3), "torch": torch.__version__,
-                  "fit_for": {"dataset": identity.get("dataset"), "source": identity.get("source"), "seed": seed}})
+                  "fit_for": {"dataset": identity.get("dataset"), "source": identity.get("source"), "seed": seed,
+                              **({} if attack_seed is None else {"attack_seed": attack_seed})}})
     return fitted, seconds, False
 
 

@@ -119,7 +119,7 @@ def group_events(group: Group, todo: list[Cell], ctx: GridContext, sizer: BatchS
     try:
         fitted, fit_seconds, cached = fit_with_cache(
             attack, model, fit_loader, budget, seed=fit_seed(group), cache_dir=ctx.fit_cache,
-            identity=fit_identity(ctx.identity, source), log=log)
+            identity=fit_identity(ctx.identity, source), log=log, attack_seed=group.seed)
     except CELL_ERRORS as exc:
         for cell in todo:
             yield CellFailure(f"{group.where} targeted={cell.targeted}", str(exc))

@@ -21,10 +21,11 @@ DAY = 86400
 
 @pytest.fixture()
 def cache(tmp_path, tiny_model, fit_loader):
-    """A cache holding two real fits: sgd_uap for dataset synthetic, model tiny, seed 0, and uap."""
-    for name, params in (("sgd_uap", {"steps": 2}), ("uap", {"max_passes": 1})):
+    """A cache holding two real fits: sgd_uap for dataset synthetic, model tiny, run seed 0 (fit seed 0), and uap
+    with a card from before the run's seed was recorded."""
+    for name, params, run_seed in (("sgd_uap", {"steps": 2}, 0), ("uap", {"max_passes": 1}, None)):
         fit_with_cache(attacks.create(name, **params), tiny_model, fit_loader, Budget("linf", 0.1), seed=0,
-                       identity={"dataset": "synthetic", "source": "tiny"}, cache_dir=tmp_path)
+                       identity={"dataset": "synthetic", "source": "tiny"}, cache_dir=tmp_path, attack_seed=run_seed)
     return tmp_path
 
 
@@ -46,7 +47,25 @@ def test_list_names_each_fit_its_model_and_size(cache, capsys):
     lines = {line.split()[1]: line for line in out.splitlines() if line[:16].isalnum() and len(line.split()) > 2}
     assert set(lines) == {"sgd_uap", "uap"}
     assert "linf 0.1  synthetic tiny seed 0" in lines["sgd_uap"] and "cpu, " in lines["sgd_uap"]
+    assert "synthetic tiny fit seed 0" in lines["uap"]  # the derived seed, named as such
     assert "zoo weights" in out and "0 file(s)" in out
+
+
+def test_a_run_fit_is_listed_with_the_run_seed_not_its_derived_one(tmp_path, zoo_cache, capsys):
+    """A run's fit seed is derived from its seed, attack and model (1299657398 for the quickstart's uap):
+    `bench cache list` showed that number where a user looks for the --seed they gave."""
+    import shutil
+
+    cache = tmp_path / "cache"  # the shared test cache's weights, without its fits
+    shutil.copytree(zoo_cache, cache, ignore=lambda folder, names: ["fitted"] if "fitted" in names else [])
+    code = main(["run", "--dataset", "synthetic", "--n", "20", "--n-fit", "20", "--models", "mini:vgg", "--attacks",
+                 "sgd_uap[steps=2]", "--mode", "untargeted", "--seed", "3", "--format", "csv",
+                 "--cache-dir", str(cache), "--output", str(tmp_path / "runs")])
+    assert code == 0
+    capsys.readouterr()
+    _, out, _ = _cli(["cache", "list", "--cache-dir", str(cache)], capsys)
+    (line,) = [line for line in out.splitlines() if " sgd_uap " in line]
+    assert "synthetic mini:vgg seed 3 " in line
 
 
 def test_a_cache_hit_counts_as_a_use_and_prune_goes_by_it(cache, tiny_model, fit_loader, capsys):
