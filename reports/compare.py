@@ -32,8 +32,8 @@ def _paired(m: pd.DataFrame, a: pd.DataFrame, b: pd.DataFrame, ia: str, ib: str)
         else:
             d = paired_difference(ma, mb)
         stats.append({"rate": rate, "rate_a": float(ra[rate]), "rate_b": float(rb[rate]), **d})
-    columns = ["rate", "rate_a", "rate_b", "diff", "diff_lo", "diff_hi", "p_value"]
-    out = pd.DataFrame(stats, index=m.index, columns=columns)  # the columns even for no matched row
+    out = (pd.DataFrame(stats, index=m.index) if stats else  # no matched row: the columns all the same
+           pd.DataFrame(columns=["rate", "rate_a", "rate_b", "diff", "diff_lo", "diff_hi", "p_value"], index=m.index))
     out["significant"] = out.p_value < ALPHA
     return out
 

@@ -200,6 +200,7 @@ def test_bench_report_compares_two_runs(run_dir, zoo_cache, tmp_path, capsys):
     assert (cells.fooling_rate_diff == cells.fooling_rate_b - cells.fooling_rate_a).all()
     assert (cells.fooling_rate_diff.abs() < 1e-12).all()  # same seed, same cells: identical
     assert (cells["diff"] == 0).all() and (cells.p_value == 1.0).all() and not cells.significant.any()
+    assert (cells.only_a == 0).all() and (cells.only_b == 0).all()  # the McNemar counts, kept in the file
     assert "n.s." in text and "McNemar" in text
 
 
