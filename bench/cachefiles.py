@@ -108,7 +108,8 @@ def entries_table(entries: list[FitEntry], now: float) -> str:
         budget = card.get("budget") or ["", ""]
         for_ = card.get("fit_for") or {}
         seed = (f"seed {for_['attack_seed']}" if "attack_seed" in for_  # the run's seed, as --seed/--seeds give it
-                else f"fit seed {for_['seed']}" if "seed" in for_ else None)  # cards before attack_seed: the derived one
+                else f"fit seed {for_['seed']}" if "seed" in for_  # a card from before attack_seed: the derived one
+                else None)
         target = " ".join(str(v) for v in (for_.get("dataset"), for_.get("source"), seed) if v is not None)
         rows.append((e.key, e.attack if e.card else "(incomplete)",
                      f"{budget[0]} {param_text(budget[1])}" if e.card else "-", target or "-",

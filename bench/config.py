@@ -314,7 +314,7 @@ class RunConfig:
                 raise BenchError("seeds is empty; give at least one, e.g. --seeds 0,1,2, or leave it out")
             if len(set(self.seeds)) < len(self.seeds):
                 raise BenchError(f"seeds {','.join(map(str, self.seeds))} repeats a seed; list each seed once")
-        if self.run_id is not None and (not self.run_id or self.run_id in (".", "..") or self.run_id.startswith(".")
+        if self.run_id is not None and (not self.run_id or self.run_id.startswith(".")  # ".", "..", hidden
                                         or any(sep in self.run_id for sep in "/\\")):
             raise BenchError(f"run id {self.run_id!r} is not a folder name; --run-id names a folder inside --output "
                              f"({self.output}), and --output puts runs elsewhere")

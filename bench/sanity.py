@@ -38,7 +38,7 @@ def _chance_cause(name: str) -> str:
     if base == name:
         return f"untrained weights? ({random}.)"
     return (f"a defense too strong for {base}'s weights ({name[len(base) + 1:]})? Try a weaker setting, or weights "
-            "trained under it (a model trained on clean images cannot read noisy ones)."
+            "trained under it (a model trained on clean images may not read images this noisy or degraded)."
             + (f" Or untrained weights ({random})." if base.startswith("timm:") else ""))
 
 

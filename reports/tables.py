@@ -131,11 +131,11 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def summary_to_read(df: pd.DataFrame) -> pd.DataFrame:
-    """`summary_table` without the columns of a kind of cell the grid has none of (untargeted rates
-    and robust accuracy in a targeted-only run, transfer with one model): shown empty, they read as
-    rates that were lost. summary.csv keeps every column, so that scripts see one schema."""
-    summ = summary_table(df)
+def summary_to_read(df: pd.DataFrame, summ: pd.DataFrame | None = None) -> pd.DataFrame:
+    """`summary_table` (or `summ`, already computed from `df`) without the columns of a kind of cell the grid
+    has none of (untargeted rates and robust accuracy in a targeted-only run, transfer with one model): shown
+    empty, they read as rates that were lost. summary.csv keeps every column, so that scripts see one schema."""
+    summ = summary_table(df) if summ is None else summ
     if df.empty:
         return summ
     targeted, white = df.targeted.astype(bool), df.whitebox.astype(bool)
@@ -324,12 +324,13 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
     put("results.csv", add_intervals(df.drop(columns=timing + ["outcomes"], errors="ignore")).to_csv(index=False))
     cell_cols = [c for c in ("attack", "norm", "eps", "targeted", "source") if c in df.columns]
     put("timings.csv", df[cell_cols + timing].drop_duplicates(cell_cols).to_csv(index=False))
-    put("summary.csv", summary_table(df).to_csv(index=False))
-    put("summary.tex", to_latex(summary_to_read(df), "Summary per attack and budget: untargeted success on correctly classified "
-                                      "images and targeted success (\\%, $\\pm$ half the 95\\% bootstrap interval "
-                                      "over images), white-box and mean transfer; SSIM, PSNR (dB, changed images), "
-                                      "images/s (perturbing), a learned attack's fit in seconds; best per column "
-                                      "in bold.", "tab:summary", bold=BOLD_SUMMARY))
+    summ = summary_table(df)  # its bootstrap intervals: computed once for the CSV and the LaTeX
+    put("summary.csv", summ.to_csv(index=False))
+    put("summary.tex", to_latex(summary_to_read(df, summ), "Summary per attack and budget: untargeted success "
+                                "on correctly classified images and targeted success (\\%, $\\pm$ half the 95\\% "
+                                "bootstrap interval over images), white-box and mean transfer; SSIM, PSNR (dB, "
+                                "changed images), images/s (perturbing), a learned attack's fit in seconds; best per "
+                                "column in bold.", "tab:summary", bold=BOLD_SUMMARY))
 
     absent: list[str] = []
 

@@ -158,8 +158,10 @@ def test_bad_input_is_one_line_exit_2(case, capsys, tmp_path, monkeypatch, zoo_c
     # the help of the subcommand that was run, not its parent's
     (["zoo", "train", "--dry-run"], "unrecognized arguments: --dry-run; see `bench zoo train --help`"),
     # no flag taken from its first letters (`--al` once pruned every fit as `--all`); the flags it starts
-    (["cache", "prune", "--al"], "unrecognized arguments: --al (did you mean '--all'?); see `bench cache prune --help`"),
-    (["run", "--attack", "pgd"], "(did you mean '--attacks'?)"), (["run", "--f"], "(did you mean '--fresh' or '--format'?)"),
+    (["cache", "prune", "--al"],
+     "unrecognized arguments: --al (did you mean '--all'?); see `bench cache prune --help`"),
+    (["run", "--attack", "pgd"], "(did you mean '--attacks'?)"),
+    (["run", "--f"], "(did you mean '--fresh' or '--format'?)"),
     # a folder given where a flag names it
     (["list", "runs", str(ROOT / "tests")], f"(did you mean '--output {ROOT / 'tests'}'?)"),
 ])
