@@ -171,7 +171,8 @@ def write_figures(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     """Every figure drawn from the results table (the artifact grids are in `plots.py`)."""
     if df.empty:
         return []
-    out = small_multiples(df, run_dir) + transfer_heatmaps(df, run_dir)
+    # one model: each matrix is its one white-box cell, which the white-box tables show already
+    out = small_multiples(df, run_dir) + transfer_heatmaps(df, run_dir) if df.target.nunique() > 1 else []
     if several_eps(df):  # with one eps the curves are one dot per line (the page says so instead)
         out += eps_curves(df, run_dir) + ssim_vs_fooling(df, run_dir)
     return out

@@ -370,8 +370,10 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
                                        f"sources (rows) attacked white-box, evaluated on targets (columns); best per "
                                        f"column in bold.", f"tab:{stem}", index=True, bold="all"))
     put("summary.md", summary_markdown(df, warnings))
+    one_model = df.target.nunique() == 1  # its transfer matrices are one white-box cell each: not in the document
     put("tables.tex", "% every table of this run: \\input{tables.tex} after \\usepackage{booktabs,graphicx}\n"
-        + FIT_MACRO + "\n" + "\n".join(t.removeprefix(FIT_MACRO) for n, t in texts.items() if n.endswith(".tex")))
+        + FIT_MACRO + "\n" + "\n".join(t.removeprefix(FIT_MACRO) for n, t in texts.items()
+                                         if n.endswith(".tex") and not (one_model and n.startswith("transfer_"))))
     written = []
     for name, text in texts.items():
         if SUFFIXES[Path(name).suffix] in formats:

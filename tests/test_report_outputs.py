@@ -154,7 +154,7 @@ def test_bench_run_writes_the_formats_it_is_given(zoo_cache, tmp_path, capsys, m
             "20", "--mode", "untargeted", "--cache-dir", str(zoo_cache), "--output", str(tmp_path)]
     assert main(grid + ["--run-id", "a", "--format", "csv,plots"]) == 0
     a = tmp_path / "a"
-    assert (a / "results.csv").is_file() and (a / "plots" / "heatmaps_all_eps0.1.png").is_file()
+    assert (a / "results.csv").is_file() and (a / "plots" / "examples_fgsm_linf_eps0.1_mini-vgg_untargeted.png").is_file()
     assert not [p.name for p in a.iterdir() if p.suffix in (".tex", ".md", ".html", ".pdf")]
     monkeypatch.setenv("BENCH_FORMAT", "markdown")
     assert main(grid + ["--run-id", "b"]) == 0

@@ -485,3 +485,17 @@ def test_the_pdf_prints_a_figure_no_larger_than_it_was_drawn(tmp_path):
               re.findall(r"includegraphics\[width=([0-9.]+)in,[^]]*\]\{plots/(\w+)", report_tex(tmp_path))}
     assert float(widths["deltas_uap_linf_eps0"]) == pytest.approx(160 / DPI, abs=0.01)
     assert float(widths["examples_pgd_linf_eps0"]) == pytest.approx(0.9 * TEXT_WIDTH_IN, abs=0.01)
+
+
+def test_a_one_model_grid_draws_no_transfer_figure_and_prints_no_transfer_table(monkeypatch, tmp_path):
+    """With one model every transfer matrix is its single white-box cell: the report once spent a page of
+    1x1 heatmaps and six 1x1 tables on numbers the white-box table shows. The transfer CSVs stay."""
+    alone = _rows()[(_rows().source == "mini:a") & (_rows().target == "mini:a")]
+    stems = [stem for stem, _, _ in _drawn_figures(alone, monkeypatch, tmp_path)]
+    assert not [s for s in stems if s.startswith("heatmap")]
+    names = {p.name for p in write_tables(alone, tmp_path)}
+    assert "transfer_pgd_eps0.1.csv" in names and "tab:transfer" not in (tmp_path / "tables.tex").read_text()
+    both = _rows()
+    assert any(s.startswith("heatmaps_all") for s, _, _ in _drawn_figures(both, monkeypatch, tmp_path / "two"))
+    write_tables(both, tmp_path / "two")
+    assert "tab:transfer_pgd_eps0.1" in (tmp_path / "two" / "tables.tex").read_text()
