@@ -52,7 +52,7 @@ def test_list_names_each_fit_its_model_and_size(cache, capsys):
 
 
 def test_a_run_fit_is_listed_with_the_run_seed_not_its_derived_one(tmp_path, zoo_cache, capsys):
-    """A run's fit seed is derived from its seed, attack and model (1299657398 for the quickstart's uap):
+    """A run's fit seed is derived from its seed, attack and model (1299657398 for a --seed 0 uap fit on mini:resnet):
     `bench cache list` showed that number where a user looks for the --seed they gave."""
     import shutil
 
