@@ -69,9 +69,7 @@ class RunResult:
             raise BenchError(str(exc)) from None
         m = transfer_matrix(df, attack, eps, norms[0], targeted)
         if m.empty:
-            other = df[(df["attack"] == attack) & (df["eps"] == eps) & (df["norm"] == norms[0])
-                       & (df["targeted"].astype(bool) != targeted)]
-            if len(other):
+            if not transfer_matrix(df, attack, eps, norms[0], not targeted).empty:
                 raise BenchError(f"{attack!r} at eps {eps_text(eps)} ran {'untargeted' if targeted else 'targeted'} "
                                  f"only in this run; pass targeted={not targeted}")
             have = sorted(set(zip(df["attack"], df["eps"])))

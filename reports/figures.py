@@ -16,7 +16,7 @@ from matplotlib.patches import Rectangle
 from common.eps import eps_text
 
 from .plots import _save, new_figure
-from .tables import eps_tag, several_eps, summary_table, transfer_matrix
+from .tables import eps_tag, has_transfer, several_eps, summary_table, transfer_matrix
 from .textfit import lines_in, text_width_in, wrap_to_width
 
 CMAP = "viridis"
@@ -171,8 +171,7 @@ def write_figures(df: pd.DataFrame, run_dir: Path) -> list[Path]:
     """Every figure drawn from the results table (the artifact grids are in `plots.py`)."""
     if df.empty:
         return []
-    # one model: each matrix is its one white-box cell, which the white-box tables show already
-    out = small_multiples(df, run_dir) + transfer_heatmaps(df, run_dir) if df.target.nunique() > 1 else []
+    out = small_multiples(df, run_dir) + transfer_heatmaps(df, run_dir) if has_transfer(df) else []
     if several_eps(df):  # with one eps the curves are one dot per line (the page says so instead)
         out += eps_curves(df, run_dir) + ssim_vs_fooling(df, run_dir)
     return out

@@ -370,10 +370,10 @@ def write_tables(df: pd.DataFrame, out_dir: Path, warnings: Sequence[str] = (),
                                        f"sources (rows) attacked white-box, evaluated on targets (columns); best per "
                                        f"column in bold.", f"tab:{stem}", index=True, bold="all"))
     put("summary.md", summary_markdown(df, warnings))
-    one_model = df.target.nunique() == 1  # its transfer matrices are one white-box cell each: not in the document
+    transfer = has_transfer(df)
     put("tables.tex", "% every table of this run: \\input{tables.tex} after \\usepackage{booktabs,graphicx}\n"
         + FIT_MACRO + "\n" + "\n".join(t.removeprefix(FIT_MACRO) for n, t in texts.items()
-                                         if n.endswith(".tex") and not (one_model and n.startswith("transfer_"))))
+                                         if n.endswith(".tex") and (transfer or not n.startswith("transfer_"))))
     written = []
     for name, text in texts.items():
         if SUFFIXES[Path(name).suffix] in formats:
@@ -418,6 +418,12 @@ def summary_sections(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Sequence
 
 
 EPS_SWEEP_CONFIG = "configs/vizpert-eps-sweep.toml"
+
+
+def has_transfer(df: pd.DataFrame) -> bool:
+    """True when some cell's target is not its source: with one model every transfer matrix is its one
+    white-box cell, which the white-box tables show already (no heatmaps, no transfer tables in the document)."""
+    return bool(len(df)) and not df.whitebox.astype(bool).all()
 
 
 def several_eps(df: pd.DataFrame) -> bool:

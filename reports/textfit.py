@@ -31,7 +31,7 @@ def wrap_to_width(text: str, width_in: float, fontsize: float) -> str:
             lines[-1] = candidate
             continue
         while len(word) > 1 and text_width_in(word, fontsize) > width_in:
-            cut = max((k for k in range(1, len(word)) if text_width_in(word[:k], fontsize) <= width_in), default=1)
+            cut = max(_fitting_length(word, width_in, fontsize), 1)
             lines.append(word[:cut])
             word = word[cut:]
         lines.append(word)
@@ -44,13 +44,19 @@ def cut_to_width(text: str, width_in: float, fontsize: float) -> str:
     out = []
     for line in text.split("\n"):
         if text_width_in(line, fontsize) > width_in:
-            lo, hi = 0, len(line)  # the longest prefix that fits with the ellipsis: in [lo, hi)
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                lo, hi = (mid, hi) if text_width_in(line[:mid].rstrip() + ELLIPSIS, fontsize) <= width_in else (lo, mid)
-            line = line[:lo].rstrip() + ELLIPSIS
+            line = line[:_fitting_length(line, width_in, fontsize, ELLIPSIS)].rstrip() + ELLIPSIS
         out.append(line)
     return "\n".join(out)
+
+
+def _fitting_length(text: str, width_in: float, fontsize: float, end: str = "") -> int:
+    """The length of the longest start of `text` (less than all of it, which is too wide) that fits `width_in`
+    with `end` after it; 0 when none does. A binary search: widths grow with the length."""
+    lo, hi = 0, len(text)  # the answer is in [lo, hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if text_width_in(text[:mid].rstrip() + end, fontsize) <= width_in else (lo, mid)
+    return lo
 
 
 def lines_in(text: str, fontsize: float) -> float:
